@@ -1,0 +1,78 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// The core decides; it never reaches out. Anything that does I/O, reads the clock or the
+// environment, or talks HTTP belongs in src/adapters and is passed in.
+const impureModules = [
+  {
+    group: ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'http', 'https', 'net'],
+    message: 'src/core is pure: no Node built-ins.',
+  },
+  {
+    group: ['ky', '@octokit/*', 'pino', 'yaml', 'commander', 'msw', 'msw/*'],
+    message: 'src/core is pure: no HTTP clients, loggers, parsers of files or CLI libraries.',
+  },
+  {
+    group: ['**/adapters/*', '**/adapters', '**/commands/*', '**/commands', '../cli.js'],
+    message: 'src/core must not import adapters or commands.',
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        AbortSignal: 'readonly',
+        AbortController: 'readonly',
+        TextEncoder: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        fetch: 'readonly',
+        structuredClone: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: impureModules }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'src/core is pure: pass env and argv in.' },
+        { name: 'fetch', message: 'src/core is pure: HTTP lives in src/adapters.' },
+        { name: 'setTimeout', message: 'src/core is pure: no timers.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'src/core is pure: take `now` as a parameter.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'src/core is pure: take `now` as a parameter.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'src/core is pure: take randomness as a parameter.',
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,343 @@
+// The operator interface: one zod schema, a default on every key, safe (disarmed) defaults.
+// Parsing is pure: the loader adapter reads the file and the environment and passes them in.
+import { z } from 'zod';
+
+const repoName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected "owner/name"')
+  .describe('a repository, "owner/name"');
+
+const labelName = z.string().trim().min(1, 'must not be empty').max(50, 'at most 50 characters');
+
+const minutes = (fallback: number, what: string) =>
+  z.number().int().min(1).max(10_080).default(fallback).describe(what);
+
+const trackerSchema = z
+  .strictObject({
+    kind: z.enum(['github', 'forgejo']).default('github').describe('the issue tracker'),
+    apiUrl: z
+      .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+      .default('https://api.github.com')
+      .describe('REST base URL: GitHub Enterprise (…/api/v3) or Forgejo (…/api/v1)'),
+    tokenFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file holding the tracker token; unset: AFK_TRACKER_TOKEN, then GITHUB_TOKEN'),
+    login: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'the login the token acts as (e.g. "afk-app[bot]" for a GitHub App); unset: asked from the tracker',
+      ),
+  })
+  .prefault({});
+
+const labelsSchema = z
+  .strictObject({
+    ready: labelName.default('ready-for-agent').describe('queues an issue for an agent'),
+    inProgress: labelName
+      .default('agent-in-progress')
+      .describe('a run owns the issue (the lock)'),
+    human: labelName.default('ready-for-human').describe('afk gave up; a human must act'),
+    priorities: z
+      .array(labelName)
+      .max(20)
+      .default(['P0', 'P1', 'P2', 'P3'])
+      .describe('priority labels, highest first; unlabelled issues sort after all'),
+  })
+  .prefault({});
+
+const trustSchema = z
+  .strictObject({
+    labelers: z
+      .union([
+        z.literal('write-access'),
+        z.literal('any'),
+        z.array(z.string().trim().min(1)).min(1, 'list at least one login'),
+      ])
+      .default('write-access')
+      .describe(
+        'who may start an agent by applying the ready label: write-access | any | [login, ...]',
+      ),
+  })
+  .prefault({});
+
+const dispatchSchema = z
+  .strictObject({
+    maxConcurrentRuns: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(3)
+      .describe('live runs across all repos'),
+    maxRunsPerRepo: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(1)
+      .describe('live runs in one repo (the per-repo lock)'),
+    maxDispatchesPerTick: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(1)
+      .describe('new runs one poll tick may start'),
+  })
+  .prefault({});
+
+const modelSelectionInstance = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, 'expected a T3 provider instance id like "claudeAgent"')
+  .max(64);
+
+const t3Schema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+      .default('http://t3.afk.svc:3773')
+      .describe('T3 Code server base URL (AFK_T3_URL overrides)'),
+    tokenFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file holding the T3 bearer token, re-read on every request; unset: AFK_T3_TOKEN'),
+    workspaceBase: z
+      .string()
+      .regex(/^\//, 'expected an absolute path')
+      .default('/data')
+      .describe('checkouts live here: owner/name works in <workspaceBase>/owner__name'),
+    instanceId: modelSelectionInstance
+      .default('claudeAgent')
+      .describe('T3 provider instance the agent runs on'),
+    model: z.string().min(1).default('claude-sonnet-4-6').describe('model for new threads'),
+    modelLabels: z
+      .record(labelName, z.string().min(1))
+      .default({})
+      .describe('label → model, e.g. {"model:opus": "claude-opus-4-7"}: a label picks the model'),
+    runtimeMode: z
+      .enum(['approval-required', 'auto-accept-edits', 'full-access', 'auto'])
+      .default('full-access')
+      .describe('T3 runtime mode of the agent'),
+  })
+  .prefault({});
+
+const deliverySchema = z
+  .strictObject({
+    mode: z
+      .enum(['pull-request', 'trunk'])
+      .default('pull-request')
+      .describe('the agent opens a PR from its branch, or pushes to the default branch'),
+    branchPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._/-]+$/, 'expected characters valid in a git branch name')
+      .default('afk/issue-')
+      .describe('the agent works on <branchPrefix><issue number>'),
+  })
+  .prefault({});
+
+const watchSchema = z
+  .strictObject({
+    maxFixForwards: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(2)
+      .describe('corrective turns per run before escalating'),
+    stallAfterMinutes: minutes(120, 'escalate a run with no progress for this long'),
+    ciTimeoutMinutes: minutes(60, 'escalate CI pending (or action_required) for this long'),
+  })
+  .prefault({});
+
+const deploySchema = z
+  .strictObject({
+    kind: z
+      .enum(['none', 'github-deployment', 'commit-status'])
+      .default('none')
+      .describe('what proves the change is live'),
+    environment: z
+      .string()
+      .min(1)
+      .default('production')
+      .describe('deployment environment, for github-deployment'),
+    context: z
+      .string()
+      .min(1)
+      .default('deploy/production')
+      .describe('commit status context, for commit-status'),
+    timeoutMinutes: minutes(60, 'escalate a deploy not done in this long'),
+  })
+  .prefault({});
+
+const notifySchema = z
+  .strictObject({
+    slackWebhookUrlFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file holding the Slack webhook URL; unset: AFK_SLACK_WEBHOOK_URL; neither: no doorbell'),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    killSwitch: z
+      .boolean()
+      .default(true)
+      .describe('true: afk does nothing (AFK_KILL_SWITCH overrides)'),
+    repos: z
+      .array(repoName)
+      .max(1000)
+      .default([])
+      .describe('the allowlist: only these repos are read or written (AFK_REPOS overrides)'),
+    tracker: trackerSchema,
+    labels: labelsSchema,
+    trust: trustSchema,
+    dispatch: dispatchSchema,
+    t3: t3Schema,
+    delivery: deliverySchema,
+    watch: watchSchema,
+    deploy: deploySchema,
+    notify: notifySchema,
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, string>();
+    const named: Array<[string, string]> = [
+      ['labels.ready', config.labels.ready],
+      ['labels.inProgress', config.labels.inProgress],
+      ['labels.human', config.labels.human],
+      ...config.labels.priorities.map((p, i): [string, string] => [`labels.priorities.${i}`, p]),
+    ];
+    for (const [path, name] of named) {
+      const other = seen.get(name.toLowerCase());
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+          message: `label "${name}" is already used by ${other}`,
+        });
+      } else {
+        seen.set(name.toLowerCase(), path);
+      }
+    }
+    const repos = new Set<string>();
+    config.repos.forEach((repo, i) => {
+      if (repos.has(repo.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['repos', i], message: `"${repo}" is listed twice` });
+      }
+      repos.add(repo.toLowerCase());
+    });
+    if (config.dispatch.maxRunsPerRepo > config.dispatch.maxConcurrentRuns) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dispatch', 'maxRunsPerRepo'],
+        message: `must not exceed dispatch.maxConcurrentRuns (${config.dispatch.maxConcurrentRuns})`,
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export type ParsedConfig = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+const parseBoolean = (value: string): boolean | undefined => {
+  const v = value.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+};
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.length === 0 ? '(top level)' : path.map(String).join('.');
+
+/**
+ * Validates the file's parsed content with the environment's overrides applied. `raw` is
+ * `undefined` for "no file" (all defaults). Returns every problem, not just the first.
+ */
+export function parseConfig(raw: unknown, env: Env): ParsedConfig {
+  const problems: string[] = [];
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    return { ok: false, problems: ['(top level): expected a mapping of keys to values'] };
+  }
+  const merged: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
+  const fromEnv = new Map<string, string>();
+
+  const killSwitch = env['AFK_KILL_SWITCH'];
+  if (killSwitch !== undefined && killSwitch !== '') {
+    const value = parseBoolean(killSwitch);
+    if (value === undefined) {
+      problems.push(`AFK_KILL_SWITCH: expected "true" or "false", got ${JSON.stringify(killSwitch)}`);
+    } else {
+      merged['killSwitch'] = value;
+    }
+  }
+  const repos = env['AFK_REPOS'];
+  if (repos !== undefined) {
+    merged['repos'] = repos
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r !== '');
+    fromEnv.set('repos', 'AFK_REPOS');
+  }
+  const t3Url = env['AFK_T3_URL'];
+  if (t3Url !== undefined && t3Url !== '') {
+    const t3 = merged['t3'];
+    merged['t3'] =
+      t3 !== null && typeof t3 === 'object' && !Array.isArray(t3)
+        ? { ...(t3 as object), url: t3Url }
+        : t3 === undefined
+          ? { url: t3Url }
+          : t3;
+    fromEnv.set('t3.url', 'AFK_T3_URL');
+  }
+  const logLevel = env['AFK_LOG_LEVEL'];
+  if (
+    logLevel !== undefined &&
+    logLevel !== '' &&
+    !(logLevels as readonly string[]).includes(logLevel)
+  ) {
+    problems.push(
+      `AFK_LOG_LEVEL: expected one of ${logLevels.join(', ')}, got ${JSON.stringify(logLevel)}`,
+    );
+  }
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      for (const [path, message] of describeIssue(issue)) {
+        const source = [...fromEnv].find(([key]) => path === key || path.startsWith(`${key}.`));
+        const where = source === undefined ? path : `${path} (from ${source[1]})`;
+        problems.push(`${where}: ${message}`);
+      }
+    }
+  }
+  if (problems.length > 0 || !result.success) return { ok: false, problems };
+  return { ok: true, config: result.data };
+}
+
+/** Unknown keys are reported one by one at their own path: they are usually typos. */
+function describeIssue(issue: z.core.$ZodIssue): Array<[string, string]> {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => [formatPath([...issue.path, key]), 'unknown key']);
+  }
+  return [[formatPath(issue.path), issue.message]];
+}
+
+/** The gates: both must be open before a tick touches the network. */
+export function gateStatus(config: Config): { open: true } | { open: false; reason: string } {
+  if (config.killSwitch) {
+    return { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' };
+  }
+  if (config.repos.length === 0) {
+    return { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' };
+  }
+  return { open: true };
+}

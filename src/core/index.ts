@@ -1,0 +1,6 @@
+// The pure core, one import away. Adapters and commands import from here.
+export * from './types.js';
+export * from './ports.js';
+export * from './errors.js';
+export * from './ids.js';
+export * from './config.js';

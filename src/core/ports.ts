@@ -1,0 +1,81 @@
+// The ports: what the commands and the executor need from the outside world, in domain words.
+// src/adapters implements them (GitHub, later Forgejo; T3); tests drive the real adapters
+// against HTTP fakes rather than stubbing these interfaces.
+import type {
+  Issue,
+  IssueComment,
+  IssueRef,
+  InteractionMode,
+  LabelEvent,
+  ModelSelection,
+  Permission,
+  RepoName,
+  RuntimeMode,
+  T3Snapshot,
+  T3Thread,
+} from './types.js';
+
+export interface Tracker {
+  /** Issues (never pull requests) in one repo carrying `label`. */
+  listLabelledIssues(repo: RepoName, label: string, state: 'open' | 'all'): Promise<Issue[]>;
+  /** Every comment on the issue, oldest first. */
+  listComments(issue: IssueRef): Promise<IssueComment[]>;
+  /** Label events on the issue, oldest first. */
+  listLabelEvents(issue: IssueRef): Promise<LabelEvent[]>;
+  /** The permission `login` holds on `repo`; `none` for a stranger. */
+  getPermission(repo: RepoName, login: string): Promise<Permission>;
+  /** The login afk's token acts as: afk's own comments are the ones it wrote. */
+  getSelfLogin(): Promise<string>;
+
+  createComment(issue: IssueRef, body: string): Promise<{ id: number }>;
+  updateComment(repo: RepoName, commentId: number, body: string): Promise<void>;
+  addLabels(issue: IssueRef, labels: string[]): Promise<void>;
+  /** Removing a label the issue does not carry is success: the desired state holds. */
+  removeLabel(issue: IssueRef, label: string): Promise<void>;
+  closeIssue(issue: IssueRef): Promise<void>;
+}
+
+export interface EnsureProjectCommand {
+  commandId: string;
+  projectId: string;
+  title: string;
+  workspaceRoot: string;
+  defaultModelSelection: ModelSelection;
+}
+
+export interface CreateThreadCommand {
+  commandId: string;
+  threadId: string;
+  projectId: string;
+  title: string;
+  modelSelection: ModelSelection;
+  runtimeMode: RuntimeMode;
+  interactionMode: InteractionMode;
+  branch: string | null;
+}
+
+export interface StartTurnCommand {
+  commandId: string;
+  threadId: string;
+  messageId: string;
+  text: string;
+  runtimeMode: RuntimeMode;
+  interactionMode: InteractionMode;
+}
+
+export interface ThreadCommand {
+  commandId: string;
+  threadId: string;
+}
+
+export interface T3 {
+  readSnapshot(): Promise<T3Snapshot>;
+  /** One thread's full detail (v0.0.29+), or null when the server does not know it. */
+  readThread(threadId: string): Promise<T3Thread | null>;
+  createProject(command: EnsureProjectCommand): Promise<void>;
+  createThread(command: CreateThreadCommand): Promise<void>;
+  /** Starts a turn: the first one, a fix-forward or a "continue". */
+  startTurn(command: StartTurnCommand): Promise<void>;
+  stopSession(command: ThreadCommand): Promise<void>;
+  archiveThread(command: ThreadCommand): Promise<void>;
+}
