@@ -37,9 +37,7 @@ const trackerSchema = z
 const labelsSchema = z
   .strictObject({
     ready: labelName.default('ready-for-agent').describe('queues an issue for an agent'),
-    inProgress: labelName
-      .default('agent-in-progress')
-      .describe('a run owns the issue (the lock)'),
+    inProgress: labelName.default('agent-in-progress').describe('a run owns the issue (the lock)'),
     human: labelName.default('ready-for-human').describe('afk gave up; a human must act'),
     priorities: z
       .array(labelName)
@@ -180,7 +178,9 @@ const notifySchema = z
       .string()
       .min(1)
       .optional()
-      .describe('file holding the Slack webhook URL; unset: AFK_SLACK_WEBHOOK_URL; neither: no doorbell'),
+      .describe(
+        'file holding the Slack webhook URL; unset: AFK_SLACK_WEBHOOK_URL; neither: no doorbell',
+      ),
   })
   .prefault({});
 
@@ -274,7 +274,9 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
   if (killSwitch !== undefined && killSwitch !== '') {
     const value = parseBoolean(killSwitch);
     if (value === undefined) {
-      problems.push(`AFK_KILL_SWITCH: expected "true" or "false", got ${JSON.stringify(killSwitch)}`);
+      problems.push(
+        `AFK_KILL_SWITCH: expected "true" or "false", got ${JSON.stringify(killSwitch)}`,
+      );
     } else {
       merged['killSwitch'] = value;
     }

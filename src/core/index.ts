@@ -4,3 +4,8 @@ export * from './ports.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './config.js';
+export * from './checklist.js';
+export * from './prompt.js';
+export * from './dispatch.js';
+export * from './plan.js';
+export * from './poll.js';

@@ -1,0 +1,138 @@
+// The one afk comment per issue: a checklist a human reads, and a hidden record afk reads
+// back on the next tick (the tick is stateless; this comment and the labels are its memory).
+// Render and parse are inverses; a round-trip test keeps them so.
+import { z } from 'zod';
+import type { IssueComment } from './types.js';
+
+export const phaseNames = ['dispatched', 'testsRed', 'green', 'pushed', 'ci', 'deployed'] as const;
+export type PhaseName = (typeof phaseNames)[number];
+
+const phaseLabels: Record<PhaseName, string> = {
+  dispatched: 'dispatched to an agent',
+  testsRed: 'tests red',
+  green: 'green',
+  pushed: 'pushed',
+  ci: 'CI green',
+  deployed: 'deployed',
+};
+
+const isoTime = z.iso.datetime({ offset: true });
+
+const pastAttemptSchema = z.object({
+  attempt: z.number().int().min(1),
+  threadId: z.string().min(1),
+  outcome: z.enum(['closed', 'escalated']),
+  reason: z.string().optional(),
+  endedAt: isoTime.optional(),
+});
+
+/**
+ * Version 1 of the record. Unknown fields are kept on parse (`loose`) so a newer afk's record
+ * read by an older one is not cut down on rewrite.
+ */
+export const runRecordSchema = z
+  .object({
+    v: z.literal(1),
+    attempt: z.number().int().min(1),
+    threadId: z.string().min(1),
+    dispatchedAt: isoTime,
+    fixForwards: z.number().int().min(0),
+    /** null while the attempt is live; set when it ends. */
+    outcome: z.enum(['closed', 'escalated']).nullable(),
+    reason: z.string().optional(),
+    /** When each phase was first seen, as evidence afk verified. */
+    phases: z.partialRecord(z.enum(phaseNames), isoTime).default({}),
+    history: z.array(pastAttemptSchema).default([]),
+  })
+  .loose();
+
+export type RunRecord = z.output<typeof runRecordSchema>;
+export type PastAttempt = z.output<typeof pastAttemptSchema>;
+
+const MARKER = 'afk:run';
+const RECORD_PATTERN = /<!-- afk:run (\{.*?\}) -->/s;
+
+// The record sits in an HTML comment: a `-->` inside a string would end it early, so angle
+// brackets are written as JSON escapes (JSON.parse reads them back unchanged).
+const escapeForComment = (json: string): string =>
+  json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+
+export function renderChecklist(record: RunRecord, notes: string[] = []): string {
+  const title =
+    record.outcome === 'closed'
+      ? `### afk: done (attempt ${record.attempt})`
+      : record.outcome === 'escalated'
+        ? `### afk: needs a human (attempt ${record.attempt})`
+        : `### afk: working on it (attempt ${record.attempt})`;
+  const lines = [title, ''];
+  for (const phase of phaseNames) {
+    const at = record.phases[phase];
+    lines.push(
+      `- [${at === undefined ? ' ' : 'x'}] ${phaseLabels[phase]}${at === undefined ? '' : ` (${at})`}`,
+    );
+  }
+  lines.push('');
+  if (record.outcome === 'escalated' && record.reason !== undefined) {
+    lines.push(`**Escalated:** ${record.reason}`, '');
+  }
+  for (const note of notes) lines.push(note, '');
+  lines.push(`Thread \`${record.threadId}\`; fix-forwards used: ${record.fixForwards}.`);
+  if (record.history.length > 0) {
+    lines.push('', 'Earlier attempts:');
+    for (const past of record.history) {
+      const reason = past.reason === undefined ? '' : `: ${past.reason}`;
+      lines.push(
+        `- attempt ${past.attempt}, thread \`${past.threadId}\`: ${past.outcome}${reason}`,
+      );
+    }
+  }
+  lines.push('', `<!-- ${MARKER} ${escapeForComment(JSON.stringify(record))} -->`);
+  return lines.join('\n');
+}
+
+export type ParsedRecord =
+  | { ok: true; record: RunRecord }
+  | { ok: false; reason: 'no-record' | 'unreadable-record'; detail?: string };
+
+export function parseChecklist(body: string): ParsedRecord {
+  const match = RECORD_PATTERN.exec(body);
+  if (match?.[1] === undefined) return { ok: false, reason: 'no-record' };
+  let json: unknown;
+  try {
+    json = JSON.parse(match[1]);
+  } catch {
+    return { ok: false, reason: 'unreadable-record', detail: 'not JSON' };
+  }
+  const parsed = runRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .map((i) => `${i.path.map(String).join('.') || '(record)'}: ${i.message}`)
+      .join('; ');
+    return { ok: false, reason: 'unreadable-record', detail };
+  }
+  return { ok: true, record: parsed.data };
+}
+
+export interface AfkComment {
+  comment: IssueComment;
+  parsed: ParsedRecord;
+}
+
+/**
+ * afk's comment is the first one written by afk's own account that carries a record marker.
+ * A record in anybody else's comment is ignored: issue authors can write HTML comments too.
+ */
+export function findAfkComment(comments: IssueComment[], selfLogin: string): AfkComment | null {
+  const self = selfLogin.toLowerCase();
+  const comment = comments.find(
+    (c) => c.author?.toLowerCase() === self && c.body.includes(`<!-- ${MARKER} `),
+  );
+  return comment === undefined ? null : { comment, parsed: parseChecklist(comment.body) };
+}
+
+/**
+ * The attempt a dispatch works on: a live attempt (no outcome yet) is resumed, so a tick
+ * that died half-way finishes the same attempt; an ended one is followed by the next.
+ */
+export const attemptFor = (record: RunRecord | null): number =>
+  record === null ? 1 : record.outcome === null ? record.attempt : record.attempt + 1;

@@ -1,0 +1,198 @@
+// Which ready issues poll starts this tick, and why every other one waits. The tick is
+// stateless, so the locks are derived from labels: an issue carrying the in-progress label is
+// a live run, whether it is open or (closed by a human or a merge) still being wound down.
+import type { Config } from './config.js';
+import { issueKey, type Issue, type IssueRef, type LabelEvent, type Permission } from './types.js';
+
+/** What afk learned about who applied the ready label. */
+export type TrustFact =
+  | { ok: true; labeler: string | null; permission: Permission | null }
+  | { ok: false; error: string };
+
+export type SkipReason =
+  | 'in-progress'
+  | 'needs-human'
+  | 'global-cap'
+  | 'repo-busy'
+  | 'tick-cap'
+  | 'unknown-labeler'
+  | 'untrusted-labeler'
+  | 'trust-check-failed';
+
+export interface Skipped {
+  issue: IssueRef;
+  reason: SkipReason;
+  detail: string;
+}
+
+export interface DispatchInput {
+  config: Pick<Config, 'labels' | 'dispatch' | 'trust'>;
+  /** Open issues carrying the ready label, in allow-listed repos. */
+  ready: Issue[];
+  /** Issues carrying the in-progress label (open or closed): the live runs. */
+  inProgress: Issue[];
+  /** Trust facts gathered so far, by issueKey. */
+  trust: ReadonlyMap<string, TrustFact>;
+}
+
+export interface DispatchSelection {
+  selected: Issue[];
+  skipped: Skipped[];
+  /**
+   * Candidates that would be selected if their labeler is trusted, but whose labeler is not
+   * known yet. The caller looks them up and calls again: only issues that could really be
+   * dispatched cost a lookup, so a tick's reads do not grow with the queue.
+   */
+  needTrust: Issue[];
+}
+
+const hasLabel = (issue: Issue, label: string): boolean =>
+  issue.labels.some((l) => l.toLowerCase() === label.toLowerCase());
+
+/** Rank of an issue's best priority label; unlabelled issues sort after all. */
+export function priorityRank(issue: Issue, priorities: readonly string[]): number {
+  const ranks = priorities.map((p, i) => (hasLabel(issue, p) ? i : -1)).filter((rank) => rank >= 0);
+  return ranks.length === 0 ? priorities.length : Math.min(...ranks);
+}
+
+/** Priority first (P0 before P1, unlabelled last), then oldest, then repo and number. */
+export function compareCandidates(priorities: readonly string[]) {
+  return (a: Issue, b: Issue): number =>
+    priorityRank(a, priorities) - priorityRank(b, priorities) ||
+    Date.parse(a.createdAt) - Date.parse(b.createdAt) ||
+    a.repo.localeCompare(b.repo) ||
+    a.number - b.number;
+}
+
+export function selectDispatchable(input: DispatchInput): DispatchSelection {
+  const { labels, dispatch } = input.config;
+  const skipped: Skipped[] = [];
+  const selected: Issue[] = [];
+  const needTrust: Issue[] = [];
+
+  const liveByRepo = new Map<string, number>();
+  const liveKeys = new Set<string>();
+  for (const run of input.inProgress) {
+    if (liveKeys.has(issueKey(run))) continue;
+    liveKeys.add(issueKey(run));
+    liveByRepo.set(run.repo, (liveByRepo.get(run.repo) ?? 0) + 1);
+  }
+  let live = liveKeys.size;
+
+  const candidates: Issue[] = [];
+  for (const issue of input.ready) {
+    if (liveKeys.has(issueKey(issue)) || hasLabel(issue, labels.inProgress)) {
+      skipped.push(skip(issue, 'in-progress', `a run already owns it (${labels.inProgress})`));
+    } else if (hasLabel(issue, labels.human)) {
+      skipped.push(
+        skip(issue, 'needs-human', `it carries ${labels.human}: remove that label to re-queue`),
+      );
+    } else {
+      candidates.push(issue);
+    }
+  }
+  candidates.sort(compareCandidates(labels.priorities));
+
+  let taken = 0;
+  for (const issue of candidates) {
+    const repoLive = liveByRepo.get(issue.repo) ?? 0;
+    if (live >= dispatch.maxConcurrentRuns) {
+      skipped.push(skip(issue, 'global-cap', `${live} of ${dispatch.maxConcurrentRuns} runs live`));
+      continue;
+    }
+    if (taken >= dispatch.maxDispatchesPerTick) {
+      skipped.push(
+        skip(issue, 'tick-cap', `${dispatch.maxDispatchesPerTick} dispatch(es) per tick`),
+      );
+      continue;
+    }
+    if (repoLive >= dispatch.maxRunsPerRepo) {
+      skipped.push(
+        skip(
+          issue,
+          'repo-busy',
+          `${repoLive} of ${dispatch.maxRunsPerRepo} runs live in ${issue.repo}`,
+        ),
+      );
+      continue;
+    }
+    const verdict = judgeTrust(input.config.trust.labelers, input.trust.get(issueKey(issue)));
+    if (verdict.kind === 'unknown') {
+      needTrust.push(issue);
+    } else if (verdict.kind === 'untrusted') {
+      skipped.push(skip(issue, verdict.reason, verdict.detail));
+      continue;
+    } else {
+      selected.push(issue);
+    }
+    // A candidate waiting on its trust lookup holds its place, so the lookup is spent only
+    // on issues that would really be dispatched.
+    taken += 1;
+    live += 1;
+    liveByRepo.set(issue.repo, repoLive + 1);
+  }
+  return { selected, skipped, needTrust };
+}
+
+const skip = (issue: IssueRef, reason: SkipReason, detail: string): Skipped => ({
+  issue: { repo: issue.repo, number: issue.number },
+  reason,
+  detail,
+});
+
+type TrustVerdict =
+  | { kind: 'trusted' }
+  | { kind: 'unknown' }
+  | { kind: 'untrusted'; reason: SkipReason; detail: string };
+
+/**
+ * An agent runs with full access, so applying the ready label is a remote code execution
+ * path: only a labeler with write access (or one of the listed logins) may start a run.
+ */
+export function judgeTrust(
+  labelers: Config['trust']['labelers'],
+  fact: TrustFact | undefined,
+): TrustVerdict {
+  if (labelers === 'any') return { kind: 'trusted' };
+  if (fact === undefined) return { kind: 'unknown' };
+  if (!fact.ok) {
+    return { kind: 'untrusted', reason: 'trust-check-failed', detail: fact.error };
+  }
+  if (fact.labeler === null) {
+    return {
+      kind: 'untrusted',
+      reason: 'unknown-labeler',
+      detail: 'no label event shows who applied the ready label',
+    };
+  }
+  if (Array.isArray(labelers)) {
+    const listed = labelers.some((l) => l.toLowerCase() === fact.labeler?.toLowerCase());
+    return listed
+      ? { kind: 'trusted' }
+      : {
+          kind: 'untrusted',
+          reason: 'untrusted-labeler',
+          detail: `${fact.labeler} is not in trust.labelers`,
+        };
+  }
+  if (fact.permission === 'admin' || fact.permission === 'write') return { kind: 'trusted' };
+  return {
+    kind: 'untrusted',
+    reason: 'untrusted-labeler',
+    detail: `${fact.labeler} applied the ready label with ${fact.permission ?? 'unknown'} permission; write is required`,
+  };
+}
+
+/** Does trust need the labeler's permission, or only the login? */
+export const trustNeedsPermission = (labelers: Config['trust']['labelers']): boolean =>
+  labelers === 'write-access';
+
+/** Who applied the label the issue carries now: the latest `labeled` event for it. */
+export function findLabeler(events: LabelEvent[], label: string): string | null {
+  const wanted = label.toLowerCase();
+  for (let i = events.length - 1; i >= 0; i -= 1) {
+    const event = events[i];
+    if (event?.action === 'labeled' && event.label.toLowerCase() === wanted) return event.actor;
+  }
+  return null;
+}

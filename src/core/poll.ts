@@ -1,0 +1,197 @@
+// Poll's decisions after selection: the steps that dispatch one issue, each included only if
+// the observed world lacks it. Ids are deterministic, so a tick that died after any step
+// recomputes the same ids, finds what the dead tick made, and does only what is missing.
+import { attemptFor, renderChecklist, type AfkComment, type RunRecord } from './checklist.js';
+import type { Config } from './config.js';
+import { commandIdFor, messageIdFor, projectIdFor, threadIdFor } from './ids.js';
+import type { Action } from './plan.js';
+import { branchFor, buildFirstTurn, modelFor, workspaceRootFor } from './prompt.js';
+import type { Issue, T3Snapshot, T3Thread } from './types.js';
+
+export interface DispatchFacts {
+  config: Config;
+  issue: Issue;
+  /** afk's comment on the issue, if it has one. */
+  afkComment: AfkComment | null;
+  snapshot: T3Snapshot;
+  now: Date;
+}
+
+export type DispatchPlan =
+  | { ok: true; attempt: number; threadId: string; actions: Action[] }
+  | { ok: false; reason: string };
+
+/** At most this many attempts are skipped over because their thread was archived or deleted. */
+const MAX_ATTEMPT_SCAN = 100;
+
+const isGone = (thread: T3Thread | undefined): boolean =>
+  thread !== undefined && (thread.archived || thread.deleted);
+
+/** Did the first turn reach T3? Right after turn.start the snapshot may show none of this. */
+const turnStarted = (thread: T3Thread): boolean =>
+  thread.latestTurn !== null ||
+  thread.session !== null ||
+  (thread.messages ?? []).some((m) => m.role === 'user');
+
+export function planDispatch(facts: DispatchFacts): DispatchPlan {
+  const { config, issue, afkComment, snapshot, now } = facts;
+  const record = afkComment?.parsed.ok === true ? afkComment.parsed.record : null;
+  const threads = new Map(snapshot.threads.map((t) => [t.id, t]));
+
+  // An attempt whose thread a human archived or deleted is over, whatever the record says.
+  let attempt = attemptFor(record);
+  for (let i = 0; i < MAX_ATTEMPT_SCAN && isGone(threads.get(threadIdFor(issue, attempt))); i++) {
+    attempt += 1;
+  }
+  const threadId = threadIdFor(issue, attempt);
+  const thread = threads.get(threadId);
+  if (isGone(thread)) return { ok: false, reason: `too many archived attempts (${attempt})` };
+
+  const project = resolveProject(config, issue, snapshot);
+  if (!project.ok) return project;
+
+  const model = modelFor(config, issue);
+  const actions: Action[] = [];
+  const ref = { repo: issue.repo, number: issue.number };
+  if (project.create) {
+    actions.push({
+      kind: 'ensureProject',
+      issue: ref,
+      command: {
+        commandId: commandIdFor(project.projectId, 'create'),
+        projectId: project.projectId,
+        title: issue.repo,
+        workspaceRoot: workspaceRootFor(config, issue.repo),
+        defaultModelSelection: { instanceId: config.t3.instanceId, model: config.t3.model },
+      },
+    });
+  }
+  if (thread === undefined) {
+    actions.push({
+      kind: 'createThread',
+      issue: ref,
+      command: {
+        commandId: commandIdFor(threadId, 'create'),
+        threadId,
+        projectId: project.projectId,
+        title: `${issue.repo}#${issue.number}: ${issue.title}`.slice(0, 200),
+        modelSelection: model,
+        runtimeMode: config.t3.runtimeMode,
+        interactionMode: 'default',
+        branch: config.delivery.mode === 'pull-request' ? branchFor(config, issue.number) : null,
+      },
+    });
+  }
+  if (thread === undefined || !turnStarted(thread)) {
+    actions.push({
+      kind: 'startTurn',
+      issue: ref,
+      purpose: 'first-turn',
+      command: {
+        commandId: commandIdFor(threadId, 'turn-1'),
+        threadId,
+        messageId: messageIdFor(threadId, 'turn-1'),
+        text: buildFirstTurn(config, issue),
+        runtimeMode: config.t3.runtimeMode,
+        interactionMode: 'default',
+      },
+    });
+  }
+
+  const body = renderChecklist(nextRecord(record, attempt, threadId, now));
+  if (afkComment === null || afkComment.comment.body !== body) {
+    actions.push({
+      kind: 'upsertChecklist',
+      issue: ref,
+      commentId: afkComment?.comment.id ?? null,
+      body,
+    });
+  }
+  // The lock goes on only after the dispatch succeeded (the executor stops an issue's steps
+  // at its first failure), and before the ready label comes off, so no crash loses the issue.
+  actions.push(...planLabelSwap(config, issue));
+  return { ok: true, attempt, threadId, actions };
+}
+
+/** The record of the attempt being dispatched: resumed if it is the live one, else new. */
+function nextRecord(
+  record: RunRecord | null,
+  attempt: number,
+  threadId: string,
+  now: Date,
+): RunRecord {
+  if (record !== null && record.attempt === attempt && record.outcome === null) {
+    return { ...record, threadId };
+  }
+  const history = record?.history ?? [];
+  const ended =
+    record !== null && record.outcome !== null
+      ? [
+          ...history,
+          {
+            attempt: record.attempt,
+            threadId: record.threadId,
+            outcome: record.outcome,
+            ...(record.reason === undefined ? {} : { reason: record.reason }),
+          },
+        ]
+      : history;
+  const dispatchedAt = now.toISOString();
+  return {
+    v: 1,
+    attempt,
+    threadId,
+    dispatchedAt,
+    fixForwards: 0,
+    outcome: null,
+    phases: { dispatched: dispatchedAt },
+    history: ended,
+  };
+}
+
+type ProjectChoice =
+  { ok: true; projectId: string; create: boolean } | { ok: false; reason: string };
+
+/**
+ * One T3 project per repo, with a derived id. A live project an operator created by hand for
+ * the same checkout is used as it is rather than duplicated.
+ */
+function resolveProject(config: Config, issue: Issue, snapshot: T3Snapshot): ProjectChoice {
+  const projectId = projectIdFor(issue.repo);
+  const own = snapshot.projects.find((p) => p.id === projectId);
+  if (own !== undefined && !own.deleted) return { ok: true, projectId, create: false };
+  const root = workspaceRootFor(config, issue.repo);
+  const adopted = snapshot.projects.find((p) => !p.deleted && p.workspaceRoot === root);
+  if (adopted !== undefined) return { ok: true, projectId: adopted.id, create: false };
+  if (own !== undefined) {
+    return {
+      ok: false,
+      reason: `T3 project ${projectId} for ${issue.repo} was deleted; create a project at ${root} in T3`,
+    };
+  }
+  return { ok: true, projectId, create: true };
+}
+
+/** Desired minus observed: in-progress on, ready off, in that order. */
+export function planLabelSwap(config: Config, issue: Issue): Action[] {
+  const ref = { repo: issue.repo, number: issue.number };
+  const has = (label: string) => issue.labels.some((l) => l.toLowerCase() === label.toLowerCase());
+  const actions: Action[] = [];
+  if (!has(config.labels.inProgress)) {
+    actions.push({ kind: 'addLabels', issue: ref, labels: [config.labels.inProgress] });
+  }
+  if (has(config.labels.ready)) {
+    actions.push({ kind: 'removeLabels', issue: ref, labels: [config.labels.ready] });
+  }
+  return actions;
+}
+
+/**
+ * An open issue with both the lock and the ready label is a swap a dead tick left half done
+ * (or a ready label put back on a live run): the run owns the issue, so the ready label goes.
+ */
+export function planLabelRepairs(config: Config, inProgress: Issue[]): Action[] {
+  return inProgress
+    .filter((issue) => issue.state === 'open')
+    .flatMap((issue) => planLabelSwap(config, issue));
+}

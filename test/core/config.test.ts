@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { gateStatus, parseConfig } from '../../src/core/index.js';
+
+const problemsOf = (raw: unknown, env: Record<string, string> = {}): string[] => {
+  const parsed = parseConfig(raw, env);
+  if (parsed.ok) throw new Error('expected the config to be rejected');
+  return parsed.problems;
+};
+
+describe('parseConfig', () => {
+  it('ships disarmed: kill switch on, empty allowlist', () => {
+    const parsed = parseConfig(undefined, {});
+    expect(parsed.ok && parsed.config).toMatchObject({
+      killSwitch: true,
+      repos: [],
+      tracker: { kind: 'github', apiUrl: 'https://api.github.com' },
+      labels: {
+        ready: 'ready-for-agent',
+        inProgress: 'agent-in-progress',
+        human: 'ready-for-human',
+      },
+      trust: { labelers: 'write-access' },
+      dispatch: { maxConcurrentRuns: 3, maxRunsPerRepo: 1, maxDispatchesPerTick: 1 },
+      t3: {
+        url: 'http://t3.afk.svc:3773',
+        instanceId: 'claudeAgent',
+        model: 'claude-sonnet-4-6',
+        runtimeMode: 'full-access',
+      },
+      delivery: { mode: 'pull-request', branchPrefix: 'afk/issue-' },
+      watch: { maxFixForwards: 2, stallAfterMinutes: 120, ciTimeoutMinutes: 60 },
+      deploy: {
+        kind: 'none',
+        environment: 'production',
+        context: 'deploy/production',
+        timeoutMinutes: 60,
+      },
+    });
+  });
+
+  it('fills defaults inside a partly written section', () => {
+    const parsed = parseConfig({ dispatch: { maxConcurrentRuns: 5 } }, {});
+    expect(parsed.ok && parsed.config.dispatch).toEqual({
+      maxConcurrentRuns: 5,
+      maxRunsPerRepo: 1,
+      maxDispatchesPerTick: 1,
+    });
+  });
+
+  it('reports every problem at once, each as path: message', () => {
+    const problems = problemsOf({
+      killSwitch: 'no',
+      repos: ['acme/api', 'not-a-repo'],
+      tracker: { kind: 'gitlab', tokn: '/x' },
+      dispatch: { maxConcurrentRuns: 0 },
+      surprise: true,
+    });
+    expect(problems).toEqual([
+      'killSwitch: Invalid input: expected boolean, received string',
+      'repos.1: expected "owner/name"',
+      'tracker.kind: Invalid option: expected one of "github"|"forgejo"',
+      'tracker.tokn: unknown key',
+      'dispatch.maxConcurrentRuns: Too small: expected number to be >=1',
+      'surprise: unknown key',
+    ]);
+  });
+
+  it.each([
+    [
+      'a label used twice',
+      { labels: { ready: 'P0' } },
+      'labels.priorities.0: label "P0" is already used by labels.ready',
+    ],
+    ['a repo listed twice', { repos: ['a/b', 'A/B'] }, 'repos.1: "A/B" is listed twice'],
+    [
+      'a per-repo cap above the global cap',
+      { dispatch: { maxConcurrentRuns: 2, maxRunsPerRepo: 3 } },
+      'dispatch.maxRunsPerRepo: must not exceed dispatch.maxConcurrentRuns (2)',
+    ],
+    [
+      'a bad model instance id',
+      { t3: { instanceId: '9lives' } },
+      't3.instanceId: expected a T3 provider instance id like "claudeAgent"',
+    ],
+    [
+      'a relative workspace base',
+      { t3: { workspaceBase: 'data' } },
+      't3.workspaceBase: expected an absolute path',
+    ],
+    ['an empty trust list', { trust: { labelers: [] } }, 'trust.labelers: list at least one login'],
+    ['a non-URL T3 address', { t3: { url: 'ftp://t3' } }, 't3.url: expected an http(s) URL'],
+    ['a list at the top', [], '(top level): expected a mapping of keys to values'],
+  ])('rejects %s', (_name, raw, problem) => {
+    expect(problemsOf(raw)).toContain(problem);
+  });
+
+  it.each([
+    ['AFK_KILL_SWITCH=false arms the switch', { AFK_KILL_SWITCH: 'false' }, { killSwitch: false }],
+    [
+      'AFK_KILL_SWITCH=TRUE disarms a file that cleared it',
+      { AFK_KILL_SWITCH: 'TRUE' },
+      { killSwitch: true },
+    ],
+    [
+      'AFK_REPOS replaces the allowlist',
+      { AFK_REPOS: ' acme/api, acme/web ,' },
+      { repos: ['acme/api', 'acme/web'] },
+    ],
+    [
+      'AFK_T3_URL replaces t3.url',
+      { AFK_T3_URL: 'http://t3.local:3773' },
+      { t3: expect.objectContaining({ url: 'http://t3.local:3773' }) },
+    ],
+  ])('%s', (_name, env, expected) => {
+    const parsed = parseConfig({ killSwitch: false, repos: ['x/y'] }, env);
+    expect(parsed.ok && parsed.config).toMatchObject(expected);
+  });
+
+  it.each([
+    [{ AFK_KILL_SWITCH: 'yes' }, 'AFK_KILL_SWITCH: expected "true" or "false", got "yes"'],
+    [{ AFK_KILL_SWITCH: '0' }, 'AFK_KILL_SWITCH: expected "true" or "false", got "0"'],
+    [
+      { AFK_LOG_LEVEL: 'loud' },
+      'AFK_LOG_LEVEL: expected one of debug, info, warn, error, got "loud"',
+    ],
+    [{ AFK_REPOS: 'acme' }, 'repos.0 (from AFK_REPOS): expected "owner/name"'],
+    [{ AFK_T3_URL: 'not a url' }, 't3.url (from AFK_T3_URL): expected an http(s) URL'],
+  ])('rejects the bad override %j', (env, problem) => {
+    expect(problemsOf({}, env)).toEqual([problem]);
+  });
+});
+
+describe('gateStatus', () => {
+  it.each([
+    [{}, false, 'kill switch is on (killSwitch / AFK_KILL_SWITCH)'],
+    [{ killSwitch: false }, false, 'no repos are allow-listed (repos / AFK_REPOS)'],
+    [{ repos: ['a/b'] }, false, 'kill switch is on (killSwitch / AFK_KILL_SWITCH)'],
+    [{ killSwitch: false, repos: ['a/b'] }, true, undefined],
+  ])('opens only with the switch cleared and a repo enrolled: %j', (raw, open, reason) => {
+    const parsed = parseConfig(raw, {});
+    if (!parsed.ok) throw new Error('unexpected');
+    const gate = gateStatus(parsed.config);
+    expect(gate.open).toBe(open);
+    if (!gate.open) expect(gate.reason).toBe(reason);
+  });
+});
