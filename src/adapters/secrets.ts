@@ -26,14 +26,19 @@ export function secretSource(spec: SecretSpec, env: Env): SecretSource {
         text = await readFile(file, 'utf8');
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-        throw new ConfigError([`${spec.fileKey}: cannot read the ${spec.name} file ${file} (${code})`]);
+        throw new ConfigError([
+          `${spec.fileKey}: cannot read the ${spec.name} file ${file} (${code})`,
+        ]);
       }
       const value = text.trim();
-      if (value === '') throw new ConfigError([`${spec.fileKey}: the ${spec.name} file ${file} is empty`]);
+      if (value === '')
+        throw new ConfigError([`${spec.fileKey}: the ${spec.name} file ${file} is empty`]);
       return value;
     };
   }
-  const value = spec.envVars.map((name) => env[name]?.trim()).find((v) => v !== undefined && v !== '');
+  const value = spec.envVars
+    .map((name) => env[name]?.trim())
+    .find((v) => v !== undefined && v !== '');
   return () => Promise.resolve(value);
 }
 

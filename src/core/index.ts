@@ -9,3 +9,4 @@ export * from './prompt.js';
 export * from './dispatch.js';
 export * from './plan.js';
 export * from './poll.js';
+export * from './config-doc.js';

@@ -1,0 +1,577 @@
+// GitHub as afk's tracker: the `Tracker` port over @octokit/rest, with the throttling and
+// retry plugins tuned for a CronJob tick. Every answer is validated before it becomes a
+// domain value, and every failure leaves this file as a `TrackerError` whose message is
+// built from method, path, status and GitHub's own `message`: never a token, never a query.
+import { Octokit } from '@octokit/rest';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { z } from 'zod';
+import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
+import type { Tracker } from '../core/ports.js';
+import type { Issue, IssueComment, LabelEvent, Permission, RepoName } from '../core/types.js';
+
+export interface GitHubTrackerOptions {
+  /** REST base URL: `https://api.github.com`, or `https://ghe.example/api/v3`. */
+  apiUrl: string;
+  /** Asked before every request, never cached: tokens rotate. */
+  token: () => Promise<string>;
+  /** The login the token acts as; when set, `getSelfLogin` makes no request. */
+  login?: string | undefined;
+  /** Per request (each attempt), in milliseconds. Default 15000. */
+  timeoutMs?: number | undefined;
+  /**
+   * The longest a tick may sleep before one retry: a rate limit that clears later fails at
+   * once with kind `rate-limited`, and the 5xx backoff is scaled to fit. Default 10.
+   */
+  maxRetryWaitSeconds?: number | undefined;
+  /** Retries of a 5xx or network failure. Default 2. */
+  retries?: number | undefined;
+  /** GitHub's rate-limit pacing (@octokit/plugin-throttling). Default true; tests pass false. */
+  throttle?: boolean | undefined;
+  userAgent?: string | undefined;
+  fetch?: typeof fetch | undefined;
+  /** Aborts every request, e.g. at the tick's deadline. */
+  signal?: AbortSignal | undefined;
+}
+
+// https://docs.github.com/en/rest/about-the-rest-api/api-versions
+const apiVersion = '2022-11-28';
+const perPage = 100;
+// A label holds a few dozen issues; a server that keeps saying rel="next" past this is broken.
+const maxPages = 100;
+
+const GitHubOctokit = Octokit.plugin(throttling, retry);
+type Client = InstanceType<typeof GitHubOctokit>;
+type RequestFn = Client['request'];
+/** What Octokit hands a request hook: the endpoint's route and parameters, merged. */
+type HookOptions = { method: string; url: string } & Record<string, unknown>;
+
+export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
+  const http = createHttp(options);
+  const { rest } = http.client;
+  let selfLogin: Promise<string> | undefined;
+
+  return {
+    async listLabelledIssues(repo, label, state) {
+      const params = { ...splitRepo(repo), labels: label, state, per_page: perPage };
+      const list = await http.sendAll(rest.issues.listForRepo, params);
+      // The issues endpoint lists pull requests too; they carry a `pull_request` key.
+      // https://docs.github.com/en/rest/issues/issues#list-repository-issues
+      return list.items
+        .filter((item) => !isPullRequest(item))
+        .map((item) => toIssue(repo, read(issueSchema, item, list)));
+    },
+
+    async listComments(issue) {
+      const params = { ...splitRepo(issue.repo), issue_number: issue.number, per_page: perPage };
+      const list = await http.sendAll(rest.issues.listComments, params);
+      return list.items.map((item) => toComment(read(commentSchema, item, list)));
+    },
+
+    async listLabelEvents(issue) {
+      const params = { ...splitRepo(issue.repo), issue_number: issue.number, per_page: perPage };
+      const list = await http.sendAll(rest.issues.listEvents, params);
+      // The list holds every kind of event (closed, assigned, renamed, ...).
+      // https://docs.github.com/en/rest/using-the-rest-api/issue-event-types
+      return list.items
+        .filter((item) => labelActions.has(read(eventSchema, item, list).event))
+        .map((item) => toLabelEvent(read(labelEventSchema, item, list)));
+    },
+
+    async getPermission(repo, login) {
+      const params = { ...splitRepo(repo), username: login };
+      try {
+        const answer = await http.send(rest.repos.getCollaboratorPermissionLevel, params);
+        return toPermission(read(permissionSchema, answer.data, answer));
+      } catch (error) {
+        // A login GitHub does not know as a user (an app's bot, `Copilot`) answers 404
+        // "<login> is not a user": it holds no permission. Failing closed is the safe side.
+        // https://docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user
+        if (error instanceof TrackerError && error.kind === 'not-found') return 'none';
+        throw error;
+      }
+    },
+
+    getSelfLogin() {
+      if (options.login !== undefined) return Promise.resolve(options.login);
+      if (selfLogin === undefined) {
+        // GitHub App installation tokens cannot read /user (403): such deployments set `login`.
+        // https://docs.github.com/en/rest/users/users#get-the-authenticated-user
+        selfLogin = http
+          .send(rest.users.getAuthenticated, {})
+          .then((answer) => read(selfSchema, answer.data, answer).login);
+        // A failed lookup is not remembered: the next call asks again.
+        selfLogin.catch(() => (selfLogin = undefined));
+      }
+      return selfLogin;
+    },
+
+    async createComment(issue, body) {
+      const params = {
+        ...splitRepo(issue.repo),
+        issue_number: issue.number,
+        body,
+        // Not idempotent: a 502 may hide a comment GitHub did create, and a retry would post a
+        // second one. The next tick finds the comment or writes it.
+        request: { retries: 0 },
+      };
+      const answer = await http.send(rest.issues.createComment, params);
+      return { id: read(createdSchema, answer.data, answer).id };
+    },
+
+    async updateComment(repo, commentId, body) {
+      await http.send(rest.issues.updateComment, {
+        ...splitRepo(repo),
+        comment_id: commentId,
+        body,
+      });
+    },
+
+    async addLabels(issue, labels) {
+      if (labels.length === 0) return;
+      await http.send(rest.issues.addLabels, {
+        ...splitRepo(issue.repo),
+        issue_number: issue.number,
+        labels,
+      });
+    },
+
+    async removeLabel(issue, label) {
+      const params = { ...splitRepo(issue.repo), issue_number: issue.number, name: label };
+      try {
+        // Octokit URL-encodes `name` into the path ("area/ui" → "area%2Fui").
+        await http.send(rest.issues.removeLabel, params);
+      } catch (error) {
+        // 404 "Label does not exist": the issue does not carry it, which is what we want.
+        // https://docs.github.com/en/rest/issues/labels#remove-a-label-from-an-issue
+        if (error instanceof TrackerError && error.kind === 'not-found') return;
+        throw error;
+      }
+    },
+
+    async closeIssue(issue) {
+      // https://docs.github.com/en/rest/issues/issues#update-an-issue
+      await http.send(rest.issues.update, {
+        ...splitRepo(issue.repo),
+        issue_number: issue.number,
+        state: 'closed' as const,
+        state_reason: 'completed' as const,
+      });
+    },
+  };
+}
+
+// --- wire shapes: only the fields afk maps, extra fields tolerated ---------------------------
+
+const userSchema = z.object({ login: z.string() }).nullable();
+
+// An issue's labels are objects; the schema also allows bare names.
+// https://docs.github.com/en/rest/issues/issues#get-an-issue
+const labelSchema = z.union([z.string(), z.object({ name: z.string() })]);
+
+const issueSchema = z.object({
+  number: z.number().int().positive(),
+  title: z.string(),
+  body: z.string().nullish(),
+  state: z.enum(['open', 'closed']),
+  labels: z.array(labelSchema),
+  user: userSchema,
+  created_at: z.string(),
+  html_url: z.string(),
+});
+
+const commentSchema = z.object({
+  id: z.number().int(),
+  user: userSchema,
+  body: z.string(),
+  created_at: z.string(),
+});
+
+const eventSchema = z.object({ event: z.string() });
+const labelActions = new Set(['labeled', 'unlabeled']);
+
+const labelEventSchema = z.object({
+  event: z.enum(['labeled', 'unlabeled']),
+  actor: userSchema,
+  label: z.object({ name: z.string() }),
+  created_at: z.string(),
+});
+
+// `permission` is the legacy base role: maintain is already folded into write, triage into
+// read. The two extra names are folded here too in case an older GHES sends them.
+const permissionSchema = z.object({
+  permission: z.enum(['admin', 'maintain', 'write', 'triage', 'read', 'none']),
+});
+
+const selfSchema = z.object({ login: z.string().min(1) });
+const createdSchema = z.object({ id: z.number().int() });
+
+const isPullRequest = (item: unknown): boolean =>
+  typeof item === 'object' && item !== null && 'pull_request' in item;
+
+const toIssue = (repo: RepoName, raw: z.infer<typeof issueSchema>): Issue => ({
+  repo,
+  number: raw.number,
+  title: raw.title,
+  body: raw.body ?? '',
+  labels: raw.labels.map((label) => (typeof label === 'string' ? label : label.name)),
+  state: raw.state,
+  author: raw.user?.login ?? null,
+  createdAt: raw.created_at,
+  url: raw.html_url,
+});
+
+const toComment = (raw: z.infer<typeof commentSchema>): IssueComment => ({
+  id: raw.id,
+  author: raw.user?.login ?? null,
+  body: raw.body,
+  createdAt: raw.created_at,
+});
+
+const toLabelEvent = (raw: z.infer<typeof labelEventSchema>): LabelEvent => ({
+  action: raw.event,
+  label: raw.label.name,
+  actor: raw.actor?.login ?? null,
+  createdAt: raw.created_at,
+});
+
+const foldedPermission: Record<z.infer<typeof permissionSchema>['permission'], Permission> = {
+  admin: 'admin',
+  maintain: 'write',
+  write: 'write',
+  triage: 'read',
+  read: 'read',
+  none: 'none',
+};
+
+const toPermission = (raw: z.infer<typeof permissionSchema>): Permission =>
+  foldedPermission[raw.permission];
+
+/** Where a body came from, for the error when it is not what afk expects. */
+interface Origin {
+  request: string;
+  status: number;
+}
+
+function read<T>(schema: z.ZodType<T>, data: unknown, { request, status }: Origin): T {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
+  throw new TrackerError({
+    kind: 'malformed',
+    request,
+    status,
+    reason: `${where}: ${issue?.message ?? 'unexpected shape'}`,
+  });
+}
+
+function splitRepo(repo: RepoName): { owner: string; repo: string } {
+  const [owner, name, ...rest] = repo.split('/');
+  if (owner === undefined || owner === '' || name === undefined || name === '' || rest.length > 0) {
+    throw new TrackerError({
+      kind: 'contract',
+      request: `(repo "${repo}")`,
+      reason: 'expected owner/name',
+    });
+  }
+  return { owner, repo: name };
+}
+
+// --- HTTP: one client, one boundary ---------------------------------------------------------
+
+interface Answer {
+  status: number;
+  data: unknown;
+  headers: Record<string, string | number | undefined>;
+  /** `GET /repos/o/r/issues`: method and path, no host, no query. */
+  request: string;
+}
+
+interface RestMethod<P> {
+  (params: P): Promise<{ status: number; data: unknown; headers: Answer['headers'] }>;
+  endpoint: (params: P) => { method: string; url: string };
+}
+
+interface Http {
+  client: Client;
+  send<P>(method: RestMethod<P>, params: P): Promise<Answer>;
+  /** Every page of a list: follows rel="next" while it stays on the API's own origin. */
+  sendAll<P>(method: RestMethod<P>, params: P): Promise<Origin & { items: unknown[] }>;
+}
+
+function createHttp(options: GitHubTrackerOptions): Http {
+  const apiUrl = options.apiUrl.replace(/\/+$/, '');
+  const api = new URL(apiUrl);
+  const basePath = api.pathname.replace(/\/+$/, '');
+  const requestLine = (method: string, url: string): string => {
+    const { pathname } = new URL(url, api);
+    const path =
+      basePath !== '' && pathname.startsWith(basePath) ? pathname.slice(basePath.length) : pathname;
+    return `${method.toUpperCase()} ${path}`;
+  };
+  const client = createClient(apiUrl, options);
+
+  const exchange = async (
+    request: string,
+    run: () => Promise<{ status: number; data: unknown; headers: Answer['headers'] }>,
+  ): Promise<Answer> => {
+    try {
+      const { status, data, headers } = await run();
+      return { status, data, headers, request };
+    } catch (error) {
+      throw toTrackerError(error, request, requestLine);
+    }
+  };
+
+  const send = <P>(method: RestMethod<P>, params: P): Promise<Answer> => {
+    const { method: verb, url } = method.endpoint(params);
+    return exchange(requestLine(verb, url), () => method(params));
+  };
+
+  const sendAll = async <P>(method: RestMethod<P>, params: P) => {
+    let answer = await send(method, params);
+    const first = answer.request;
+    const items: unknown[] = [];
+    for (let page = 1; ; page++) {
+      items.push(...read(z.array(z.unknown()), answer.data, answer));
+      const next = nextPage(answer.headers['link']);
+      if (next === undefined) return { items, request: first, status: answer.status };
+      const url = new URL(next, api);
+      // The token goes wherever the request goes: never follow a link off the API's host.
+      if (url.origin !== api.origin || page >= maxPages) {
+        throw new TrackerError({
+          kind: 'malformed',
+          request: answer.request,
+          status: answer.status,
+          reason:
+            page >= maxPages
+              ? `more than ${maxPages} pages`
+              : 'pagination link leaves the API host',
+        });
+      }
+      answer = await exchange(requestLine('GET', url.href), () =>
+        client.request({ method: 'GET', url: url.href }),
+      );
+    }
+  };
+
+  return { client, send, sendAll };
+}
+
+// https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
+function nextPage(link: string | number | undefined): string | undefined {
+  if (typeof link !== 'string') return undefined;
+  return /<([^<>]+)>;\s*rel="next"/.exec(link)?.[1];
+}
+
+function createClient(apiUrl: string, options: GitHubTrackerOptions): Client {
+  const maxWait = options.maxRetryWaitSeconds ?? 10;
+  const retries = options.retries ?? 2;
+  // The throttling plugin asks before each rate-limit retry. Retry once, and only when the
+  // wait fits the tick; otherwise the error surfaces as `rate-limited` and the next tick
+  // picks up. Its limiter groups (1 write/s, 10 concurrent) are shared by every client in
+  // the process, which is right: they all spend the same token's budget.
+  // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#handle-rate-limit-errors-appropriately
+  const fitsTick = (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+    retryCount === 0 && retryAfter <= maxWait;
+
+  return new GitHubOctokit({
+    baseUrl: apiUrl,
+    userAgent: options.userAgent ?? 'afk',
+    authStrategy: perAttempt,
+    auth: {
+      token: options.token,
+      timeoutMs: options.timeoutMs ?? 15_000,
+      signal: options.signal,
+    } satisfies AttemptSettings,
+    request: options.fetch === undefined ? {} : { fetch: options.fetch },
+    // afk logs through its own logger; Octokit's request log would print to the console.
+    log: { debug: ignore, info: ignore, warn: ignore, error: ignore },
+    throttle:
+      options.throttle === false
+        ? { enabled: false }
+        : { onRateLimit: fitsTick, onSecondaryRateLimit: fitsTick },
+    retry: {
+      enabled: retries > 0,
+      retries,
+      retryAfterBaseValue: retryBase(retries, maxWait),
+      // Only 5xx and network failures. A 429 belongs to the throttling plugin, which honours
+      // retry-after; a fixed backoff would hammer a rate limit GitHub asked us to wait out.
+      doNotRetry: clientErrors,
+    },
+  });
+}
+
+const ignore = (): void => undefined;
+
+const clientErrors = Array.from({ length: 100 }, (_, i) => 400 + i);
+
+// The retry plugin waits base × n² before retry n (1 s, 4 s, 9 s by default). The base
+// shrinks so that all the waits together fit the tick's budget.
+function retryBase(retries: number, maxWaitSeconds: number): number {
+  let squares = 0;
+  for (let n = 1; n <= retries; n++) squares += n * n;
+  return squares === 0 ? 1000 : Math.min(1000, Math.floor((maxWaitSeconds * 1000) / squares));
+}
+
+/** The waits before each 5xx retry, in ms: their sum never exceeds `maxWaitSeconds`. */
+export function retryWaits(retries: number, maxWaitSeconds: number): number[] {
+  const base = retryBase(retries, maxWaitSeconds);
+  return Array.from({ length: retries }, (_, i) => base * (i + 1) ** 2);
+}
+
+// --- per attempt: a fresh token and a fresh timeout ------------------------------------------
+
+interface AttemptSettings {
+  token: () => Promise<string>;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+class AttemptTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'AttemptTimeout';
+  }
+}
+
+class AttemptAborted extends Error {
+  constructor() {
+    super('aborted');
+    this.name = 'AttemptAborted';
+  }
+}
+
+// Octokit's auth strategies wrap the innermost request hook, so this runs once per HTTP
+// attempt, under both plugins: every retry reads the token again and gets its own timeout.
+function perAttempt(settings: AttemptSettings) {
+  const hook = async (request: RequestFn, options: HookOptions) => {
+    const endpoint = request.endpoint.merge(options);
+    endpoint.headers.authorization = `Bearer ${await settings.token()}`;
+    endpoint.headers['x-github-api-version'] = apiVersion;
+    const timeout = AbortSignal.timeout(settings.timeoutMs);
+    const signal = settings.signal ? AbortSignal.any([settings.signal, timeout]) : timeout;
+    endpoint.request = { ...endpoint.request, signal };
+    try {
+      // Race the signal too: a fetch that ignores it must not hold the tick.
+      return await Promise.race([request(endpoint), rejectOnAbort(signal)]);
+    } catch (error) {
+      // Neither is an HTTP error, so the retry plugin leaves both alone: an attempt that
+      // spent its whole budget is not repeated within the tick.
+      if (timeout.aborted) throw new AttemptTimeout(settings.timeoutMs);
+      if (settings.signal?.aborted) throw new AttemptAborted();
+      throw error;
+    }
+  };
+  return Object.assign(() => Promise.resolve({ type: 'token', tokenType: 'rotating' }), { hook });
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const abort = () => reject(new Error('aborted'));
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+// --- the boundary ---------------------------------------------------------------------------
+
+interface HttpFailure {
+  status: number;
+  request?: { method?: string; url?: string };
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
+  cause?: unknown;
+}
+
+const isHttpFailure = (error: unknown): error is HttpFailure & Error =>
+  error instanceof Error &&
+  error.name === 'HttpError' &&
+  typeof (error as { status?: unknown }).status === 'number';
+
+function toTrackerError(
+  error: unknown,
+  request: string,
+  requestLine: (method: string, url: string) => string,
+): Error {
+  if (error instanceof TrackerError || error instanceof ConfigError) return error;
+  if (error instanceof AttemptTimeout) {
+    return new TrackerError({ kind: 'transient', request, reason: error.message });
+  }
+  if (!isHttpFailure(error)) {
+    const reason = error instanceof AttemptAborted ? 'aborted' : 'request failed';
+    return new TrackerError({ kind: 'transient', request, reason });
+  }
+  // Octokit's error carries the request it sent (headers included): keep only method and path.
+  const line =
+    error.request?.method !== undefined && error.request.url !== undefined
+      ? requestLine(error.request.method, error.request.url)
+      : request;
+  if (error.response === undefined) {
+    // fetch itself failed (DNS, reset, refused); Octokit reports it as a 500 with no response.
+    return new TrackerError({
+      kind: 'transient',
+      request: line,
+      reason: 'network error',
+      cause: error.cause,
+    });
+  }
+  const headers = error.response.headers ?? {};
+  const message = githubMessage(error.response.data);
+  return new TrackerError({
+    kind: failureKind(error.status, headers, message),
+    request: line,
+    status: error.status,
+    reason: message,
+  });
+}
+
+// https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
+function failureKind(
+  status: number,
+  headers: Record<string, string | number | undefined>,
+  message: string | undefined,
+): FailureKind {
+  if (status === 401) return 'auth';
+  // GitHub answers both primary and secondary rate limits with 403 or 429; the headers or the
+  // message tell them apart from a plain permission refusal.
+  // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-primary-rate-limit
+  if (status === 429) return 'rate-limited';
+  if (status === 403) {
+    const limited =
+      String(headers['x-ratelimit-remaining']) === '0' ||
+      headers['retry-after'] !== undefined ||
+      /\brate limit\b/i.test(message ?? '');
+    return limited ? 'rate-limited' : 'forbidden';
+  }
+  if (status === 404) return 'not-found';
+  if (status === 409 || status === 410 || status === 422) return 'rejected';
+  if (status >= 500) return 'transient';
+  // 400 "Problems parsing JSON" and friends: afk sent something GitHub cannot read.
+  if (status === 400) return 'contract';
+  return 'rejected';
+}
+
+/**
+ * GitHub's own `message`, trimmed to a line, plus the field and code of each validation
+ * error (never their values, which may echo what afk sent).
+ * https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
+ */
+function githubMessage(data: unknown): string | undefined {
+  const parsed = errorBodySchema.safeParse(data);
+  if (!parsed.success || parsed.data.message === '') return undefined;
+  const line = parsed.data.message.split('\n')[0] ?? '';
+  const details = (parsed.data.errors ?? [])
+    .map((e) => [e.field, e.code].filter((part) => part !== undefined).join(' '))
+    .filter((detail) => detail !== '');
+  const text = details.length === 0 ? line : `${line}: ${details.join(', ')}`;
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+const errorBodySchema = z.object({
+  message: z.string(),
+  errors: z
+    .array(z.object({ field: z.string().optional(), code: z.string().optional() }).catch({}))
+    .optional()
+    .catch(undefined),
+});

@@ -1,0 +1,92 @@
+// The commander program and the only top-level catch: every error ends here as one line and
+// an exit code (2 for configuration and usage, 3 for an upstream that could not be read).
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, describeError, UpstreamError } from './core/index.js';
+import { EXIT, loggerFor, type Runtime, type TickFlags } from './commands/tick.js';
+
+const version = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+};
+
+interface RawFlags {
+  config?: string;
+  dryRun?: boolean;
+  output: 'text' | 'json';
+  repo?: string;
+}
+
+const toTickFlags = (raw: RawFlags): TickFlags => ({
+  mode: raw.dryRun === true ? 'dry-run' : 'live',
+  output: raw.output,
+  ...(raw.config === undefined ? {} : { config: raw.config }),
+  ...(raw.repo === undefined ? {} : { repo: raw.repo }),
+});
+
+const tickOptions = (command: Command): Command =>
+  command
+    .option('--config <file>', 'config file (default: $AFK_CONFIG, else ./afk.yaml)')
+    .option('--dry-run', 'read everything, print the plan, write nothing')
+    .addOption(
+      new Option('--output <format>', 'report format on stdout')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .option('--repo <owner/name>', 'narrow this run to one allow-listed repo');
+
+export function defaultRuntime(): Runtime {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    now: () => new Date(),
+  };
+}
+
+export async function main(argv: string[], runtime: Runtime = defaultRuntime()): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const log = loggerFor(runtime);
+  const program = new Command('afk')
+    .description('The away-from-keyboard control plane for coding agents.')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => runtime.stdout.write(s),
+      writeErr: (s) => runtime.stderr.write(s),
+    })
+    .showHelpAfterError();
+
+  tickOptions(program.command('poll'))
+    .description('one tick: dispatch ready issues to coding agents on T3')
+    .action(async (raw: RawFlags) => {
+      const { poll } = await import('./commands/poll.js');
+      exitCode = await poll(toTickFlags(raw), runtime, log);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      log.error({ problems: error.problems }, error.message);
+      return EXIT.usage;
+    }
+    if (error instanceof UpstreamError) {
+      log.error(
+        { upstream: error.upstream, kind: error.kind, request: error.request },
+        error.message,
+      );
+      return EXIT.upstreamUnreadable;
+    }
+    log.fatal({ err: describeError(error) }, `afk: unexpected error: ${describeError(error)}`);
+    return EXIT.actionFailed;
+  }
+}

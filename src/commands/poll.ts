@@ -1,0 +1,197 @@
+// `afk poll`: start agents on ready issues. Read the queue and the live runs (one listing per
+// repo and label, whatever the queue's length), decide which issues to start, read what only
+// those need (trust, afk's comment, the T3 snapshot), plan, act, report.
+import {
+  ConfigError,
+  describeError,
+  findAfkComment,
+  findLabeler,
+  issueKey,
+  planDispatch,
+  planLabelRepairs,
+  selectDispatchable,
+  trustNeedsPermission,
+  type Action,
+  type Config,
+  type Issue,
+  type Permission,
+  type RepoName,
+  type Tracker,
+  type TrustFact,
+} from '../core/index.js';
+import { executePlan, type ActionResult } from './executor.js';
+import { writeReport, type Failure, type Waiting } from './report.js';
+import { buildPorts, EXIT, mapLimit, prepareTick, type Runtime, type TickFlags } from './tick.js';
+import type { Logger } from '../adapters/log.js';
+
+/** Concurrent reads per tick: well under GitHub's 100-concurrent secondary limit. */
+const READ_CONCURRENCY = 8;
+
+export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
+  const prepared = await prepareTick(flags, runtime);
+  if (!prepared.open) {
+    log.info({ command: 'poll', gate: prepared.reason }, `poll: disabled: ${prepared.reason}`);
+    if (flags.output === 'json') {
+      runtime.stdout.write(
+        `${JSON.stringify({ command: 'poll', disabled: prepared.reason, exitCode: 0 })}\n`,
+      );
+    }
+    return EXIT.ok;
+  }
+  const { config, repos } = prepared;
+  const ports = await buildPorts(config, runtime, flags.mode);
+  const { tracker, t3 } = ports;
+  const failures: Failure[] = [];
+  const report = (exitCode: number, summary: string, parts: Partial<ReportParts> = {}) => {
+    writeReport(runtime.stdout, flags.output, {
+      command: 'poll',
+      mode: flags.mode,
+      exitCode,
+      summary,
+      plan: parts.plan ?? [],
+      results: parts.results ?? [],
+      waiting: parts.waiting ?? [],
+      failures,
+      details: { dispatched: parts.dispatched ?? [] },
+    });
+    return exitCode;
+  };
+  const unreadable = (what: string, error: unknown) => {
+    if (error instanceof ConfigError) throw error;
+    const message = `${what}: ${describeError(error)}`;
+    log.error({ command: 'poll' }, message);
+    failures.push({ issue: null, error: message });
+    return report(EXIT.upstreamUnreadable, `poll: stopped, ${message}`);
+  };
+
+  let queue: { ready: Issue[]; inProgress: Issue[] };
+  try {
+    queue = await readQueue(tracker, config, repos);
+  } catch (error) {
+    return unreadable('cannot list issues', error);
+  }
+
+  const { selected, skipped } = await selectWithTrust(tracker, config, queue, failures);
+  const plan: Action[] = planLabelRepairs(config, queue.inProgress);
+  const dispatching: string[] = [];
+
+  if (selected.length > 0) {
+    let snapshot, selfLogin;
+    try {
+      [snapshot, selfLogin] = await Promise.all([t3.readSnapshot(), tracker.getSelfLogin()]);
+    } catch (error) {
+      return unreadable('cannot read what a dispatch needs', error);
+    }
+    const comments = await mapLimit(selected, READ_CONCURRENCY, (issue) =>
+      tracker.listComments(issue).then(
+        (list) => ({ ok: true as const, list }),
+        (error: unknown) => ({ ok: false as const, error: describeError(error) }),
+      ),
+    );
+    selected.forEach((issue, i) => {
+      const read = comments[i];
+      if (read === undefined || !read.ok) {
+        failures.push({ issue, error: `cannot read its comments: ${read?.error ?? 'no answer'}` });
+        return;
+      }
+      const decided = planDispatch({
+        config,
+        issue,
+        afkComment: findAfkComment(read.list, selfLogin),
+        snapshot,
+        now: runtime.now(),
+      });
+      if (!decided.ok) {
+        failures.push({ issue, error: decided.reason });
+        return;
+      }
+      dispatching.push(issueKey(issue));
+      plan.push(...decided.actions);
+    });
+  }
+
+  const waiting: Waiting[] = skipped;
+  const results: ActionResult[] = flags.mode === 'live' ? await executePlan(plan, ports) : [];
+  for (const r of results) {
+    if (r.status === 'failed')
+      log.error({ command: 'poll', issue: issueKey(r.action.issue) }, r.error);
+  }
+  const failedIssues = new Set(
+    results.filter((r) => r.status !== 'done').map((r) => issueKey(r.action.issue)),
+  );
+  const dispatched = dispatching.filter((key) => !failedIssues.has(key));
+  const failed = failures.length + results.filter((r) => r.status === 'failed').length;
+  const verb = flags.mode === 'live' ? 'dispatched' : 'would dispatch';
+  const summary = `poll: ${verb} ${dispatched.length}${dispatched.length > 0 ? ` (${dispatched.join(', ')})` : ''}; ${waiting.length} waiting; ${failed} failed`;
+  log.info({ command: 'poll', dispatched, waiting: waiting.length, failed }, summary);
+  return report(failed > 0 ? EXIT.actionFailed : EXIT.ok, summary, {
+    plan,
+    results,
+    waiting,
+    dispatched,
+  });
+}
+
+interface ReportParts {
+  plan: Action[];
+  results: ActionResult[];
+  waiting: Waiting[];
+  dispatched: string[];
+}
+
+/**
+ * The ready queue (open issues) and the live runs (open or closed: a closed issue still
+ * holding the lock is a run watch has not wound down yet, and it still counts).
+ */
+async function readQueue(tracker: Tracker, config: Config, repos: RepoName[]) {
+  const lists = await mapLimit(repos, READ_CONCURRENCY / 2, (repo) =>
+    Promise.all([
+      tracker.listLabelledIssues(repo, config.labels.ready, 'open'),
+      tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
+    ]),
+  );
+  return { ready: lists.flatMap(([r]) => r), inProgress: lists.flatMap(([, p]) => p) };
+}
+
+/**
+ * Selection needs to know who applied each ready label, but only for issues that would be
+ * dispatched: look those up, decide again, and repeat while an untrusted labeler freed a slot.
+ */
+async function selectWithTrust(
+  tracker: Tracker,
+  config: Config,
+  queue: { ready: Issue[]; inProgress: Issue[] },
+  failures: Failure[],
+) {
+  const trust = new Map<string, TrustFact>();
+  const permissions = new Map<string, Promise<Permission>>();
+  const permissionOf = (repo: string, login: string) => {
+    const key = `${repo}\u0000${login.toLowerCase()}`;
+    let known = permissions.get(key);
+    if (known === undefined) {
+      known = tracker.getPermission(repo, login);
+      permissions.set(key, known);
+    }
+    return known;
+  };
+  const readTrust = async (issue: Issue): Promise<TrustFact> => {
+    try {
+      const labeler = findLabeler(await tracker.listLabelEvents(issue), config.labels.ready);
+      const needs = labeler !== null && trustNeedsPermission(config.trust.labelers);
+      const permission = needs ? await permissionOf(issue.repo, labeler) : null;
+      return { ok: true, labeler, permission };
+    } catch (error) {
+      const message = `cannot tell who applied ${config.labels.ready}: ${describeError(error)}`;
+      failures.push({ issue, error: message });
+      return { ok: false, error: message };
+    }
+  };
+
+  let selection = selectDispatchable({ config, ...queue, trust });
+  while (selection.needTrust.length > 0) {
+    const facts = await mapLimit(selection.needTrust, READ_CONCURRENCY, readTrust);
+    selection.needTrust.forEach((issue, i) => trust.set(issueKey(issue), facts[i] as TrustFact));
+    selection = selectDispatchable({ config, ...queue, trust });
+  }
+  return selection;
+}

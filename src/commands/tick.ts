@@ -1,0 +1,160 @@
+// What every tick shares: the runtime it is given, loading the config, the gates, building
+// the adapters (read-only in a dry run), and writing the report.
+import { loadConfig } from '../adapters/config-file.js';
+import { createLogger, type Logger } from '../adapters/log.js';
+import { requiredSecret } from '../adapters/secrets.js';
+import {
+  ConfigError,
+  gateStatus,
+  type Config,
+  type Env,
+  type LogLevel,
+  type RepoName,
+} from '../core/index.js';
+import type { Ports } from './executor.js';
+
+export interface Output {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+/** Everything a command may touch of the process, passed in so tests can supply their own. */
+export interface Runtime {
+  env: Env;
+  cwd: string;
+  stdout: Output;
+  stderr: Output;
+  now: () => Date;
+  /**
+   * Retry and throttle policy of the HTTP adapters. Production leaves it unset (the adapters'
+   * tick-sized defaults); tests turn waiting off so retries do not leak time across tests.
+   */
+  http?: { retries?: number; throttle?: boolean };
+}
+
+export type Mode = 'live' | 'dry-run';
+
+export interface TickFlags {
+  config?: string;
+  mode: Mode;
+  output: 'text' | 'json';
+  repo?: string;
+}
+
+export const EXIT = { ok: 0, actionFailed: 1, usage: 2, upstreamUnreadable: 3 } as const;
+
+export function loggerFor(runtime: Runtime): Logger {
+  const level = (runtime.env['AFK_LOG_LEVEL'] || 'info') as LogLevel;
+  return createLogger({
+    level,
+    format: runtime.stderr.isTTY === true ? 'text' : 'json',
+    sink: runtime.stderr,
+  });
+}
+
+export type Prepared =
+  { open: false; reason: string } | { open: true; config: Config; repos: RepoName[] };
+
+/** Loads the config and checks the gates; a closed gate means zero network requests. */
+export async function prepareTick(flags: TickFlags, runtime: Runtime): Promise<Prepared> {
+  const { config } = await loadConfig({ flag: flags.config, env: runtime.env, cwd: runtime.cwd });
+  let repos = config.repos;
+  if (flags.repo !== undefined) {
+    const wanted = flags.repo.toLowerCase();
+    const match = config.repos.find((r) => r.toLowerCase() === wanted);
+    if (match === undefined) {
+      throw new ConfigError([`--repo: ${flags.repo} is not in the allowlist (repos / AFK_REPOS)`]);
+    }
+    repos = [match];
+  }
+  const gate = gateStatus(config);
+  if (!gate.open) return gate;
+  return { open: true, config, repos };
+}
+
+/**
+ * A dry run gets adapters whose HTTP refuses anything but reads: the executor is never
+ * called in a dry run, and this makes a write impossible even if a bug called it.
+ */
+function fetchFor(mode: Mode): typeof fetch {
+  const readOnly: typeof fetch = (input, init) => {
+    const method = (
+      init?.method ?? (input instanceof Request ? input.method : 'GET')
+    ).toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') {
+      return Promise.reject(new Error(`dry run: refused to send a ${method} request`));
+    }
+    return globalThis.fetch(input, init);
+  };
+  const live: typeof fetch = (input, init) => globalThis.fetch(input, init);
+  return { live, 'dry-run': readOnly }[mode];
+}
+
+export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): Promise<Ports> {
+  const fetch = fetchFor(mode);
+  if (config.tracker.kind !== 'github') {
+    throw new ConfigError([
+      `tracker.kind: "${config.tracker.kind}" is not available in this version of afk (use github)`,
+    ]);
+  }
+  const [{ createGitHubTracker }, { createT3Client }] = await Promise.all([
+    import('../adapters/github.js'),
+    import('../adapters/t3.js'),
+  ]);
+  const trackerToken = requiredSecret(
+    {
+      name: 'tracker token',
+      fileKey: 'tracker.tokenFile',
+      file: config.tracker.tokenFile,
+      envVars: ['AFK_TRACKER_TOKEN', 'GITHUB_TOKEN'],
+    },
+    runtime.env,
+  );
+  const t3Token = requiredSecret(
+    {
+      name: 'T3 token',
+      fileKey: 't3.tokenFile',
+      file: config.t3.tokenFile,
+      envVars: ['AFK_T3_TOKEN'],
+    },
+    runtime.env,
+  );
+  // Both secrets must exist before the first request: a missing one is a configuration
+  // error (exit 2), not an unreadable upstream. They are still read afresh per request.
+  await Promise.all([trackerToken(), t3Token()]);
+  const { retries, throttle } = runtime.http ?? {};
+  return {
+    tracker: createGitHubTracker({
+      apiUrl: config.tracker.apiUrl,
+      token: trackerToken,
+      fetch,
+      ...(config.tracker.login === undefined ? {} : { login: config.tracker.login }),
+      ...(retries === undefined ? {} : { retries }),
+      ...(throttle === undefined ? {} : { throttle }),
+    }),
+    t3: createT3Client({
+      baseUrl: config.t3.url,
+      token: t3Token,
+      fetch,
+      ...(retries === undefined ? {} : { retries }),
+    }),
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping the input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

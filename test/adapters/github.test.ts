@@ -1,0 +1,999 @@
+import { inspect } from 'node:util';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createGitHubTracker,
+  retryWaits,
+  type GitHubTrackerOptions,
+} from '../../src/adapters/github.js';
+import { ConfigError, TrackerError } from '../../src/core/errors.js';
+import type { Tracker } from '../../src/core/ports.js';
+import { createGitHubFake, type FakeFailure, type GitHubFake } from '../fakes/github.js';
+
+const baseUrl = 'https://api.github.test';
+const token = 'gh-test-token';
+const repo = 'acme/app';
+
+const server = setupServer();
+let fake: GitHubFake;
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeEach(() => {
+  fake = createGitHubFake({ baseUrl, token });
+  server.use(...fake.handlers);
+  fake.addRepo(repo, { collaborators: { maintainer: 'maintain' } });
+});
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const tracker = (overrides: Partial<GitHubTrackerOptions> = {}): Tracker =>
+  createGitHubTracker({
+    apiUrl: baseUrl,
+    token: () => Promise.resolve(token),
+    throttle: false,
+    retries: 0,
+    ...overrides,
+  });
+
+/** The request as the assertions compare it. */
+const sent = ({ method, path, query, body }: GitHubFake['requests'][number]) => ({
+  method,
+  path,
+  query,
+  body,
+});
+
+async function failure(promise: Promise<unknown>): Promise<TrackerError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TrackerError);
+  return error as TrackerError;
+}
+
+describe('listLabelledIssues', () => {
+  it('lists the open issues carrying the label and drops pull requests', async () => {
+    fake.addIssue(repo, {
+      number: 1,
+      title: 'Fix the build',
+      body: 'It is red.',
+      labels: ['ready-for-agent', 'P1'],
+      author: 'alice',
+      createdAt: '2024-05-01T10:00:00Z',
+    });
+    fake.addIssue(repo, {
+      number: 2,
+      title: 'A PR',
+      labels: ['ready-for-agent'],
+      isPullRequest: true,
+    });
+    fake.addIssue(repo, { number: 3, title: 'Unlabelled' });
+    fake.addIssue(repo, { number: 4, title: 'Done', labels: ['ready-for-agent'], state: 'closed' });
+
+    const issues = await tracker().listLabelledIssues(repo, 'ready-for-agent', 'open');
+
+    expect(issues).toEqual([
+      {
+        repo,
+        number: 1,
+        title: 'Fix the build',
+        body: 'It is red.',
+        labels: ['ready-for-agent', 'P1'],
+        state: 'open',
+        author: 'alice',
+        createdAt: '2024-05-01T10:00:00Z',
+        url: 'https://github.test/acme/app/issues/1',
+      },
+    ]);
+    expect(fake.requests.map(sent)).toEqual([
+      {
+        method: 'GET',
+        path: '/repos/acme/app/issues',
+        query: { labels: 'ready-for-agent', state: 'open', per_page: '100' },
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('includes closed issues when asked for all, and maps a null body to empty', async () => {
+    fake.addIssue(repo, { number: 1, title: 'Open', labels: ['afk'] });
+    fake.addIssue(repo, { number: 2, title: 'Closed', labels: ['afk'], state: 'closed' });
+
+    const issues = await tracker().listLabelledIssues(repo, 'afk', 'all');
+
+    expect(issues.map((i) => [i.number, i.state, i.body])).toEqual([
+      [2, 'closed', ''],
+      [1, 'open', ''],
+    ]);
+    expect(fake.requests[0]?.query).toEqual({ labels: 'afk', state: 'all', per_page: '100' });
+  });
+
+  it.each([
+    [1, 1],
+    [100, 1],
+    [101, 2],
+    [250, 3],
+  ])('reads all %i issues in %i request(s)', async (count, requests) => {
+    for (let n = 1; n <= count; n++) fake.addIssue(repo, { title: `#${n}`, labels: ['afk'] });
+
+    const issues = await tracker().listLabelledIssues(repo, 'afk', 'open');
+
+    expect(issues).toHaveLength(count);
+    expect(new Set(issues.map((i) => i.number)).size).toBe(count);
+    expect(fake.requests).toHaveLength(requests);
+    // Later pages follow GitHub's Link header, which names the repository by id.
+    expect(fake.requests.slice(1).map((r) => [r.path, r.query['page']])).toEqual(
+      Array.from({ length: requests - 1 }, (_, i) => [
+        expect.stringMatching(/^\/repositories\/\d+\/issues$/),
+        String(i + 2),
+      ]),
+    );
+  });
+
+  it('refuses to follow a pagination link to another host', async () => {
+    let leaked = 0;
+    server.use(
+      http.get(`${baseUrl}/repos/${repo}/issues`, () =>
+        HttpResponse.json([], {
+          headers: { link: '<https://evil.test/issues?page=2>; rel="next"' },
+        }),
+      ),
+      http.get('https://evil.test/issues', () => {
+        leaked += 1;
+        return HttpResponse.json([]);
+      }),
+    );
+
+    const error = await failure(tracker().listLabelledIssues(repo, 'afk', 'open'));
+
+    expect(error.kind).toBe('malformed');
+    expect(error.reason).toBe('pagination link leaves the API host');
+    expect(leaked).toBe(0);
+  });
+
+  it('reports an item without a number as malformed', async () => {
+    server.use(
+      http.get(`${baseUrl}/repos/${repo}/issues`, () =>
+        HttpResponse.json([{ title: 'no number' }]),
+      ),
+    );
+
+    const error = await failure(tracker().listLabelledIssues(repo, 'afk', 'open'));
+
+    expect(error).toMatchObject({
+      kind: 'malformed',
+      status: 200,
+      request: 'GET /repos/acme/app/issues',
+    });
+    expect(error.reason).toMatch(/^number: /);
+  });
+});
+
+describe('listComments', () => {
+  it('lists every comment, oldest first', async () => {
+    fake.addIssue(repo, { number: 7, title: 'x' });
+    const first = fake.addComment(repo, 7, {
+      author: 'alice',
+      body: 'first',
+      createdAt: '2024-05-01T10:00:00Z',
+    });
+    const second = fake.addComment(repo, 7, {
+      author: 'afk-bot',
+      body: 'second',
+      createdAt: '2024-05-01T11:00:00Z',
+    });
+
+    const comments = await tracker().listComments({ repo, number: 7 });
+
+    expect(comments).toEqual([
+      { id: first, author: 'alice', body: 'first', createdAt: '2024-05-01T10:00:00Z' },
+      { id: second, author: 'afk-bot', body: 'second', createdAt: '2024-05-01T11:00:00Z' },
+    ]);
+    expect(fake.requests.map(sent)).toEqual([
+      {
+        method: 'GET',
+        path: '/repos/acme/app/issues/7/comments',
+        query: { per_page: '100' },
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('reads 150 comments in two requests', async () => {
+    fake.addIssue(repo, { number: 7, title: 'x' });
+    for (let n = 0; n < 150; n++) fake.addComment(repo, 7, { author: 'alice', body: `c${n}` });
+
+    const comments = await tracker().listComments({ repo, number: 7 });
+
+    expect(comments.map((c) => c.body)).toEqual(Array.from({ length: 150 }, (_, n) => `c${n}`));
+    expect(fake.requests).toHaveLength(2);
+  });
+});
+
+describe('listLabelEvents', () => {
+  it('keeps only labeled and unlabeled events, with label and actor', async () => {
+    fake.addIssue(repo, {
+      number: 3,
+      title: 'x',
+      createdAt: '2024-05-01T10:00:00Z',
+      labeledBy: { 'ready-for-agent': 'stranger' },
+    });
+    fake.unlabelIssue(repo, 3, 'ready-for-agent', 'maintainer');
+    fake.labelIssue(repo, 3, 'ready-for-agent', 'maintainer');
+    await tracker().closeIssue({ repo, number: 3 });
+    fake.requests.length = 0;
+
+    const events = await tracker().listLabelEvents({ repo, number: 3 });
+
+    expect(events.map(({ action, label, actor }) => ({ action, label, actor }))).toEqual([
+      { action: 'labeled', label: 'ready-for-agent', actor: 'stranger' },
+      { action: 'unlabeled', label: 'ready-for-agent', actor: 'maintainer' },
+      { action: 'labeled', label: 'ready-for-agent', actor: 'maintainer' },
+    ]);
+    expect(events[0]?.createdAt).toBe('2024-05-01T10:00:00Z');
+    expect(fake.requests.map(sent)).toEqual([
+      {
+        method: 'GET',
+        path: '/repos/acme/app/issues/3/events',
+        query: { per_page: '100' },
+        body: undefined,
+      },
+    ]);
+  });
+});
+
+describe('getPermission', () => {
+  it.each([
+    ['admin', 'admin'],
+    ['maintain', 'write'],
+    ['write', 'write'],
+    ['triage', 'read'],
+    ['read', 'read'],
+  ] as const)('maps the %s role to %s', async (role, permission) => {
+    fake.addRepo('acme/roles', { collaborators: { alice: role } });
+
+    expect(await tracker().getPermission('acme/roles', 'alice')).toBe(permission);
+    expect(fake.requests.map(sent)).toEqual([
+      {
+        method: 'GET',
+        path: '/repos/acme/roles/collaborators/alice/permission',
+        query: {},
+        body: undefined,
+      },
+    ]);
+  });
+
+  it.each([
+    ['public', 'read'],
+    ['private', 'none'],
+  ] as const)('gives a stranger on a %s repository %s', async (visibility, permission) => {
+    fake.addRepo('acme/other', { visibility });
+
+    expect(await tracker().getPermission('acme/other', 'stranger')).toBe(permission);
+  });
+
+  it('answers none for a login GitHub does not know as a user (404)', async () => {
+    expect(await tracker().getPermission(repo, 'renovate[bot]')).toBe('none');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('reports forbidden when the token may not read permissions', async () => {
+    fake.addRepo('acme/readonly', { collaborators: { 'afk-bot': 'triage' } });
+
+    const error = await failure(tracker().getPermission('acme/readonly', 'alice'));
+
+    expect(error).toMatchObject({ kind: 'forbidden', status: 403 });
+  });
+});
+
+describe('getSelfLogin', () => {
+  it('asks GET /user once per tracker', async () => {
+    const github = tracker();
+
+    expect(await github.getSelfLogin()).toBe('afk-bot');
+    expect(await github.getSelfLogin()).toBe('afk-bot');
+    expect(fake.requests.map(sent)).toEqual([
+      { method: 'GET', path: '/user', query: {}, body: undefined },
+    ]);
+  });
+
+  it('answers the configured login without a request', async () => {
+    expect(await tracker({ login: 'afk-app[bot]' }).getSelfLogin()).toBe('afk-app[bot]');
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('asks again after a failed lookup', async () => {
+    const github = tracker();
+    fake.failNext({ path: '/user' }, { status: 502 });
+
+    await expect(github.getSelfLogin()).rejects.toMatchObject({ kind: 'transient' });
+    expect(await github.getSelfLogin()).toBe('afk-bot');
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('reports forbidden for an installation token, which cannot read /user', async () => {
+    server.resetHandlers();
+    fake = createGitHubFake({ baseUrl, token, appInstallation: true });
+    server.use(...fake.handlers);
+
+    const error = await failure(tracker().getSelfLogin());
+
+    expect(error).toMatchObject({
+      kind: 'forbidden',
+      reason: 'Resource not accessible by integration',
+    });
+  });
+});
+
+describe('writes', () => {
+  beforeEach(() => {
+    fake.addIssue(repo, { number: 5, title: 'x', labels: ['ready-for-agent'] });
+  });
+
+  it('creates a comment and returns its id', async () => {
+    const { id } = await tracker().createComment({ repo, number: 5 }, 'afk is on it');
+
+    expect(fake.issue(repo, 5).comments).toEqual([{ id, author: 'afk-bot', body: 'afk is on it' }]);
+    expect(fake.writes().map(sent)).toEqual([
+      {
+        method: 'POST',
+        path: '/repos/acme/app/issues/5/comments',
+        query: {},
+        body: { body: 'afk is on it' },
+      },
+    ]);
+  });
+
+  it('never retries creating a comment: a retry could post it twice', async () => {
+    fake.failNext({ method: 'POST' }, { status: 502 });
+
+    const error = await failure(
+      tracker({ retries: 2, maxRetryWaitSeconds: 0 }).createComment({ repo, number: 5 }, 'hi'),
+    );
+
+    expect(error).toMatchObject({ kind: 'transient', status: 502 });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('updates a comment by id', async () => {
+    const id = fake.addComment(repo, 5, { author: 'afk-bot', body: 'old' });
+
+    await tracker().updateComment(repo, id, 'new');
+
+    expect(fake.issue(repo, 5).comments).toEqual([{ id, author: 'afk-bot', body: 'new' }]);
+    expect(fake.writes().map(sent)).toEqual([
+      {
+        method: 'PATCH',
+        path: `/repos/acme/app/issues/comments/${id}`,
+        query: {},
+        body: { body: 'new' },
+      },
+    ]);
+  });
+
+  it('adds labels, which GitHub records as labeled by the token', async () => {
+    await tracker().addLabels({ repo, number: 5 }, ['agent-in-progress', 'P1']);
+
+    expect(fake.issue(repo, 5).labels).toEqual(['ready-for-agent', 'agent-in-progress', 'P1']);
+    expect(fake.issue(repo, 5).events).toEqual([
+      { event: 'labeled', label: 'agent-in-progress', actor: 'afk-bot' },
+      { event: 'labeled', label: 'P1', actor: 'afk-bot' },
+    ]);
+    expect(fake.writes().map(sent)).toEqual([
+      {
+        method: 'POST',
+        path: '/repos/acme/app/issues/5/labels',
+        query: {},
+        body: { labels: ['agent-in-progress', 'P1'] },
+      },
+    ]);
+  });
+
+  it('sends nothing when there are no labels to add', async () => {
+    await tracker().addLabels({ repo, number: 5 }, []);
+
+    expect(fake.requests).toEqual([]);
+  });
+
+  it.each([
+    ['ready-for-agent', '/repos/acme/app/issues/5/labels/ready-for-agent'],
+    ['area/ui', '/repos/acme/app/issues/5/labels/area%2Fui'],
+    ['needs triage', '/repos/acme/app/issues/5/labels/needs%20triage'],
+  ])('removes the label %s with its name encoded into the path', async (label, path) => {
+    fake.labelIssue(repo, 5, label, 'maintainer');
+
+    await tracker().removeLabel({ repo, number: 5 }, label);
+
+    expect(fake.issue(repo, 5).labels).not.toContain(label);
+    expect(fake.writes().map(sent)).toEqual([
+      { method: 'DELETE', path, query: {}, body: undefined },
+    ]);
+  });
+
+  it('treats removing a label the issue does not carry as done', async () => {
+    await expect(
+      tracker().removeLabel({ repo, number: 5 }, 'agent-in-progress'),
+    ).resolves.toBeUndefined();
+
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.issue(repo, 5).labels).toEqual(['ready-for-agent']);
+  });
+
+  it('closes an issue as completed', async () => {
+    await tracker().closeIssue({ repo, number: 5 });
+
+    expect(fake.issue(repo, 5)).toMatchObject({ state: 'closed', stateReason: 'completed' });
+    expect(fake.writes().map(sent)).toEqual([
+      {
+        method: 'PATCH',
+        path: '/repos/acme/app/issues/5',
+        query: {},
+        body: { state: 'closed', state_reason: 'completed' },
+      },
+    ]);
+  });
+});
+
+describe('authentication', () => {
+  it('asks for the token before every request and sends the rotated one', async () => {
+    const tokens = ['gh-test-token', 'gh-rotated-token'];
+    let asked = 0;
+    const github = tracker({ token: () => Promise.resolve(tokens[asked++] ?? 'exhausted') });
+    fake.addIssue(repo, { number: 1, title: 'x' });
+
+    await github.listComments({ repo, number: 1 });
+    fake.setToken('gh-rotated-token');
+    await github.listComments({ repo, number: 1 });
+
+    expect(asked).toBe(2);
+    expect(fake.requests.map((r) => r.headers['authorization'])).toEqual([
+      'Bearer gh-test-token',
+      'Bearer gh-rotated-token',
+    ]);
+  });
+
+  it('asks for the token again on each retry', async () => {
+    let asked = 0;
+    const github = tracker({
+      retries: 1,
+      maxRetryWaitSeconds: 0,
+      token: () => Promise.resolve((asked++, token)),
+    });
+    fake.addIssue(repo, { number: 1, title: 'x' });
+    fake.failNext({ method: 'GET' }, { status: 500 });
+
+    await github.listComments({ repo, number: 1 });
+
+    expect(asked).toBe(2);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('lets a missing token surface as the configuration error it is', async () => {
+    const missing = new ConfigError(['tracker.tokenFile: no tracker token configured']);
+
+    await expect(tracker({ token: () => Promise.reject(missing) }).getSelfLogin()).rejects.toBe(
+      missing,
+    );
+    expect(fake.requests).toEqual([]);
+  });
+});
+
+describe('failures', () => {
+  const listRequest = 'GET /repos/acme/app/issues';
+
+  it.each<[string, FakeFailure, { kind: string; status?: number }]>([
+    ['a 401', { status: 401, body: { message: 'Bad credentials' } }, { kind: 'auth', status: 401 }],
+    [
+      'a plain 403',
+      { status: 403, body: { message: 'Resource not accessible by integration' } },
+      { kind: 'forbidden', status: 403 },
+    ],
+    [
+      'a 403 secondary rate limit',
+      {
+        status: 403,
+        body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes.' },
+        headers: { 'retry-after': '120' },
+      },
+      { kind: 'rate-limited', status: 403 },
+    ],
+    [
+      'a 403 with the primary rate limit spent',
+      {
+        status: 403,
+        body: { message: 'API rate limit exceeded for user ID 1.' },
+        headers: { 'x-ratelimit-remaining': '0' },
+      },
+      { kind: 'rate-limited', status: 403 },
+    ],
+    [
+      'a 429',
+      { status: 429, body: { message: 'Too many requests' } },
+      { kind: 'rate-limited', status: 429 },
+    ],
+    ['a 404', { status: 404, body: { message: 'Not Found' } }, { kind: 'not-found', status: 404 }],
+    ['a 409', { status: 409, body: { message: 'Conflict' } }, { kind: 'rejected', status: 409 }],
+    [
+      'a 410',
+      { status: 410, body: { message: 'Issues are disabled' } },
+      { kind: 'rejected', status: 410 },
+    ],
+    [
+      'a 422',
+      { status: 422, body: { message: 'Validation Failed' } },
+      { kind: 'rejected', status: 422 },
+    ],
+    [
+      'a 400',
+      { status: 400, body: { message: 'Problems parsing JSON' } },
+      { kind: 'contract', status: 400 },
+    ],
+    ['a 500', { status: 500 }, { kind: 'transient', status: 500 }],
+    ['a 503', { status: 503 }, { kind: 'transient', status: 503 }],
+    ['a network error', 'network-error', { kind: 'transient' }],
+    ['a malformed 200', 'malformed', { kind: 'malformed', status: 200 }],
+  ])('maps %s to its kind', async (_name, answer, expected) => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, answer);
+
+    const error = await failure(tracker().listLabelledIssues(repo, 'ready-for-agent', 'open'));
+
+    expect(error).toMatchObject({ ...expected, request: listRequest, upstream: 'tracker' });
+    expect(error.status).toBe(expected.status);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('maps a request that outlives timeoutMs to transient', async () => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, 'timeout');
+
+    const error = await failure(tracker({ timeoutMs: 20 }).listLabelledIssues(repo, 'afk', 'open'));
+
+    expect(error).toMatchObject({
+      kind: 'transient',
+      request: listRequest,
+      reason: 'no answer within 20 ms',
+    });
+  });
+
+  it('times out even when the fetch it was given ignores the abort signal', async () => {
+    let calls = 0;
+    const deaf: typeof fetch = () => {
+      calls += 1;
+      return new Promise<Response>(() => undefined);
+    };
+
+    const error = await failure(
+      tracker({ fetch: deaf, timeoutMs: 20 }).listLabelledIssues(repo, 'afk', 'open'),
+    );
+
+    expect(error).toMatchObject({ kind: 'transient', reason: 'no answer within 20 ms' });
+    expect(calls).toBe(1);
+  });
+
+  it('stops when the caller aborts', async () => {
+    const controller = new AbortController();
+    controller.abort();
+
+    const error = await failure(
+      tracker({ signal: controller.signal, retries: 2 }).listLabelledIssues(repo, 'afk', 'open'),
+    );
+
+    expect(error).toMatchObject({ kind: 'transient', reason: 'aborted' });
+  });
+
+  it('reports the field and code of a validation failure, not the value', async () => {
+    fake.addIssue(repo, { number: 5, title: 'x' });
+
+    const error = await failure(tracker().createComment({ repo, number: 5 }, '   '));
+
+    expect(error).toMatchObject({
+      kind: 'rejected',
+      status: 422,
+      request: 'POST /repos/acme/app/issues/5/comments',
+      reason: 'Validation Failed: body missing_field',
+    });
+  });
+
+  it('names the request a write failed on, by method and path', async () => {
+    fake.addIssue(repo, { number: 5, title: 'x', labels: ['area/ui'] });
+    fake.failNext({ method: 'DELETE' }, { status: 500 });
+
+    const error = await failure(tracker().removeLabel({ repo, number: 5 }, 'area/ui'));
+
+    expect(error.request).toBe('DELETE /repos/acme/app/issues/5/labels/area%2Fui');
+    expect(error.message).toBe(
+      'tracker: DELETE /repos/acme/app/issues/5/labels/area%2Fui: 500 transient (fake failure 500)',
+    );
+  });
+
+  it.each<[string, FakeFailure]>([
+    ['a 401', { status: 401, body: { message: 'Bad credentials' } }],
+    ['a 500', { status: 500 }],
+    ['a network error', 'network-error'],
+    [
+      'a 422 that echoes input',
+      { status: 422, body: { message: 'Validation Failed', errors: [{ value: token }] } },
+    ],
+  ])('never lets the token or the query into %s', async (_name, answer) => {
+    fake.failNext({}, answer);
+
+    const error = await failure(tracker().listLabelledIssues(repo, 'ready-for-agent', 'open'));
+
+    for (const text of [error.message, String(error), inspect(error, { depth: 10 })]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain('labels=');
+    }
+  });
+
+  it('reports a wrong token as auth', async () => {
+    const error = await failure(
+      tracker({ token: () => Promise.resolve('stale-token') }).getSelfLogin(),
+    );
+
+    expect(error).toMatchObject({
+      kind: 'auth',
+      status: 401,
+      reason: 'Bad credentials',
+      request: 'GET /user',
+    });
+    expect(inspect(error, { depth: 10 })).not.toContain('stale-token');
+  });
+});
+
+describe('retries and rate limits', () => {
+  beforeEach(() => {
+    fake.addIssue(repo, { number: 1, title: 'x', labels: ['afk'] });
+  });
+
+  it('retries a 5xx up to `retries` times, then succeeds', async () => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, { status: 502 }, 2);
+
+    const issues = await tracker({ retries: 2, maxRetryWaitSeconds: 0 }).listLabelledIssues(
+      repo,
+      'afk',
+      'open',
+    );
+
+    expect(issues).toHaveLength(1);
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('gives up after `retries` retries', async () => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, { status: 503 }, 3);
+
+    const error = await failure(
+      tracker({ retries: 2, maxRetryWaitSeconds: 0 }).listLabelledIssues(repo, 'afk', 'open'),
+    );
+
+    expect(error).toMatchObject({ kind: 'transient', status: 503 });
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('retries a network error', async () => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, 'network-error');
+
+    const issues = await tracker({ retries: 1, maxRetryWaitSeconds: 0 }).listLabelledIssues(
+      repo,
+      'afk',
+      'open',
+    );
+
+    expect(issues).toHaveLength(1);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('does not repeat an attempt that timed out', async () => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, 'timeout');
+
+    const error = await failure(
+      tracker({ retries: 2, maxRetryWaitSeconds: 0, timeoutMs: 20 }).listLabelledIssues(
+        repo,
+        'afk',
+        'open',
+      ),
+    );
+
+    expect(error.kind).toBe('transient');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it.each([400, 401, 403, 404, 409, 422])('never retries a %i', async (status) => {
+    fake.failNext({ path: '/repos/acme/app/issues' }, { status, body: { message: 'no' } });
+
+    await failure(
+      tracker({ retries: 2, maxRetryWaitSeconds: 0 }).listLabelledIssues(repo, 'afk', 'open'),
+    );
+
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('retries a secondary rate limit once when retry-after fits the tick', async () => {
+    fake.failNext(
+      { path: '/repos/acme/app/issues' },
+      {
+        status: 403,
+        body: { message: 'You have exceeded a secondary rate limit.' },
+        headers: { 'retry-after': '1' },
+      },
+    );
+
+    const issues = await tracker({ throttle: true, maxRetryWaitSeconds: 10 }).listLabelledIssues(
+      repo,
+      'afk',
+      'open',
+    );
+
+    expect(issues).toHaveLength(1);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it.each([403, 429])(
+    'fails fast on a %i secondary rate limit whose retry-after exceeds the tick',
+    async (status) => {
+      fake.failNext(
+        { path: '/repos/acme/app/issues' },
+        {
+          status,
+          body: { message: 'You have exceeded a secondary rate limit.' },
+          headers: { 'retry-after': '120' },
+        },
+      );
+
+      const error = await failure(
+        tracker({ throttle: true, retries: 2, maxRetryWaitSeconds: 10 }).listLabelledIssues(
+          repo,
+          'afk',
+          'open',
+        ),
+      );
+
+      expect(error).toMatchObject({ kind: 'rate-limited', status });
+      expect(fake.requests).toHaveLength(1);
+    },
+  );
+
+  it('retries a spent primary rate limit once when the reset has passed', async () => {
+    const reset = String(Math.floor(Date.now() / 1000) - 5);
+    fake.failNext(
+      { path: '/repos/acme/app/issues' },
+      {
+        status: 403,
+        body: { message: 'API rate limit exceeded for user ID 1.' },
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
+      },
+    );
+
+    const issues = await tracker({ throttle: true }).listLabelledIssues(repo, 'afk', 'open');
+
+    expect(issues).toHaveLength(1);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('retries a rate limit only once', async () => {
+    const reset = String(Math.floor(Date.now() / 1000) - 5);
+    fake.failNext(
+      { path: '/repos/acme/app/issues' },
+      {
+        status: 429,
+        body: { message: 'API rate limit exceeded' },
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
+      },
+      2,
+    );
+
+    const error = await failure(
+      tracker({ throttle: true, retries: 2 }).listLabelledIssues(repo, 'afk', 'open'),
+    );
+
+    expect(error).toMatchObject({ kind: 'rate-limited', status: 429 });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('fails fast when the primary rate limit resets after the tick', async () => {
+    const reset = String(Math.floor(Date.now() / 1000) + 3600);
+    fake.failNext(
+      { path: '/repos/acme/app/issues' },
+      {
+        status: 403,
+        body: { message: 'API rate limit exceeded for user ID 1.' },
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
+      },
+    );
+
+    const error = await failure(
+      tracker({ throttle: true, retries: 2 }).listLabelledIssues(repo, 'afk', 'open'),
+    );
+
+    expect(error).toMatchObject({ kind: 'rate-limited', status: 403 });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it.each([
+    [2, 10, [1000, 4000]],
+    [3, 10, [714, 2856, 6426]],
+    [2, 1, [200, 800]],
+    [2, 0, [0, 0]],
+    [0, 10, []],
+  ])('waits %i retries within %ss: %j ms', (retries, seconds, waits) => {
+    expect(retryWaits(retries, seconds)).toEqual(waits);
+    expect(waits.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(seconds * 1000);
+  });
+});
+
+describe('the GitHub fake', () => {
+  const call = async (method: string, path: string, body?: unknown, auth = `token ${token}`) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text === '' ? undefined : (JSON.parse(text) as unknown),
+    };
+  };
+
+  beforeEach(() => {
+    fake.addIssue(repo, { number: 1, title: 'a', labels: ['x', 'y'] });
+    fake.addIssue(repo, { number: 2, title: 'b', labels: ['x'] });
+    fake.addIssue(repo, { number: 3, title: 'c', labels: ['y'] });
+  });
+
+  it('requires every label of a comma-separated filter', async () => {
+    const { body } = await call('GET', '/repos/acme/app/issues?labels=x,y');
+
+    expect((body as Array<{ number: number }>).map((i) => i.number)).toEqual([1]);
+  });
+
+  it('paginates with a Link header that names prev, next, last and first', async () => {
+    const { headers, body } = await call('GET', '/repos/acme/app/issues?per_page=1&page=2');
+
+    expect((body as Array<{ number: number }>).map((i) => i.number)).toEqual([2]);
+    const links = (headers.get('link') ?? '').split(', ').map((l) => /rel="(\w+)"/.exec(l)?.[1]);
+    expect(links).toEqual(['prev', 'next', 'last', 'first']);
+    expect(headers.get('link')).toMatch(
+      /\/repositories\/\d+\/issues\?per_page=1&page=3>; rel="next"/,
+    );
+  });
+
+  it('sends rate-limit headers with every answer, refusals included', async () => {
+    for (const { headers } of [
+      await call('GET', '/user'),
+      await call('GET', '/user', undefined, 'token wrong'),
+    ]) {
+      expect(headers.get('x-ratelimit-limit')).toBe('5000');
+      expect(headers.get('x-ratelimit-remaining')).toMatch(/^\d+$/);
+      expect(headers.get('x-ratelimit-reset')).toMatch(/^\d+$/);
+      expect(headers.get('x-ratelimit-used')).toMatch(/^\d+$/);
+    }
+  });
+
+  it('refuses a wrong token with 401 Bad credentials', async () => {
+    const answer = await call('GET', '/user', undefined, 'Bearer wrong');
+
+    expect(answer).toMatchObject({ status: 401, body: { message: 'Bad credentials' } });
+  });
+
+  it.each<[string, string, unknown, number, unknown]>([
+    ['an unknown repository', 'GET /repos/acme/nope/issues', undefined, 404, 'Not Found'],
+    [
+      'an unknown state',
+      'GET /repos/acme/app/issues?state=done',
+      undefined,
+      422,
+      'Validation Failed',
+    ],
+    [
+      'an unimplemented filter',
+      'GET /repos/acme/app/issues?assignee=alice',
+      undefined,
+      501,
+      expect.stringContaining('assignee'),
+    ],
+    [
+      'a comment without a body',
+      'POST /repos/acme/app/issues/1/comments',
+      {},
+      422,
+      expect.stringContaining('"body"'),
+    ],
+    [
+      'a blank comment',
+      'POST /repos/acme/app/issues/1/comments',
+      { body: ' ' },
+      422,
+      'Validation Failed',
+    ],
+    [
+      'labels that are not a list',
+      'POST /repos/acme/app/issues/1/labels',
+      { labels: 'x' },
+      422,
+      expect.stringContaining('array'),
+    ],
+    [
+      'a body that is not JSON',
+      'POST /repos/acme/app/issues/1/labels',
+      '{',
+      400,
+      'Problems parsing JSON',
+    ],
+    [
+      'an unknown issue state',
+      'PATCH /repos/acme/app/issues/1',
+      { state: 'done' },
+      422,
+      'Validation Failed',
+    ],
+    [
+      'an unknown state reason',
+      'PATCH /repos/acme/app/issues/1',
+      { state: 'closed', state_reason: 'fixed' },
+      422,
+      'Validation Failed',
+    ],
+    [
+      'an unknown comment',
+      'PATCH /repos/acme/app/issues/comments/999',
+      { body: 'x' },
+      404,
+      'Not Found',
+    ],
+    [
+      'removing a label the issue lacks',
+      'DELETE /repos/acme/app/issues/2/labels/y',
+      undefined,
+      404,
+      'Label does not exist',
+    ],
+  ])('refuses %s', async (_name, request, body, status, message) => {
+    const [method = '', path = ''] = request.split(' ');
+
+    const answer = await call(method, path, body);
+
+    expect(answer.status).toBe(status);
+    expect(answer.body).toMatchObject({ message });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('accepts a bare array of labels and creates unknown ones', async () => {
+    const { status, body } = await call('POST', '/repos/acme/app/issues/2/labels', ['new-label']);
+
+    expect(status).toBe(200);
+    expect((body as Array<{ name: string }>).map((l) => l.name)).toEqual(['x', 'new-label']);
+  });
+
+  it('reopens a closed issue with state_reason reopened', async () => {
+    await call('PATCH', '/repos/acme/app/issues/1', {
+      state: 'closed',
+      state_reason: 'not_planned',
+    });
+    expect(fake.issue(repo, 1)).toMatchObject({ state: 'closed', stateReason: 'not_planned' });
+
+    const { body } = await call('PATCH', '/repos/acme/app/issues/1', { state: 'open' });
+
+    expect(body).toMatchObject({ state: 'open', state_reason: 'reopened', closed_at: null });
+    expect(fake.issue(repo, 1).events.map((e) => e.event)).toEqual(['closed', 'reopened']);
+  });
+
+  it('answers an injected failure only as many times as asked', async () => {
+    fake.failNext({ method: 'GET', path: /^\/user$/ }, { status: 502 }, 2);
+
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await call('GET', '/user')).status);
+
+    expect(statuses).toEqual([502, 502, 200]);
+  });
+
+  it('forgets injected failures when cleared', async () => {
+    fake.failNext({ path: '/user' }, { status: 502 }, 5);
+    fake.clearFailures();
+
+    expect((await call('GET', '/user')).status).toBe(200);
+  });
+});

@@ -1,0 +1,461 @@
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseChecklist, projectIdFor, threadIdFor } from '../../src/core/index.js';
+import { createGitHubFake, type GitHubFake } from '../fakes/github.js';
+import { createT3Fake, type T3Fake } from '../fakes/t3.js';
+import { armedConfig, runCli, writeConfig } from '../support/cli.js';
+
+const server = setupServer();
+const seen: string[] = [];
+server.events.on('request:start', ({ request }) => {
+  seen.push(`${request.method} ${request.url}`);
+});
+
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+let gh: GitHubFake;
+let t3: T3Fake;
+beforeEach(() => {
+  seen.length = 0;
+  gh = createGitHubFake();
+  t3 = createT3Fake();
+  server.use(...gh.handlers, ...t3.handlers);
+  gh.addRepo('acme/api', { collaborators: { maintainer: 'write', 'drive-by': 'read' } });
+  gh.addRepo('acme/web', { collaborators: { maintainer: 'maintain' } });
+});
+
+const ready = (
+  repo: string,
+  number: number,
+  extra: { labels?: string[]; createdAt?: string; by?: string } = {},
+) =>
+  gh.addIssue(repo, {
+    number,
+    title: `Issue ${number}`,
+    body: `Please fix thing ${number}.`,
+    labels: ['ready-for-agent', ...(extra.labels ?? [])],
+    createdAt: extra.createdAt ?? '2026-11-01T00:00:00Z',
+    labeledBy: { 'ready-for-agent': extra.by ?? 'maintainer' },
+  });
+
+const commandTypes = (fake: T3Fake) =>
+  fake.commands.map(
+    (c) =>
+      `${String(c.command['type'])} ${String(c.command['threadId'] ?? c.command['projectId'])}`,
+  );
+const ghWrites = () => gh.writes().map((r) => `${r.method} ${r.path}`);
+const afkComments = (repo: string, number: number) =>
+  gh.issue(repo, number).comments.filter((c) => c.author === 'afk-bot');
+
+describe('afk poll', () => {
+  it('dispatches the P0 issue of a busy repo and the other repo’s issue, with exactly these requests', async () => {
+    ready('acme/api', 1, { labels: ['P1'], createdAt: '2026-11-01T00:00:00Z' });
+    ready('acme/api', 2, { labels: ['P0'], createdAt: '2026-11-10T00:00:00Z' });
+    ready('acme/web', 3, { createdAt: '2026-11-05T00:00:00Z' });
+    const config = writeConfig(
+      armedConfig({
+        dispatch: { maxConcurrentRuns: 2, maxRunsPerRepo: 1, maxDispatchesPerTick: 2 },
+      }),
+    );
+
+    const result = await runCli(['poll', '--config', config]);
+
+    expect(result.code, result.stderr).toBe(0);
+    const api2 = threadIdFor({ repo: 'acme/api', number: 2 }, 1);
+    const web3 = threadIdFor({ repo: 'acme/web', number: 3 }, 1);
+    expect(commandTypes(t3)).toEqual([
+      `project.create ${projectIdFor('acme/api')}`,
+      `thread.create ${api2}`,
+      `thread.turn.start ${api2}`,
+      `project.create ${projectIdFor('acme/web')}`,
+      `thread.create ${web3}`,
+      `thread.turn.start ${web3}`,
+    ]);
+    expect(ghWrites()).toEqual([
+      'POST /repos/acme/api/issues/2/comments',
+      'POST /repos/acme/api/issues/2/labels',
+      'DELETE /repos/acme/api/issues/2/labels/ready-for-agent',
+      'POST /repos/acme/web/issues/3/comments',
+      'POST /repos/acme/web/issues/3/labels',
+      'DELETE /repos/acme/web/issues/3/labels/ready-for-agent',
+    ]);
+    expect(gh.writes()[1]?.body).toEqual({ labels: ['agent-in-progress'] });
+
+    // The reads: one listing per repo and label, then only what the two dispatches need.
+    const reads = gh.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}${r.search}`);
+    expect(reads.sort()).toEqual(
+      [
+        '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
+        '/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
+        '/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
+        '/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+        '/repos/acme/api/issues/2/events?per_page=100',
+        '/repos/acme/web/issues/3/events?per_page=100',
+        '/repos/acme/api/collaborators/maintainer/permission',
+        '/repos/acme/web/collaborators/maintainer/permission',
+        '/user',
+        '/repos/acme/api/issues/2/comments?per_page=100',
+        '/repos/acme/web/issues/3/comments?per_page=100',
+      ].sort(),
+    );
+
+    // The first turn is the preamble and the issue; the record names the thread.
+    const turn = t3.commands.find((c) => c.command['type'] === 'thread.turn.start')?.command;
+    expect(turn).toMatchObject({
+      threadId: api2,
+      runtimeMode: 'full-access',
+      interactionMode: 'default',
+      message: { role: 'user', attachments: [] },
+    });
+    expect(JSON.stringify(turn)).toContain('Please fix thing 2.');
+    const [comment] = afkComments('acme/api', 2);
+    expect(comment !== undefined && parseChecklist(comment.body)).toMatchObject({
+      ok: true,
+      record: { attempt: 1, threadId: api2, outcome: null },
+    });
+    expect(gh.issue('acme/api', 2).labels.sort()).toEqual(['P0', 'agent-in-progress']);
+    expect(gh.issue('acme/api', 1).labels.sort()).toEqual(['P1', 'ready-for-agent']);
+    expect(gh.issue('acme/api', 1).comments).toEqual([]);
+    expect(result.stdout).toContain(
+      'poll: dispatched 2 (acme/api#2, acme/web#3); 1 waiting; 0 failed',
+    );
+  });
+
+  it('leaves the issue ready and unlocked when the first turn fails', async () => {
+    ready('acme/api', 1);
+    t3.failNext(
+      { commandType: 'thread.turn.start' },
+      {
+        status: 500,
+        body: {
+          _tag: 'EnvironmentInternalError',
+          code: 'internal_error',
+          reason: 'orchestration_dispatch_failed',
+          traceId: 't',
+        },
+      },
+    );
+
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code).toBe(1);
+    expect(gh.issue('acme/api', 1).labels).toEqual(['ready-for-agent']);
+    expect(gh.writes()).toEqual([]);
+    expect(result.stdout).toContain('failed  acme/api#1: start first-turn turn');
+    expect(result.stdout).toContain('orchestration_dispatch_failed');
+    expect(result.stdout).toContain('skipped acme/api#1: write the afk comment');
+  });
+
+  // A tick that dies after each step, then a clean tick: the same end state every time.
+  it.each([
+    ['the project', (t: T3Fake) => t.failNext({ commandType: 'thread.create' }, 'network-error')],
+    [
+      'the thread',
+      (t: T3Fake) => t.failNext({ commandType: 'thread.turn.start' }, 'network-error'),
+    ],
+    [
+      'the turn',
+      (_t: T3Fake, g: GitHubFake) =>
+        g.failNext({ method: 'POST', path: /\/comments$/ }, 'network-error'),
+    ],
+    [
+      'the comment',
+      (_t: T3Fake, g: GitHubFake) =>
+        g.failNext({ method: 'POST', path: /\/labels$/ }, 'network-error'),
+    ],
+    [
+      'the lock label',
+      (_t: T3Fake, g: GitHubFake) =>
+        g.failNext({ method: 'DELETE', path: /\/labels\// }, 'network-error'),
+    ],
+    ['the whole dispatch', () => undefined],
+  ])(
+    'finishes a dispatch whose tick died after %s, without a second thread, turn or comment',
+    async (_step, crash) => {
+      ready('acme/api', 1);
+      const config = writeConfig(armedConfig());
+      crash(t3, gh);
+      await runCli(['poll', '--config', config]);
+      gh.clearFailures();
+      const clean = await runCli(['poll', '--config', config]);
+
+      expect(clean.code, clean.stdout).toBe(0);
+      const threadId = threadIdFor({ repo: 'acme/api', number: 1 }, 1);
+      expect([...t3.state.threads.keys()]).toEqual([threadId]);
+      expect(t3.commands.filter((c) => c.command['type'] === 'thread.turn.start')).toHaveLength(1);
+      expect(
+        t3.state.threads.get(threadId)?.messages.filter((m) => m.role === 'user'),
+      ).toHaveLength(1);
+      expect(afkComments('acme/api', 1)).toHaveLength(1);
+      expect(gh.issue('acme/api', 1).labels).toEqual(['agent-in-progress']);
+
+      // And a third tick finds nothing left to do.
+      const writesBefore = gh.writes().length + t3.writes().length;
+      const idle = await runCli(['poll', '--config', config]);
+      expect(idle.code).toBe(0);
+      expect(gh.writes().length + t3.writes().length).toBe(writesBefore);
+    },
+  );
+
+  it('prints in a dry run the plan the real run then executes, and writes nothing', async () => {
+    ready('acme/api', 1, { labels: ['P2'] });
+    ready('acme/web', 2);
+    const config = writeConfig(armedConfig({ dispatch: { maxDispatchesPerTick: 2 } }));
+
+    const dry = await runCli(['poll', '--config', config, '--dry-run', '--output', 'json']);
+    expect(dry.code).toBe(0);
+    expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
+    expect(dry.json).toMatchObject({
+      command: 'poll',
+      dryRun: true,
+      dispatched: ['acme/api#1', 'acme/web#2'],
+    });
+
+    const live = await runCli(['poll', '--config', config, '--output', 'json']);
+    expect(live.code).toBe(0);
+    expect(live.json?.['plan']).toEqual(dry.json?.['plan']);
+    expect(
+      (live.json?.['results'] as Array<{ status: string }>).every((r) => r.status === 'done'),
+    ).toBe(true);
+  });
+
+  it('prints a readable plan in a dry run', async () => {
+    ready('acme/api', 1);
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig()), '--dry-run']);
+    expect(result.stdout).toMatch(
+      /^poll: dry run, nothing is written\nplan:\n {2}1\. acme\/api#1: create T3 project /,
+    );
+    expect(result.stdout).toContain('  6. acme/api#1: remove label(s) ready-for-agent');
+    expect(result.stdout).toContain('poll: would dispatch 1 (acme/api#1); 0 waiting; 0 failed');
+  });
+
+  it('does not dispatch an issue labelled by a user without write access, and says why', async () => {
+    ready('acme/api', 1, { by: 'drive-by' });
+    ready('acme/web', 2, { by: 'stranger' });
+
+    const result = await runCli([
+      'poll',
+      '--config',
+      writeConfig(armedConfig({ dispatch: { maxDispatchesPerTick: 2 } })),
+      '--output',
+      'json',
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(t3.writes()).toEqual([]);
+    expect(gh.writes()).toEqual([]);
+    expect(result.json?.['waiting']).toEqual([
+      {
+        issue: 'acme/api#1',
+        reason: 'untrusted-labeler',
+        detail: 'drive-by applied the ready label with read permission; write is required',
+      },
+      {
+        issue: 'acme/web#2',
+        reason: 'untrusted-labeler',
+        detail: 'stranger applied the ready label with none permission; write is required',
+      },
+    ]);
+  });
+
+  it('skips an issue whose labeler cannot be checked, and exits 1', async () => {
+    ready('acme/api', 1);
+    gh.failNext(
+      { method: 'GET', path: /\/events$/ },
+      { status: 502, body: { message: 'Bad Gateway' } },
+      10,
+    );
+
+    const result = await runCli([
+      'poll',
+      '--config',
+      writeConfig(armedConfig()),
+      '--output',
+      'json',
+    ]);
+
+    expect(result.code).toBe(1);
+    expect(t3.writes()).toEqual([]);
+    expect(result.json?.['waiting']).toEqual([
+      expect.objectContaining({ issue: 'acme/api#1', reason: 'trust-check-failed' }),
+    ]);
+  });
+
+  it('repairs a half-swapped label pair left by a dead tick', async () => {
+    gh.addIssue('acme/api', {
+      number: 4,
+      title: 'x',
+      labels: ['agent-in-progress', 'ready-for-agent'],
+    });
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
+    expect(result.code).toBe(0);
+    expect(ghWrites()).toEqual(['DELETE /repos/acme/api/issues/4/labels/ready-for-agent']);
+    expect(t3.writes()).toEqual([]);
+  });
+
+  it('exits 3 and writes nothing when the issues cannot be listed', async () => {
+    ready('acme/api', 1);
+    gh.failNext(
+      { method: 'GET', path: '/repos/acme/web/issues' },
+      { status: 401, body: { message: 'Bad credentials' } },
+      10,
+    );
+
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code).toBe(3);
+    expect(t3.writes()).toEqual([]);
+    expect(gh.writes()).toEqual([]);
+    expect(result.stdout).toContain(
+      'poll: stopped, cannot list issues: tracker: GET /repos/acme/web/issues: 401 auth',
+    );
+  });
+
+  it('exits 3 when the T3 snapshot cannot be read, before any write', async () => {
+    ready('acme/api', 1);
+    t3.failNext(
+      { path: '/api/orchestration/snapshot' },
+      {
+        status: 401,
+        body: {
+          _tag: 'EnvironmentAuthInvalidError',
+          code: 'auth_invalid',
+          reason: 'invalid_credential',
+          traceId: 't',
+        },
+      },
+      10,
+    );
+
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code).toBe(3);
+    expect(gh.writes()).toEqual([]);
+    expect(t3.writes()).toEqual([]);
+  });
+
+  it('narrows a run to one repo with --repo', async () => {
+    ready('acme/api', 1);
+    ready('acme/web', 2);
+    await runCli([
+      'poll',
+      '--config',
+      writeConfig(armedConfig({ dispatch: { maxDispatchesPerTick: 2 } })),
+      '--repo',
+      'acme/web',
+    ]);
+    expect(seen.some((s) => s.includes('/repos/acme/api/'))).toBe(false);
+    expect(gh.issue('acme/web', 2).labels).toEqual(['agent-in-progress']);
+  });
+
+  it('refuses --repo outside the allowlist', async () => {
+    const result = await runCli([
+      'poll',
+      '--config',
+      writeConfig(armedConfig()),
+      '--repo',
+      'evil/repo',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--repo: evil/repo is not in the allowlist');
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('afk poll gates', () => {
+  it.each([
+    ['the embedded default', undefined, {}, 'kill switch is on'],
+    [
+      'the kill switch in the file',
+      { ...armedConfig(), killSwitch: true },
+      {},
+      'kill switch is on',
+    ],
+    [
+      'AFK_KILL_SWITCH over an armed file',
+      armedConfig(),
+      { AFK_KILL_SWITCH: 'true' },
+      'kill switch is on',
+    ],
+    ['an empty allowlist', { ...armedConfig(), repos: [] }, {}, 'no repos are allow-listed'],
+    [
+      'an empty AFK_REPOS over an armed file',
+      armedConfig(),
+      { AFK_REPOS: '' },
+      'no repos are allow-listed',
+    ],
+  ])('exits 0 with one log line and zero requests under %s', async (_name, config, env, reason) => {
+    ready('acme/api', 1);
+    const args = config === undefined ? ['poll'] : ['poll', '--config', writeConfig(config)];
+    const result = await runCli(args, { env });
+    expect(result.code).toBe(0);
+    expect(seen).toEqual([]);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(reason);
+  });
+});
+
+describe('afk poll configuration errors', () => {
+  it('exits 2 listing every bad key', async () => {
+    const config = writeConfig({
+      killSwitch: 'off',
+      repos: ['acme'],
+      dispatch: { maxConcurrentRuns: 0, maxPerTick: 3 },
+      t3: { runtimeMode: 'yolo' },
+    });
+    const result = await runCli(['poll', '--config', config]);
+    expect(result.code).toBe(2);
+    for (const problem of [
+      'killSwitch: Invalid input: expected boolean, received string',
+      'repos.0: expected \\"owner/name\\"',
+      'dispatch.maxConcurrentRuns: Too small: expected number to be >=1',
+      'dispatch.maxPerTick: unknown key',
+      't3.runtimeMode: Invalid option',
+    ]) {
+      expect(result.stderr).toContain(problem);
+    }
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(seen).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a missing --config file',
+      ['--config', '/nonexistent/afk.yaml'],
+      {},
+      '--config: no such file: /nonexistent/afk.yaml',
+    ],
+    [
+      'a missing AFK_CONFIG file',
+      [],
+      { AFK_CONFIG: '/nonexistent/afk.yaml' },
+      'AFK_CONFIG: no such file: /nonexistent/afk.yaml',
+    ],
+    ['broken YAML', ['--config', writeConfig('repos: [a/b\nkillSwitch: false')], {}, '(yaml) line'],
+    [
+      'a bad AFK_KILL_SWITCH',
+      [],
+      { AFK_KILL_SWITCH: 'yes' },
+      'AFK_KILL_SWITCH: expected \\"true\\" or \\"false\\"',
+    ],
+    ['an unknown option', ['--frobnicate'], {}, "unknown option '--frobnicate'"],
+    ['a bad --output', ['--output', 'xml'], {}, "argument 'xml' is invalid"],
+  ])('exits 2 on %s', async (_name, args, env, message) => {
+    const result = await runCli(['poll', ...args], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(seen).toEqual([]);
+  });
+
+  it('exits 2 naming the missing token, before any request', async () => {
+    ready('acme/api', 1);
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())], {
+      env: { AFK_TRACKER_TOKEN: '', GITHUB_TOKEN: '' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('tracker.tokenFile: no tracker token configured');
+  });
+});
