@@ -8,7 +8,22 @@ import { throttling } from '@octokit/plugin-throttling';
 import { z } from 'zod';
 import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
 import type { Tracker } from '../core/ports.js';
-import type { Issue, IssueComment, LabelEvent, Permission, RepoName } from '../core/types.js';
+import {
+  checkRunConclusions,
+  checkRunStatuses,
+  deploymentStates,
+  type CheckRun,
+  type CiFacts,
+  type CommitPlacement,
+  type CommitStatus,
+  type DeploymentFacts,
+  type Issue,
+  type IssueComment,
+  type LabelEvent,
+  type Permission,
+  type PullRequest,
+  type RepoName,
+} from '../core/types.js';
 
 export interface GitHubTrackerOptions {
   /** REST base URL: `https://api.github.com`, or `https://ghe.example/api/v3`. */
@@ -50,6 +65,21 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
   const http = createHttp(options);
   const { rest } = http.client;
   let selfLogin: Promise<string> | undefined;
+  const defaultBranches = new Map<RepoName, Promise<string>>();
+
+  // One lookup per repo per tracker (a tracker lives for one tick): several runs in the same
+  // repo share it. A failed lookup is not remembered.
+  const defaultBranch = (repo: RepoName): Promise<string> => {
+    let branch = defaultBranches.get(repo);
+    if (branch === undefined) {
+      branch = http
+        .send(rest.repos.get, splitRepo(repo))
+        .then((answer) => read(repoSchema, answer.data, answer).default_branch);
+      defaultBranches.set(repo, branch);
+      branch.catch(() => defaultBranches.delete(repo));
+    }
+    return branch;
+  };
 
   return {
     async listLabelledIssues(repo, label, state) {
@@ -158,6 +188,108 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
         state_reason: 'completed' as const,
       });
     },
+
+    async findPullRequest(repo, branch) {
+      const params = splitRepo(repo);
+      // `head` must be `owner:branch`: GitHub silently ignores a bare branch name and lists
+      // every pull request of the repository.
+      // https://docs.github.com/en/rest/pulls/pulls#list-pull-requests
+      const answer = await http.send(rest.pulls.list, {
+        ...params,
+        head: `${params.owner}:${branch}`,
+        state: 'all' as const,
+        sort: 'created' as const,
+        direction: 'desc' as const,
+        per_page: 10,
+      });
+      const pulls = read(z.array(pullSchema), answer.data, answer);
+      // Checked again here, so that a filter GitHub ignored can never hand back another PR.
+      const newest = pulls.find((pull) => pull.head.ref === branch);
+      return newest === undefined ? null : toPullRequest(newest);
+    },
+
+    async placeCommit(repo, sha) {
+      // Compared with the default branch by name: the docs name refs and shas for compare,
+      // never a symbolic `HEAD`, so that is not relied on (one more request per repo and
+      // tracker). "BASE...HEAD" with status `ahead` or `identical` means HEAD contains BASE.
+      // per_page=1 keeps the commit list short; the changed files still come along.
+      // https://docs.github.com/en/rest/commits/commits#compare-two-commits
+      if (!shaPattern.test(sha)) return 'unknown-commit';
+      const params = {
+        ...splitRepo(repo),
+        basehead: `${sha}...${await defaultBranch(repo)}`,
+        per_page: 1,
+      };
+      try {
+        const answer = await http.send(rest.repos.compareCommitsWithBasehead, params);
+        return placement[read(compareSchema, answer.data, answer).status];
+      } catch (error) {
+        return placementOfRefusal(error);
+      }
+    },
+
+    async readCi(repo, sha) {
+      const params = { ...splitRepo(repo), ref: sha };
+      // `filter=latest` keeps the newest run of each name: a re-run replaces the failed one.
+      // https://docs.github.com/en/rest/checks/runs#list-check-runs-for-a-git-reference
+      const [runs, statuses] = await Promise.all([
+        http.sendAll(
+          rest.checks.listForRef,
+          { ...params, filter: 'latest' as const, per_page: perPage },
+          (data, origin) => read(checkRunPageSchema, data, origin).check_runs,
+        ),
+        // The combined status holds the latest status of each context. With no statuses at
+        // all it still says `state: "pending"` (total_count 0): only the list is kept, so an
+        // Actions-only repository reads as "no statuses", never as "pending".
+        // https://docs.github.com/en/rest/commits/statuses#get-the-combined-status-for-a-specific-reference
+        http.sendAll(
+          rest.repos.getCombinedStatusForRef,
+          { ...params, per_page: perPage },
+          (data, origin) => read(combinedStatusPageSchema, data, origin).statuses,
+        ),
+      ]);
+      return {
+        sha,
+        checkRuns: runs.items.map((item) => toCheckRun(read(checkRunSchema, item, runs))),
+        statuses: statuses.items.map((item) =>
+          toCommitStatus(read(commitStatusSchema, item, statuses)),
+        ),
+      } satisfies CiFacts;
+    },
+
+    async readDeployment(repo, sha, environment) {
+      const base = splitRepo(repo);
+      // Both lists come newest first, so one item of each is the latest.
+      // https://docs.github.com/en/rest/deployments/deployments#list-deployments
+      const list = await http.send(rest.repos.listDeployments, {
+        ...base,
+        sha,
+        environment,
+        per_page: 1,
+      });
+      const deployment = read(z.array(deploymentSchema), list.data, list)[0];
+      const facts: DeploymentFacts = { sha, environment, state: null, url: null, updatedAt: null };
+      if (deployment === undefined) return facts;
+      // https://docs.github.com/en/rest/deployments/statuses#list-deployment-statuses
+      const answer = await http.send(rest.repos.listDeploymentStatuses, {
+        ...base,
+        deployment_id: deployment.id,
+        per_page: 1,
+      });
+      const status = read(z.array(deploymentStatusSchema), answer.data, answer)[0];
+      // A deployment is created without a status; until its deployer reports, it waits to
+      // start, which is what `pending` means.
+      if (status === undefined) {
+        return { ...facts, state: 'pending', updatedAt: deployment.updated_at };
+      }
+      return {
+        ...facts,
+        state: status.state,
+        // GitHub sends "" for the URLs it was not given; `target_url` is the old `log_url`.
+        url: status.environment_url || status.log_url || status.target_url || null,
+        updatedAt: status.updated_at,
+      };
+    },
   };
 }
 
@@ -206,6 +338,64 @@ const permissionSchema = z.object({
 const selfSchema = z.object({ login: z.string().min(1) });
 const createdSchema = z.object({ id: z.number().int() });
 
+// https://docs.github.com/en/rest/pulls/pulls#list-pull-requests
+const pullSchema = z.object({
+  number: z.number().int().positive(),
+  html_url: z.string(),
+  state: z.enum(['open', 'closed']),
+  merged_at: z.string().nullable(),
+  merge_commit_sha: z.string().nullable(),
+  created_at: z.string(),
+  head: z.object({ ref: z.string(), sha: z.string() }),
+});
+
+const repoSchema = z.object({ default_branch: z.string().min(1) });
+
+const compareSchema = z.object({ status: z.enum(['identical', 'ahead', 'behind', 'diverged']) });
+
+// Abbreviated or full, SHA-1 or SHA-256: anything else is not a commit GitHub could know, and
+// must not reach the compare path, where `...` and `/` have a meaning.
+const shaPattern = /^[0-9a-f]{7,64}$/i;
+
+const placement: Record<z.infer<typeof compareSchema>['status'], CommitPlacement> = {
+  identical: 'on-default-branch',
+  ahead: 'on-default-branch',
+  behind: 'not-on-default-branch',
+  diverged: 'not-on-default-branch',
+};
+
+const checkRunPageSchema = z.object({ check_runs: z.array(z.unknown()) });
+const combinedStatusPageSchema = z.object({ statuses: z.array(z.unknown()) });
+
+// https://docs.github.com/en/rest/checks/runs#get-a-check-run
+const checkRunSchema = z.object({
+  name: z.string(),
+  status: z.enum(checkRunStatuses),
+  conclusion: z.enum(checkRunConclusions).nullable(),
+  html_url: z.string().nullish(),
+  details_url: z.string().nullish(),
+  output: z.object({ title: z.string().nullish(), summary: z.string().nullish() }).nullish(),
+});
+
+// https://docs.github.com/en/rest/commits/statuses#get-the-combined-status-for-a-specific-reference
+const commitStatusSchema = z.object({
+  context: z.string(),
+  state: z.enum(['pending', 'success', 'failure', 'error']),
+  target_url: z.string().nullish(),
+  description: z.string().nullish(),
+});
+
+const deploymentSchema = z.object({ id: z.number().int(), updated_at: z.string() });
+
+// https://docs.github.com/en/rest/deployments/statuses#list-deployment-statuses
+const deploymentStatusSchema = z.object({
+  state: z.enum(deploymentStates),
+  environment_url: z.string().nullish(),
+  log_url: z.string().nullish(),
+  target_url: z.string().nullish(),
+  updated_at: z.string(),
+});
+
 const isPullRequest = (item: unknown): boolean =>
   typeof item === 'object' && item !== null && 'pull_request' in item;
 
@@ -246,6 +436,62 @@ const foldedPermission: Record<z.infer<typeof permissionSchema>['permission'], P
 
 const toPermission = (raw: z.infer<typeof permissionSchema>): Permission =>
   foldedPermission[raw.permission];
+
+const toPullRequest = (raw: z.infer<typeof pullSchema>): PullRequest => {
+  const merged = raw.merged_at !== null;
+  return {
+    number: raw.number,
+    url: raw.html_url,
+    state: raw.state,
+    merged,
+    headSha: raw.head.sha,
+    // While a PR is open GitHub fills merge_commit_sha with its test merge, a commit on no
+    // branch: only a merged PR's is the commit on the base branch.
+    // https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
+    mergeCommitSha: merged ? raw.merge_commit_sha : null,
+    mergedAt: raw.merged_at,
+    createdAt: raw.created_at,
+  };
+};
+
+// A 404 is an unknown commit, or a known one with no history in common with the default
+// branch ("No common ancestor between ..."), which is certainly not on it. The repository
+// itself is known: its default branch was just read.
+function placementOfRefusal(error: unknown): CommitPlacement {
+  if (!(error instanceof TrackerError)) throw error;
+  if (error.status === 404) {
+    return /^No common ancestor/i.test(error.reason ?? '')
+      ? 'not-on-default-branch'
+      : 'unknown-commit';
+  }
+  if (error.status === 422) return 'unknown-commit';
+  throw error;
+}
+
+const maxSummary = 300;
+
+const toCheckRun = (raw: z.infer<typeof checkRunSchema>): CheckRun => ({
+  name: raw.name,
+  status: raw.status,
+  conclusion: raw.conclusion,
+  url: raw.html_url || raw.details_url || null,
+  summary: runSummary(raw.output?.title, raw.output?.summary),
+});
+
+/** Title and summary on two lines, at most 300 characters: enough to name what broke. */
+function runSummary(title: string | null | undefined, summary: string | null | undefined) {
+  const parts = [title?.trim() ?? '', summary?.trim() ?? ''].filter((part) => part !== '');
+  const text = [...new Set(parts)].join('\n');
+  if (text === '') return null;
+  return text.length > maxSummary ? `${text.slice(0, maxSummary - 1)}…` : text;
+}
+
+const toCommitStatus = (raw: z.infer<typeof commitStatusSchema>): CommitStatus => ({
+  context: raw.context,
+  state: raw.state,
+  url: raw.target_url || null,
+  description: raw.description || null,
+});
 
 /** Where a body came from, for the error when it is not what afk expects. */
 interface Origin {
@@ -296,9 +542,16 @@ interface RestMethod<P> {
 interface Http {
   client: Client;
   send<P>(method: RestMethod<P>, params: P): Promise<Answer>;
-  /** Every page of a list: follows rel="next" while it stays on the API's own origin. */
-  sendAll<P>(method: RestMethod<P>, params: P): Promise<Origin & { items: unknown[] }>;
+  /**
+   * Every page of a list: follows rel="next" while it stays on the API's own origin. `select`
+   * finds the items in a page whose body is an object (`{total_count, check_runs}`).
+   */
+  sendAll<P>(method: RestMethod<P>, params: P, select?: SelectItems): Promise<List>;
 }
+
+type List = Origin & { items: unknown[] };
+type SelectItems = (data: unknown, origin: Origin) => unknown[];
+const selectArray: SelectItems = (data, origin) => read(z.array(z.unknown()), data, origin);
 
 function createHttp(options: GitHubTrackerOptions): Http {
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
@@ -329,12 +582,16 @@ function createHttp(options: GitHubTrackerOptions): Http {
     return exchange(requestLine(verb, url), () => method(params));
   };
 
-  const sendAll = async <P>(method: RestMethod<P>, params: P) => {
+  const sendAll = async <P>(
+    method: RestMethod<P>,
+    params: P,
+    select: SelectItems = selectArray,
+  ): Promise<List> => {
     let answer = await send(method, params);
     const first = answer.request;
     const items: unknown[] = [];
     for (let page = 1; ; page++) {
-      items.push(...read(z.array(z.unknown()), answer.data, answer));
+      items.push(...select(answer.data, answer));
       const next = nextPage(answer.headers['link']);
       if (next === undefined) return { items, request: first, status: answer.status };
       const url = new URL(next, api);

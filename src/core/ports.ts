@@ -2,6 +2,10 @@
 // src/adapters implements them (GitHub, later Forgejo; T3); tests drive the real adapters
 // against HTTP fakes rather than stubbing these interfaces.
 import type {
+  CiFacts,
+  CommitPlacement,
+  DeploymentFacts,
+  PullRequest,
   Issue,
   IssueComment,
   IssueRef,
@@ -33,6 +37,31 @@ export interface Tracker {
   /** Removing a label the issue does not carry is success: the desired state holds. */
   removeLabel(issue: IssueRef, label: string): Promise<void>;
   closeIssue(issue: IssueRef): Promise<void>;
+
+  // Evidence for watch: what the agent pushed and what CI and the deploy made of it.
+
+  /** The newest pull request (any state) whose head is `branch` in `repo`, or null. */
+  findPullRequest(repo: RepoName, branch: string): Promise<PullRequest | null>;
+  /** Is `sha` on the repo's default branch (trunk mode: the agent pushed there)? */
+  placeCommit(repo: RepoName, sha: string): Promise<CommitPlacement>;
+  /** Check runs and commit statuses of one commit. */
+  readCi(repo: RepoName, sha: string): Promise<CiFacts>;
+  /** The newest deployment of `sha` to `environment` and its latest status. */
+  readDeployment(repo: RepoName, sha: string, environment: string): Promise<DeploymentFacts>;
+}
+
+/** The doorbell: one message to the humans on call. */
+export interface Doorbell {
+  ring(message: DoorbellMessage): Promise<void>;
+}
+
+export interface DoorbellMessage {
+  /** Plain text, the whole message (Slack shows it in notifications). */
+  text: string;
+  /** Labelled facts shown as fields: repo, issue, reason, attempt, thread. */
+  fields: Array<{ label: string; value: string }>;
+  /** A link to the issue. */
+  url: string;
 }
 
 export interface EnsureProjectCommand {

@@ -130,3 +130,89 @@ export type RuntimeMode = 'approval-required' | 'auto-accept-edits' | 'full-acce
 export type InteractionMode = 'default' | 'plan';
 
 export const issueKey = (ref: IssueRef): string => `${ref.repo}#${ref.number}`;
+
+/** The pull request of afk's branch: the newest one whose head is `afk/issue-<n>`. */
+export interface PullRequest {
+  number: number;
+  url: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  /** The head commit of the branch as the PR shows it. */
+  headSha: string;
+  /** The commit the merge made on the base branch, once merged. */
+  mergeCommitSha: string | null;
+  mergedAt: string | null;
+  createdAt: string;
+}
+
+/** Where a reported commit stands relative to the default branch. */
+export type CommitPlacement = 'on-default-branch' | 'not-on-default-branch' | 'unknown-commit';
+
+export const checkRunStatuses = [
+  'queued',
+  'in_progress',
+  'completed',
+  'waiting',
+  'requested',
+  'pending',
+] as const;
+export const checkRunConclusions = [
+  'success',
+  'failure',
+  'neutral',
+  'cancelled',
+  'skipped',
+  'timed_out',
+  'action_required',
+  'stale',
+  'startup_failure',
+] as const;
+
+export interface CheckRun {
+  name: string;
+  status: (typeof checkRunStatuses)[number];
+  conclusion: (typeof checkRunConclusions)[number] | null;
+  url: string | null;
+  /** The run's output title and summary, when it gave one. */
+  summary: string | null;
+}
+
+export type CommitStatusState = 'pending' | 'success' | 'failure' | 'error';
+
+export interface CommitStatus {
+  context: string;
+  state: CommitStatusState;
+  url: string | null;
+  description: string | null;
+}
+
+/**
+ * Everything the forge says about CI on one commit: check runs (GitHub Actions and apps) and
+ * commit statuses (the latest per context). Forgejo has statuses only.
+ */
+export interface CiFacts {
+  sha: string;
+  checkRuns: CheckRun[];
+  statuses: CommitStatus[];
+}
+
+export const deploymentStates = [
+  'error',
+  'failure',
+  'inactive',
+  'in_progress',
+  'queued',
+  'pending',
+  'success',
+] as const;
+export type DeploymentState = (typeof deploymentStates)[number];
+
+/** The newest deployment of a commit to an environment, and its latest status. */
+export interface DeploymentFacts {
+  sha: string;
+  environment: string;
+  /** null when no deployment of the commit to the environment exists (yet). */
+  state: DeploymentState | null;
+  url: string | null;
+  updatedAt: string | null;
+}

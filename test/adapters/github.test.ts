@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { createHash } from 'node:crypto';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -995,5 +996,736 @@ describe('the GitHub fake', () => {
     fake.clearFailures();
 
     expect((await call('GET', '/user')).status).toBe(200);
+  });
+});
+
+// --- evidence for watch: pull requests, commits, CI and deployments ---------------------------
+
+/** A stable full sha per name. */
+const sha = (name: string): string => createHash('sha1').update(name).digest('hex');
+
+describe('findPullRequest', () => {
+  const branch = 'afk/issue-7';
+
+  it('finds the newest pull request of the branch, asking for owner:branch in one request', async () => {
+    fake.addPullRequest(repo, {
+      number: 10,
+      head: branch,
+      headSha: sha('first'),
+      state: 'closed',
+      createdAt: '2024-05-01T10:00:00Z',
+    });
+    fake.addPullRequest(repo, {
+      number: 11,
+      head: 'afk/issue-8',
+      headSha: sha('other'),
+      createdAt: '2024-05-03T10:00:00Z',
+    });
+    fake.addPullRequest(repo, {
+      number: 12,
+      head: branch,
+      headSha: sha('second'),
+      createdAt: '2024-05-02T10:00:00Z',
+    });
+
+    const pull = await tracker().findPullRequest(repo, branch);
+
+    expect(pull).toEqual({
+      number: 12,
+      url: 'https://github.test/acme/app/pull/12',
+      state: 'open',
+      merged: false,
+      headSha: sha('second'),
+      mergeCommitSha: null,
+      mergedAt: null,
+      createdAt: '2024-05-02T10:00:00Z',
+    });
+    // A bare branch name in `head` would make GitHub list every pull request.
+    expect(fake.requests.map(sent)).toEqual([
+      {
+        method: 'GET',
+        path: '/repos/acme/app/pulls',
+        query: {
+          head: `acme:${branch}`,
+          state: 'all',
+          sort: 'created',
+          direction: 'desc',
+          per_page: '10',
+        },
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('does not report the test merge commit of an open pull request', async () => {
+    fake.addPullRequest(repo, { head: branch, headSha: sha('head') });
+
+    const pull = await tracker().findPullRequest(repo, branch);
+
+    expect(pull).toMatchObject({ state: 'open', merged: false, mergeCommitSha: null });
+  });
+
+  it('reports a merged pull request with the merge commit on the base branch', async () => {
+    fake.pushCommit(repo, 'main', sha('base'));
+    const number = fake.addPullRequest(repo, { head: branch, headSha: sha('head') });
+    fake.mergePullRequest(repo, number, sha('merge'));
+
+    const pull = await tracker().findPullRequest(repo, branch);
+
+    expect(pull).toMatchObject({
+      number,
+      state: 'closed',
+      merged: true,
+      headSha: sha('head'),
+      mergeCommitSha: sha('merge'),
+      mergedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+    });
+  });
+
+  it('reports a pull request closed without merging as closed and unmerged', async () => {
+    fake.addPullRequest(repo, { head: branch, headSha: sha('head'), state: 'closed' });
+
+    const pull = await tracker().findPullRequest(repo, branch);
+
+    expect(pull).toMatchObject({ state: 'closed', merged: false, mergeCommitSha: null });
+  });
+
+  it('follows the branch of an open pull request, and keeps the last head once closed', async () => {
+    const number = fake.addPullRequest(repo, { head: branch, headSha: sha('first') });
+    fake.pushCommit(repo, branch, sha('second'));
+    const open = await tracker().findPullRequest(repo, branch);
+    fake.closePullRequest(repo, number);
+    fake.pushCommit(repo, branch, sha('third'));
+
+    const closed = await tracker().findPullRequest(repo, branch);
+
+    expect(open?.headSha).toBe(sha('second'));
+    expect(closed).toMatchObject({ state: 'closed', merged: false, headSha: sha('second') });
+  });
+
+  it('answers null when the branch has no pull request', async () => {
+    fake.addPullRequest(repo, { head: 'afk/issue-8', headSha: sha('other') });
+
+    expect(await tracker().findPullRequest(repo, branch)).toBeNull();
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('ignores pull requests of other branches when GitHub lists them anyway', async () => {
+    fake.addPullRequest(repo, { head: 'afk/issue-8', headSha: sha('other') });
+    // What GitHub answers to a bare branch name: every pull request of the repository.
+    server.use(
+      http.get(`${baseUrl}/repos/${repo}/pulls`, () =>
+        HttpResponse.json([
+          {
+            number: 3,
+            html_url: 'https://github.test/acme/app/pull/3',
+            state: 'open',
+            merged_at: null,
+            merge_commit_sha: sha('test merge'),
+            created_at: '2024-05-01T10:00:00Z',
+            head: { ref: 'afk/issue-8', sha: sha('other'), label: 'acme:afk/issue-8' },
+          },
+        ]),
+      ),
+    );
+
+    expect(await tracker().findPullRequest(repo, branch)).toBeNull();
+  });
+});
+
+describe('placeCommit', () => {
+  // main: c1 - c2 (tip); feature branches from c1; next is ahead of main; orphan has no parent.
+  beforeEach(() => {
+    fake.pushCommit(repo, 'main', sha('c1'));
+    fake.pushCommit(repo, 'main', sha('c2'));
+    fake.pushCommit(repo, 'feature', sha('f1'), { parents: [sha('c1')] });
+    fake.pushCommit(repo, 'next', sha('n1'));
+    fake.pushCommit(repo, 'orphan', sha('o1'), { parents: [] });
+  });
+
+  it.each([
+    ['the tip of the default branch', sha('c2'), 'on-default-branch'],
+    ['an older commit of the default branch', sha('c1'), 'on-default-branch'],
+    ['an abbreviated sha of the default branch', sha('c1').slice(0, 7), 'on-default-branch'],
+    ['a commit on a branch that forked off', sha('f1'), 'not-on-default-branch'],
+    ['a commit on a branch ahead of the default branch', sha('n1'), 'not-on-default-branch'],
+    ['a commit with no history in common', sha('o1'), 'not-on-default-branch'],
+    ['a commit GitHub does not know', sha('never pushed'), 'unknown-commit'],
+  ])('places %s', async (_name, commit, placement) => {
+    expect(await tracker().placeCommit(repo, commit)).toBe(placement);
+  });
+
+  it('reads the default branch, then compares the commit with it', async () => {
+    fake.addRepo('acme/trunk', { defaultBranch: 'trunk' });
+    fake.pushCommit('acme/trunk', 'trunk', sha('t1'));
+
+    expect(await tracker().placeCommit('acme/trunk', sha('t1'))).toBe('on-default-branch');
+    expect(fake.requests.map(sent)).toEqual([
+      { method: 'GET', path: '/repos/acme/trunk', query: {}, body: undefined },
+      {
+        method: 'GET',
+        path: `/repos/acme/trunk/compare/${sha('t1')}...trunk`,
+        query: { per_page: '1' },
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('reads the default branch once per tracker, and again after a failed read', async () => {
+    const github = tracker();
+    fake.failNext({ path: '/repos/acme/app' }, { status: 502 });
+
+    await expect(github.placeCommit(repo, sha('c1'))).rejects.toMatchObject({ kind: 'transient' });
+    await github.placeCommit(repo, sha('c1'));
+    await github.placeCommit(repo, sha('c2'));
+
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      '/repos/acme/app',
+      '/repos/acme/app',
+      `/repos/acme/app/compare/${sha('c1')}...main`,
+      `/repos/acme/app/compare/${sha('c2')}...main`,
+    ]);
+  });
+
+  it.each(['not-a-sha', 'abc', `${sha('c1')}...main`, 'HEAD'])(
+    'answers unknown-commit for %j without asking GitHub',
+    async (reported) => {
+      expect(await tracker().placeCommit(repo, reported)).toBe('unknown-commit');
+      expect(fake.requests).toEqual([]);
+    },
+  );
+
+  it('answers unknown-commit when GitHub refuses the comparison with 422', async () => {
+    fake.failNext(
+      { path: /\/compare\// },
+      { status: 422, body: { message: 'No commit found for SHA: x' } },
+    );
+
+    expect(await tracker().placeCommit(repo, sha('c1'))).toBe('unknown-commit');
+  });
+
+  it.each<[string, FakeFailure, string]>([
+    ['a 401', { status: 401, body: { message: 'Bad credentials' } }, 'auth'],
+    ['a 502', { status: 502 }, 'transient'],
+    ['a malformed 200', 'malformed', 'malformed'],
+  ])('fails on %s from the comparison', async (_name, answer, kind) => {
+    fake.failNext({ path: /\/compare\// }, answer);
+
+    const error = await failure(tracker().placeCommit(repo, sha('c1')));
+
+    expect(error).toMatchObject({
+      kind,
+      request: `GET /repos/acme/app/compare/${sha('c1')}...main`,
+    });
+  });
+});
+
+describe('readCi', () => {
+  const commit = sha('head');
+
+  it('reads the check runs and the commit statuses of the commit, concurrently', async () => {
+    fake.addCheckRun(repo, commit, {
+      name: 'test',
+      status: 'completed',
+      conclusion: 'failure',
+      url: 'https://github.test/acme/app/actions/runs/1/job/2',
+      title: '2 tests failed',
+      summary: 'parse.test.ts: expected 1, got 2',
+    });
+    fake.addCheckRun(repo, commit, { name: 'lint', status: 'in_progress' });
+    fake.addStatus(repo, commit, {
+      context: 'ci/circleci',
+      state: 'success',
+      targetUrl: 'https://circleci.test/1',
+      description: 'Your tests passed',
+    });
+    let inFlight = 0;
+    let most = 0;
+    const counting: typeof fetch = async (input, init) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+
+    const ci = await tracker({ fetch: counting }).readCi(repo, commit);
+
+    expect(ci).toEqual({
+      sha: commit,
+      checkRuns: [
+        {
+          name: 'lint',
+          status: 'in_progress',
+          conclusion: null,
+          url: expect.stringMatching(/^https:\/\/github\.test\/acme\/app\/runs\/\d+$/) as unknown,
+          summary: null,
+        },
+        {
+          name: 'test',
+          status: 'completed',
+          conclusion: 'failure',
+          url: 'https://github.test/acme/app/actions/runs/1/job/2',
+          summary: '2 tests failed\nparse.test.ts: expected 1, got 2',
+        },
+      ],
+      statuses: [
+        {
+          context: 'ci/circleci',
+          state: 'success',
+          url: 'https://circleci.test/1',
+          description: 'Your tests passed',
+        },
+      ],
+    });
+    expect(most).toBe(2);
+    expect(fake.requests.map(sent).sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      {
+        method: 'GET',
+        path: `/repos/acme/app/commits/${commit}/check-runs`,
+        query: { filter: 'latest', per_page: '100' },
+        body: undefined,
+      },
+      {
+        method: 'GET',
+        path: `/repos/acme/app/commits/${commit}/status`,
+        query: { per_page: '100' },
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('returns no statuses for a commit that has none, though GitHub calls that pending', async () => {
+    fake.addCheckRun(repo, commit, { name: 'test', status: 'completed', conclusion: 'success' });
+
+    const ci = await tracker().readCi(repo, commit);
+
+    expect(ci.statuses).toEqual([]);
+    expect(ci.checkRuns.map((run) => run.conclusion)).toEqual(['success']);
+  });
+
+  it('keeps the newest run of each name: a re-run replaces the failed one', async () => {
+    fake.addCheckRun(repo, commit, { name: 'test', status: 'completed', conclusion: 'failure' });
+    const rerun = fake.addCheckRun(repo, commit, { name: 'test', status: 'queued' });
+    fake.updateCheckRun(repo, rerun, { conclusion: 'success' });
+
+    const ci = await tracker().readCi(repo, commit);
+
+    expect(ci.checkRuns.map(({ name, status, conclusion }) => [name, status, conclusion])).toEqual([
+      ['test', 'completed', 'success'],
+    ]);
+  });
+
+  it('keeps the latest status of each context', async () => {
+    fake.addStatus(repo, commit, { context: 'ci/build', state: 'pending' });
+    fake.addStatus(repo, commit, { context: 'deploy', state: 'error' });
+    fake.addStatus(repo, commit, { context: 'ci/build', state: 'success' });
+
+    const ci = await tracker().readCi(repo, commit);
+
+    expect(ci.statuses.map(({ context, state }) => [context, state])).toEqual([
+      ['ci/build', 'success'],
+      ['deploy', 'error'],
+    ]);
+    expect(ci.statuses[0]).toMatchObject({ url: null, description: null });
+  });
+
+  it.each([
+    [100, 1],
+    [101, 2],
+    [250, 3],
+  ])('reads all %i check runs in %i request(s)', async (count, pages) => {
+    for (let n = 0; n < count; n++) {
+      fake.addCheckRun(repo, commit, { name: `job ${n}`, status: 'queued' });
+    }
+
+    const ci = await tracker().readCi(repo, commit);
+
+    expect(new Set(ci.checkRuns.map((run) => run.name)).size).toBe(count);
+    const runRequests = fake.requests.filter((r) => r.path.endsWith('/check-runs'));
+    expect(runRequests.map((r) => r.query['page'])).toEqual(
+      Array.from({ length: pages }, (_, i) => (i === 0 ? undefined : String(i + 1))),
+    );
+  });
+
+  it('trims a long output to 300 characters', async () => {
+    fake.addCheckRun(repo, commit, {
+      name: 'test',
+      status: 'completed',
+      conclusion: 'failure',
+      title: 'Failed',
+      summary: 'x'.repeat(1000),
+    });
+
+    const [run] = (await tracker().readCi(repo, commit)).checkRuns;
+
+    expect(run?.summary).toHaveLength(300);
+    expect(run?.summary).toMatch(/^Failed\nx+…$/);
+  });
+
+  it.each([
+    ['a check run status', { check_runs: [{ ...runBody, status: 'exploded' }] }, 'check_runs'],
+    ['a conclusion', { check_runs: [{ ...runBody, conclusion: 'meh' }] }, 'check_runs'],
+    ['a status state', { statuses: [{ ...statusBody, state: 'warning' }] }, 'statuses'],
+  ])('reports %s GitHub does not document as malformed', async (_name, body, list) => {
+    const empty = { total_count: 0, check_runs: [], state: 'pending', statuses: [] };
+    server.use(
+      http.get(`${baseUrl}/repos/${repo}/commits/${commit}/check-runs`, () =>
+        HttpResponse.json(list === 'check_runs' ? { ...empty, ...body, total_count: 1 } : empty),
+      ),
+      http.get(`${baseUrl}/repos/${repo}/commits/${commit}/status`, () =>
+        HttpResponse.json(list === 'statuses' ? { ...empty, ...body, total_count: 1 } : empty),
+      ),
+    );
+
+    const error = await failure(tracker().readCi(repo, commit));
+
+    expect(error).toMatchObject({ kind: 'malformed', status: 200 });
+    expect(error.reason).toMatch(/^(status|conclusion|state): /);
+  });
+
+  it('answers rejected for a commit GitHub does not know (422)', async () => {
+    const error = await failure(tracker().readCi(repo, sha('unknown')));
+
+    expect(error).toMatchObject({ kind: 'rejected', status: 422 });
+  });
+});
+
+const runBody = {
+  id: 1,
+  name: 'test',
+  status: 'completed',
+  conclusion: 'success',
+  html_url: 'https://github.test/acme/app/runs/1',
+  details_url: 'https://github.test/acme/app/runs/1',
+  output: { title: null, summary: null },
+};
+
+const statusBody = {
+  id: 1,
+  context: 'ci',
+  state: 'success',
+  target_url: null,
+  description: null,
+};
+
+describe('readDeployment', () => {
+  const commit = sha('deployed');
+
+  it('reads the latest status of the newest deployment of the commit to the environment', async () => {
+    const older = fake.addDeployment(repo, { sha: commit, environment: 'production' });
+    fake.addDeploymentStatus(repo, older, { state: 'failure' });
+    const newer = fake.addDeployment(repo, { sha: commit, environment: 'production' });
+    fake.addDeploymentStatus(repo, newer, { state: 'in_progress' });
+    fake.addDeploymentStatus(repo, newer, {
+      state: 'success',
+      environmentUrl: 'https://app.example.test',
+      logUrl: 'https://github.test/acme/app/actions/runs/9',
+      createdAt: '2024-05-02T12:00:00Z',
+    });
+    fake.addDeployment(repo, { sha: commit, environment: 'staging' });
+
+    const facts = await tracker().readDeployment(repo, commit, 'production');
+
+    expect(facts).toEqual({
+      sha: commit,
+      environment: 'production',
+      state: 'success',
+      url: 'https://app.example.test',
+      updatedAt: '2024-05-02T12:00:00Z',
+    });
+    expect(fake.requests.map(sent)).toEqual([
+      {
+        method: 'GET',
+        path: '/repos/acme/app/deployments',
+        query: { sha: commit, environment: 'production', per_page: '1' },
+        body: undefined,
+      },
+      {
+        method: 'GET',
+        path: `/repos/acme/app/deployments/${newer}/statuses`,
+        query: { per_page: '1' },
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('answers no state when the commit was never deployed to the environment', async () => {
+    fake.addDeployment(repo, { sha: commit, environment: 'staging' });
+    fake.addDeployment(repo, { sha: sha('other'), environment: 'production' });
+
+    const facts = await tracker().readDeployment(repo, commit, 'production');
+
+    expect(facts).toEqual({
+      sha: commit,
+      environment: 'production',
+      state: null,
+      url: null,
+      updatedAt: null,
+    });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('reads a deployment that has no status yet as pending', async () => {
+    fake.addDeployment(repo, {
+      sha: commit,
+      environment: 'production',
+      createdAt: '2024-05-02T11:00:00Z',
+    });
+
+    const facts = await tracker().readDeployment(repo, commit, 'production');
+
+    expect(facts).toMatchObject({ state: 'pending', url: null, updatedAt: '2024-05-02T11:00:00Z' });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'the environment URL',
+      { environmentUrl: 'https://env.test', logUrl: 'https://log.test' },
+      'https://env.test',
+    ],
+    [
+      'the log URL when there is no environment URL',
+      { logUrl: 'https://log.test' },
+      'https://log.test',
+    ],
+    ['no URL when GitHub sends empty strings', {}, null],
+  ])('links %s', async (_name, urls, url) => {
+    const id = fake.addDeployment(repo, { sha: commit, environment: 'production' });
+    fake.addDeploymentStatus(repo, id, { state: 'failure', ...urls });
+
+    expect((await tracker().readDeployment(repo, commit, 'production')).url).toBe(url);
+  });
+
+  it('reports a deployment state GitHub does not document as malformed', async () => {
+    const id = fake.addDeployment(repo, { sha: commit, environment: 'production' });
+    server.use(
+      http.get(`${baseUrl}/repos/${repo}/deployments/${id}/statuses`, () =>
+        HttpResponse.json([{ id: 1, state: 'exploded', updated_at: '2024-05-02T11:00:00Z' }]),
+      ),
+    );
+
+    const error = await failure(tracker().readDeployment(repo, commit, 'production'));
+
+    expect(error).toMatchObject({
+      kind: 'malformed',
+      request: `GET /repos/acme/app/deployments/${id}/statuses`,
+    });
+    expect(error.reason).toMatch(/^0\.state: /);
+  });
+});
+
+describe('evidence failures', () => {
+  const commit = sha('c1');
+
+  beforeEach(() => {
+    fake.pushCommit(repo, 'main', commit);
+    fake.addCheckRun(repo, commit, { name: 'test', status: 'queued' });
+    fake.addDeploymentStatus(
+      repo,
+      fake.addDeployment(repo, { sha: commit, environment: 'production' }),
+      { state: 'success' },
+    );
+  });
+
+  const calls: Array<[string, RegExp, (github: Tracker) => Promise<unknown>]> = [
+    ['findPullRequest', /\/pulls$/, (github) => github.findPullRequest(repo, 'afk/issue-1')],
+    [
+      'placeCommit (default branch)',
+      /^\/repos\/acme\/app$/,
+      (github) => github.placeCommit(repo, commit),
+    ],
+    ['readCi (check runs)', /\/check-runs$/, (github) => github.readCi(repo, commit)],
+    ['readCi (statuses)', /\/status$/, (github) => github.readCi(repo, commit)],
+    [
+      'readDeployment (list)',
+      /\/deployments$/,
+      (github) => github.readDeployment(repo, commit, 'production'),
+    ],
+    [
+      'readDeployment (status)',
+      /\/statuses$/,
+      (github) => github.readDeployment(repo, commit, 'production'),
+    ],
+  ];
+  const answers: Array<[string, FakeFailure, string]> = [
+    ['a 401', { status: 401, body: { message: 'Bad credentials' } }, 'auth'],
+    ['a 404', { status: 404, body: { message: 'Not Found' } }, 'not-found'],
+    ['a 503', { status: 503 }, 'transient'],
+    ['a malformed 200', 'malformed', 'malformed'],
+  ];
+
+  it.each(
+    calls.flatMap(([name, path, call]) =>
+      answers.map(([what, answer, kind]) => ({ name, path, call, what, answer, kind })),
+    ),
+  )('$name maps $what to $kind', async ({ path, call, answer, kind }) => {
+    fake.failNext({ path }, answer);
+
+    const error = await failure(call(tracker()));
+
+    expect(error.kind).toBe(kind);
+    expect(error.request).toMatch(/^GET \/repos\/acme\/app/);
+  });
+
+  it('names an unknown repository as not-found on every read', async () => {
+    const results = await Promise.allSettled([
+      tracker().findPullRequest('acme/gone', 'afk/issue-1'),
+      tracker().placeCommit('acme/gone', commit),
+      tracker().readCi('acme/gone', commit),
+      tracker().readDeployment('acme/gone', commit, 'production'),
+    ]);
+
+    expect(results.map((r) => r.status === 'rejected' && (r.reason as TrackerError).kind)).toEqual([
+      'not-found',
+      'not-found',
+      'not-found',
+      'not-found',
+    ]);
+  });
+});
+
+describe('the GitHub fake: evidence for watch', () => {
+  const get = async (path: string) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+
+  it('lists every pull request when head is a bare branch name, as GitHub does', async () => {
+    fake.addPullRequest(repo, { head: 'afk/issue-1', headSha: sha('a') });
+    fake.addPullRequest(repo, { head: 'afk/issue-2', headSha: sha('b') });
+
+    const bare = await get('/repos/acme/app/pulls?head=afk/issue-1');
+    const owned = await get('/repos/acme/app/pulls?head=acme:afk/issue-1');
+
+    expect((bare.body as unknown[]).length).toBe(2);
+    expect((owned.body as Array<{ head: { label: string } }>).map((p) => p.head.label)).toEqual([
+      'acme:afk/issue-1',
+    ]);
+  });
+
+  it('fills merge_commit_sha with a test merge while a pull request is open', async () => {
+    const number = fake.addPullRequest(repo, { head: 'afk/issue-1', headSha: sha('a') });
+
+    const { body } = await get(`/repos/acme/app/pulls?state=all`);
+
+    expect(body).toMatchObject([
+      { number, merged_at: null, merge_commit_sha: expect.stringMatching(/^[0-9a-f]{40}$/) },
+    ]);
+  });
+
+  it('numbers pull requests with the issues and lists them among the issues', async () => {
+    fake.addIssue(repo, { number: 1, title: 'x' });
+    const number = fake.addPullRequest(repo, { head: 'afk/issue-1', headSha: sha('a') });
+
+    const { body } = await get('/repos/acme/app/issues');
+
+    expect(number).toBe(2);
+    expect(
+      (body as Array<{ number: number; pull_request?: unknown }>).map((i) => [
+        i.number,
+        'pull_request' in i,
+      ]),
+    ).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+  });
+
+  it.each<[string, Array<'pending' | 'success' | 'failure' | 'error'>, string]>([
+    ['no statuses at all', [], 'pending'],
+    ['all successful', ['success', 'success'], 'success'],
+    ['one pending', ['success', 'pending'], 'pending'],
+    ['one error', ['success', 'error'], 'failure'],
+    ['a failure beside a pending', ['failure', 'pending'], 'failure'],
+  ])('computes the combined state of %s as GitHub does', async (_name, states, state) => {
+    states.forEach((s, i) => fake.addStatus(repo, sha('c'), { context: `ctx-${i}`, state: s }));
+    if (states.length === 0) fake.addCheckRun(repo, sha('c'), { name: 'test', status: 'queued' });
+
+    const { body } = await get(`/repos/acme/app/commits/${sha('c')}/status`);
+
+    expect(body).toMatchObject({ state, total_count: states.length });
+  });
+
+  it('keeps re-runs in the list with filter=all', async () => {
+    fake.addCheckRun(repo, sha('c'), { name: 'test', status: 'completed', conclusion: 'failure' });
+    fake.addCheckRun(repo, sha('c'), { name: 'test', status: 'queued' });
+
+    const all = await get(`/repos/acme/app/commits/${sha('c')}/check-runs?filter=all`);
+    const latest = await get(`/repos/acme/app/commits/${sha('c')}/check-runs`);
+
+    expect(all.body).toMatchObject({ total_count: 2 });
+    expect(latest.body).toMatchObject({ total_count: 1, check_runs: [{ status: 'queued' }] });
+  });
+
+  it('compares along the history and names no common ancestor with 404', async () => {
+    fake.pushCommit(repo, 'main', sha('c1'));
+    fake.pushCommit(repo, 'main', sha('c2'));
+    fake.pushCommit(repo, 'orphan', sha('o1'), { parents: [] });
+
+    const ahead = await get(`/repos/acme/app/compare/${sha('c1')}...main`);
+    const unrelated = await get(`/repos/acme/app/compare/${sha('o1')}...main`);
+
+    expect(ahead.body).toMatchObject({
+      status: 'ahead',
+      ahead_by: 1,
+      behind_by: 0,
+      total_commits: 1,
+      merge_base_commit: { sha: sha('c1') },
+      commits: [{ sha: sha('c2') }],
+    });
+    expect(unrelated).toMatchObject({
+      status: 404,
+      body: { message: `No common ancestor between ${sha('o1')} and main.` },
+    });
+  });
+
+  it('puts the merge commit of a merged pull request on the default branch', async () => {
+    fake.pushCommit(repo, 'main', sha('base'));
+    const number = fake.addPullRequest(repo, { head: 'afk/issue-1', headSha: sha('head') });
+    fake.mergePullRequest(repo, number, sha('merge'));
+
+    const { body } = await get(`/repos/acme/app/compare/${sha('head')}...main`);
+
+    expect(body).toMatchObject({ status: 'ahead', commits: [{ sha: sha('merge') }] });
+  });
+
+  it('sends empty strings for the deployment status URLs it was not given', async () => {
+    const id = fake.addDeployment(repo, { sha: sha('c'), environment: 'production' });
+    fake.addDeploymentStatus(repo, id, { state: 'success' });
+
+    const { body } = await get(`/repos/acme/app/deployments/${id}/statuses`);
+
+    expect(body).toMatchObject([{ environment_url: '', log_url: '', target_url: '' }]);
+  });
+
+  it.each([
+    [
+      'check runs of a commit it does not know',
+      `/repos/acme/app/commits/${sha('x')}/check-runs`,
+      422,
+    ],
+    [
+      'the statuses of a deployment it does not know',
+      '/repos/acme/app/deployments/1/statuses',
+      404,
+    ],
+    ['an unimplemented pulls filter', '/repos/acme/app/pulls?milestone=1', 501],
+    ['an unimplemented check runs filter', `/repos/acme/app/commits/main/check-runs?app_id=1`, 501],
+    ['an unknown pull request state', '/repos/acme/app/pulls?state=merged', 422],
+  ])('refuses %s', async (_name, path, status) => {
+    fake.pushCommit(repo, 'main', sha('c1'));
+
+    expect((await get(path)).status).toBe(status);
+  });
+
+  it('requires a conclusion to complete a check run, as GitHub does', () => {
+    expect(() => fake.addCheckRun(repo, sha('c'), { name: 'test', status: 'completed' })).toThrow(
+      /conclusion/,
+    );
   });
 });

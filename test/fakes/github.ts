@@ -3,6 +3,7 @@
 // and refuses what GitHub refuses; routes it does not implement fall through to msw's
 // `onUnhandledRequest: 'error'`, and query parameters it does not implement answer 501.
 // https://docs.github.com/en/rest/issues
+import { createHash } from 'node:crypto';
 import { delay, http, HttpResponse, type HttpHandler } from 'msw';
 
 export interface GitHubFakeOptions {
@@ -45,6 +46,75 @@ export interface FakeRepoOptions {
    * (anyone may read it), `none` on a private one. Default `private`.
    */
   visibility?: 'public' | 'private';
+  /** Default `main`. */
+  defaultBranch?: string;
+}
+
+export interface FakePullRequestInput {
+  number?: number;
+  /** The head branch, in the repository itself (never a fork). */
+  head: string;
+  /** The branch's tip; pushed onto `head` when the branch does not end there yet. */
+  headSha: string;
+  title?: string;
+  author?: string;
+  /** Default `open`; `merged: true` closes it. */
+  state?: 'open' | 'closed';
+  merged?: boolean;
+  /** Required with `merged`: the merge commit, pushed onto the default branch. */
+  mergeCommitSha?: string;
+  createdAt?: string;
+}
+
+export type FakeCheckRunStatus =
+  'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
+
+export type FakeCheckRunConclusion =
+  | 'success'
+  | 'failure'
+  | 'neutral'
+  | 'cancelled'
+  | 'skipped'
+  | 'timed_out'
+  | 'action_required'
+  | 'stale'
+  | 'startup_failure';
+
+export interface FakeCheckRunInput {
+  name: string;
+  /** A conclusion completes the run, as GitHub does. */
+  status: FakeCheckRunStatus;
+  conclusion?: FakeCheckRunConclusion;
+  /** html_url and details_url, as GitHub Actions sets both. Default the run's checks page. */
+  url?: string;
+  title?: string;
+  summary?: string;
+}
+
+export interface FakeStatusInput {
+  context: string;
+  state: 'pending' | 'success' | 'failure' | 'error';
+  targetUrl?: string;
+  description?: string;
+}
+
+export type FakeDeploymentState =
+  'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+
+export interface FakeDeploymentInput {
+  sha: string;
+  environment: string;
+  /** Default the repository's default branch. */
+  ref?: string;
+  createdAt?: string;
+}
+
+export interface FakeDeploymentStatusInput {
+  state: FakeDeploymentState;
+  environmentUrl?: string;
+  logUrl?: string;
+  description?: string;
+  createdAt?: string;
 }
 
 export interface FakeIssueInput {
@@ -110,6 +180,31 @@ export interface GitHubFake {
   clearFailures(): void;
   /** Rotates the accepted token: the old one answers 401 from now on. */
   setToken(token: string): void;
+
+  /**
+   * Pushes a commit onto `branch` (created from the default branch's tip when new). `parents`
+   * defaults to the branch's tip; `[]` makes a root commit with no history in common.
+   */
+  pushCommit(repo: string, branch: string, sha: string, opts?: { parents?: string[] }): void;
+  /** Opens (or records) a pull request; it takes the next issue number, as on GitHub. */
+  addPullRequest(repo: string, pull: FakePullRequestInput): number;
+  /** Merges an open pull request: the merge commit lands on the default branch. */
+  mergePullRequest(repo: string, number: number, mergeCommitSha: string): void;
+  /** A human closes an open pull request without merging it. */
+  closePullRequest(repo: string, number: number): void;
+  /** Returns the run's id. */
+  addCheckRun(repo: string, sha: string, run: FakeCheckRunInput): number;
+  updateCheckRun(repo: string, id: number, patch: Partial<FakeCheckRunInput>): void;
+  /** Returns the status's id. Statuses are append-only; the newest per context wins. */
+  addStatus(repo: string, sha: string, status: FakeStatusInput): number;
+  /** Returns the deployment's id. It has no status until one is added. */
+  addDeployment(repo: string, deployment: FakeDeploymentInput): number;
+  /** Returns the status's id. */
+  addDeploymentStatus(
+    repo: string,
+    deploymentId: number,
+    status: FakeDeploymentStatusInput,
+  ): number;
 }
 
 interface LabelRecord {
@@ -153,6 +248,64 @@ interface IssueRecord {
   events: EventRecord[];
 }
 
+interface CommitRecord {
+  sha: string;
+  parents: string[];
+  /** Push order: compare lists commits oldest first. */
+  order: number;
+  createdAt: string;
+}
+
+interface PullRecord {
+  id: number;
+  number: number;
+  head: string;
+  headSha: string;
+  mergedAt: string | null;
+  /** The test merge while open, the real merge commit once merged. */
+  mergeCommitSha: string;
+}
+
+interface CheckRunRecord {
+  id: number;
+  headSha: string;
+  name: string;
+  status: FakeCheckRunStatus;
+  conclusion: FakeCheckRunConclusion | null;
+  url: string | null;
+  title: string | null;
+  summary: string | null;
+  startedAt: string;
+  completedAt: string | null;
+}
+
+interface StatusRecord {
+  id: number;
+  sha: string;
+  context: string;
+  state: FakeStatusInput['state'];
+  targetUrl: string | null;
+  description: string | null;
+  createdAt: string;
+}
+
+interface DeploymentRecord {
+  id: number;
+  sha: string;
+  ref: string;
+  environment: string;
+  createdAt: string;
+  updatedAt: string;
+  statuses: Array<{
+    id: number;
+    state: FakeDeploymentState;
+    environmentUrl: string;
+    logUrl: string;
+    description: string;
+    createdAt: string;
+  }>;
+}
+
 interface RepoRecord {
   id: number;
   fullName: string;
@@ -161,6 +314,16 @@ interface RepoRecord {
   collaborators: Map<string, { login: string; role: FakeRole }>;
   labels: Map<string, LabelRecord>;
   issues: Map<number, IssueRecord>;
+  createdAt: string;
+  defaultBranch: string;
+  commits: Map<string, CommitRecord>;
+  branches: Map<string, string>;
+  pulls: Map<number, PullRecord>;
+  /** Shas that carry CI data without being pushed: the CI endpoints know them, compare not. */
+  ciShas: Set<string>;
+  checkRuns: CheckRunRecord[];
+  statuses: StatusRecord[];
+  deployments: DeploymentRecord[];
 }
 
 interface PendingFailure {
@@ -281,6 +444,87 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     return login.toLowerCase() === selfLogin.toLowerCase() ? 'write' : undefined;
   };
 
+  // --- commits, branches and pull requests ------------------------------------------------
+
+  const pushTo = (repo: RepoRecord, branch: string, sha: string, parents?: string[]): string => {
+    const key = fullSha(sha);
+    if (!repo.commits.has(key)) {
+      const tip = repo.branches.get(branch) ?? repo.branches.get(repo.defaultBranch);
+      const given = (parents ?? (tip === undefined ? [] : [tip])).map(fullSha);
+      const missing = given.find((parent) => !repo.commits.has(parent));
+      if (missing !== undefined) throw new Error(`github fake: parent ${missing} was never pushed`);
+      repo.commits.set(key, {
+        sha: key,
+        parents: given,
+        order: repo.commits.size,
+        createdAt: stamp(),
+      });
+    }
+    // An existing commit just moves the branch, like a reset or a fast-forward.
+    repo.branches.set(branch, key);
+    // An open pull request follows its head branch; a closed one keeps its last head.
+    for (const pull of repo.pulls.values()) {
+      if (pull.head === branch && repo.issues.get(pull.number)?.state === 'open') {
+        pull.headSha = key;
+      }
+    }
+    return key;
+  };
+
+  /** A ref as git resolves it: a branch name, a full sha, or an unambiguous abbreviation. */
+  const commitOf = (repo: RepoRecord, ref: string): CommitRecord | undefined => {
+    const tip = repo.branches.get(ref);
+    if (tip !== undefined) return repo.commits.get(tip);
+    const key = ref.toLowerCase();
+    if (!/^[0-9a-f]{7,40}$/.test(key)) return undefined;
+    const found = [...repo.commits.values()].filter((commit) => commit.sha.startsWith(key));
+    return found.length === 1 ? found[0] : undefined;
+  };
+
+  /** The commit and all it descends from. */
+  const historyOf = (repo: RepoRecord, commit: CommitRecord): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [commit.sha];
+    for (let sha = stack.pop(); sha !== undefined; sha = stack.pop()) {
+      if (seen.has(sha)) continue;
+      seen.add(sha);
+      stack.push(...(repo.commits.get(sha)?.parents ?? []));
+    }
+    return seen;
+  };
+
+  const mergeInto = (repo: RepoRecord, pull: PullRecord, sha: string, at: string) => {
+    const base = repo.branches.get(repo.defaultBranch);
+    const parents = [...(base === undefined ? [] : [base]), pull.headSha];
+    pull.mergeCommitSha = pushTo(repo, repo.defaultBranch, sha, parents);
+    pull.mergedAt = at;
+    const issue = repo.issues.get(pull.number);
+    if (issue !== undefined && issue.state === 'open') {
+      issue.state = 'closed';
+      issue.closedAt = at;
+      issue.updatedAt = at;
+    }
+  };
+
+  /** The issue side of an open pull request; merging or closing anything else is an error. */
+  const openPullIssue = (repo: string, number: number): IssueRecord => {
+    const record = repoOrThrow(repo);
+    const issue = record.issues.get(number);
+    if (!record.pulls.has(number) || issue === undefined) {
+      throw new Error(`github fake: no pull request ${repo}#${number}`);
+    }
+    if (issue.state !== 'open') {
+      throw new Error(`github fake: ${repo}#${number} is not open (GitHub answers 405)`);
+    }
+    return issue;
+  };
+
+  const checkRunOf = (repo: string, id: number): CheckRunRecord => {
+    const run = repoOrThrow(repo).checkRuns.find((r) => r.id === id);
+    if (run === undefined) throw new Error(`github fake: no check run ${id} in ${repo}`);
+    return run;
+  };
+
   // --- wire shapes ------------------------------------------------------------------------
 
   const apiRepoUrl = (repo: RepoRecord) => `${baseUrl}/repos/${repo.fullName}`;
@@ -352,7 +596,7 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
               html_url: htmlUrl,
               diff_url: `${htmlUrl}.diff`,
               patch_url: `${htmlUrl}.patch`,
-              merged_at: null,
+              merged_at: repo.pulls.get(issue.number)?.mergedAt ?? null,
             },
           }
         : {}),
@@ -388,6 +632,220 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       : { label: { name: event.label.name, color: event.label.color } }),
     ...(event.event === 'closed' ? { state_reason: event.stateReason } : {}),
   });
+
+  const repoJson = (repo: RepoRecord) => ({
+    id: repo.id,
+    node_id: `R_${repo.id}`,
+    name: repo.fullName.split('/')[1] ?? '',
+    full_name: repo.fullName,
+    private: repo.visibility === 'private',
+    owner: userJson(repo.owner),
+    html_url: `${webUrl}/${repo.fullName}`,
+    description: null,
+    fork: false,
+    url: apiRepoUrl(repo),
+    created_at: repo.createdAt,
+    updated_at: repo.createdAt,
+    pushed_at: repo.createdAt,
+    archived: false,
+    disabled: false,
+    visibility: repo.visibility,
+    has_issues: true,
+    default_branch: repo.defaultBranch,
+  });
+
+  const commitJson = (repo: RepoRecord, commit: CommitRecord) => {
+    const url = `${apiRepoUrl(repo)}/commits/${commit.sha}`;
+    const person = { name: 'Agent', email: 'agent@example.test', date: commit.createdAt };
+    return {
+      sha: commit.sha,
+      node_id: `C_${commit.sha}`,
+      url,
+      html_url: `${webUrl}/${repo.fullName}/commit/${commit.sha}`,
+      comments_url: `${url}/comments`,
+      commit: {
+        author: person,
+        committer: person,
+        message: `Commit ${commit.sha.slice(0, 7)}`,
+        tree: {
+          sha: fakeSha(`tree:${commit.sha}`),
+          url: `${apiRepoUrl(repo)}/git/trees/${fakeSha(`tree:${commit.sha}`)}`,
+        },
+        url: `${apiRepoUrl(repo)}/git/commits/${commit.sha}`,
+        comment_count: 0,
+        verification: {
+          verified: false,
+          reason: 'unsigned',
+          signature: null,
+          payload: null,
+          verified_at: null,
+        },
+      },
+      author: null,
+      committer: null,
+      parents: commit.parents.map((sha) => ({
+        sha,
+        url: `${apiRepoUrl(repo)}/commits/${sha}`,
+        html_url: `${webUrl}/${repo.fullName}/commit/${sha}`,
+      })),
+    };
+  };
+
+  const branchRefJson = (repo: RepoRecord, ref: string, sha: string) => ({
+    label: `${repo.owner}:${ref}`,
+    ref,
+    sha,
+    user: userJson(repo.owner),
+    repo: repoJson(repo),
+  });
+
+  const pullJson = (repo: RepoRecord, pull: PullRecord) => {
+    const issue = repo.issues.get(pull.number);
+    if (issue === undefined) throw new Error(`github fake: pull ${pull.number} lost its issue`);
+    const url = `${apiRepoUrl(repo)}/pulls/${pull.number}`;
+    const issueUrl = `${apiRepoUrl(repo)}/issues/${pull.number}`;
+    const htmlUrl = `${webUrl}/${repo.fullName}/pull/${pull.number}`;
+    const baseSha = repo.branches.get(repo.defaultBranch) ?? pull.headSha;
+    return {
+      url,
+      id: pull.id,
+      node_id: `PR_${pull.id}`,
+      html_url: htmlUrl,
+      diff_url: `${htmlUrl}.diff`,
+      patch_url: `${htmlUrl}.patch`,
+      issue_url: issueUrl,
+      commits_url: `${url}/commits`,
+      review_comments_url: `${url}/comments`,
+      review_comment_url: `${apiRepoUrl(repo)}/pulls/comments{/number}`,
+      comments_url: `${issueUrl}/comments`,
+      statuses_url: `${apiRepoUrl(repo)}/statuses/${pull.headSha}`,
+      number: pull.number,
+      state: issue.state,
+      locked: false,
+      title: issue.title,
+      user: userJson(issue.author),
+      body: issue.body,
+      labels: issue.labels.map((label) => labelJson(repo, label)),
+      milestone: null,
+      active_lock_reason: null,
+      created_at: issue.createdAt,
+      updated_at: issue.updatedAt,
+      closed_at: issue.closedAt,
+      merged_at: pull.mergedAt,
+      merge_commit_sha: pull.mergeCommitSha,
+      assignee: null,
+      assignees: [],
+      requested_reviewers: [],
+      requested_teams: [],
+      head: branchRefJson(repo, pull.head, pull.headSha),
+      base: branchRefJson(repo, repo.defaultBranch, baseSha),
+      author_association: association(repo, issue.author),
+      auto_merge: null,
+      draft: false,
+    };
+  };
+
+  const githubActions = {
+    id: 15368,
+    slug: 'github-actions',
+    node_id: 'MDM6QXBwMTUzNjg=',
+    name: 'GitHub Actions',
+    owner: userJson('github'),
+    external_url: 'https://help.github.com/en/actions',
+    html_url: 'https://github.com/apps/github-actions',
+  };
+
+  const checkRunJson = (repo: RepoRecord, run: CheckRunRecord) => {
+    const htmlUrl = run.url ?? `${webUrl}/${repo.fullName}/runs/${run.id}`;
+    return {
+      id: run.id,
+      name: run.name,
+      node_id: `CR_${run.id}`,
+      head_sha: run.headSha,
+      external_id: '',
+      url: `${apiRepoUrl(repo)}/check-runs/${run.id}`,
+      html_url: htmlUrl,
+      details_url: htmlUrl,
+      status: run.status,
+      conclusion: run.conclusion,
+      started_at: run.startedAt,
+      completed_at: run.completedAt,
+      output: {
+        title: run.title,
+        summary: run.summary,
+        text: null,
+        annotations_count: 0,
+        annotations_url: `${apiRepoUrl(repo)}/check-runs/${run.id}/annotations`,
+      },
+      check_suite: { id: run.id + 500_000 },
+      app: githubActions,
+      pull_requests: [],
+    };
+  };
+
+  const statusJson = (repo: RepoRecord, status: StatusRecord) => ({
+    url: `${apiRepoUrl(repo)}/statuses/${status.sha}`,
+    avatar_url: `${webUrl}/avatars/ci`,
+    id: status.id,
+    node_id: `SC_${status.id}`,
+    state: status.state,
+    description: status.description,
+    target_url: status.targetUrl,
+    context: status.context,
+    created_at: status.createdAt,
+    updated_at: status.createdAt,
+  });
+
+  const deploymentJson = (repo: RepoRecord, deployment: DeploymentRecord) => {
+    const url = `${apiRepoUrl(repo)}/deployments/${deployment.id}`;
+    return {
+      url,
+      id: deployment.id,
+      node_id: `DE_${deployment.id}`,
+      task: 'deploy',
+      original_environment: deployment.environment,
+      environment: deployment.environment,
+      description: null,
+      created_at: deployment.createdAt,
+      updated_at: deployment.updatedAt,
+      statuses_url: `${url}/statuses`,
+      repository_url: apiRepoUrl(repo),
+      creator: userJson('github-actions[bot]'),
+      sha: deployment.sha,
+      ref: deployment.ref,
+      payload: {},
+      transient_environment: false,
+      production_environment: deployment.environment === 'production',
+      performed_via_github_app: null,
+    };
+  };
+
+  // GitHub sends "" for the URLs a status was not given, and `target_url` mirrors `log_url`.
+  // https://docs.github.com/en/rest/deployments/statuses#create-a-deployment-status
+  const deploymentStatusJson = (
+    repo: RepoRecord,
+    deployment: DeploymentRecord,
+    status: DeploymentRecord['statuses'][number],
+  ) => {
+    const deploymentUrl = `${apiRepoUrl(repo)}/deployments/${deployment.id}`;
+    return {
+      url: `${deploymentUrl}/statuses/${status.id}`,
+      id: status.id,
+      node_id: `DES_${status.id}`,
+      state: status.state,
+      creator: userJson('github-actions[bot]'),
+      description: status.description,
+      environment: deployment.environment,
+      target_url: status.logUrl,
+      created_at: status.createdAt,
+      updated_at: status.createdAt,
+      deployment_url: deploymentUrl,
+      repository_url: apiRepoUrl(repo),
+      environment_url: status.environmentUrl,
+      log_url: status.logUrl,
+      performed_via_github_app: null,
+    };
+  };
 
   // --- answers ----------------------------------------------------------------------------
 
@@ -535,7 +993,14 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
 
   /** One page of `items` plus GitHub's Link header. */
   const page = (url: URL, repo: RepoRecord, items: unknown[]) => {
-    const perPage = clamp(Number(url.searchParams.get('per_page') ?? 30), 1, 100, 30);
+    const { slice, headers } = paginate(url, repo, items);
+    return answer(200, slice, headers);
+  };
+
+  /** One page of `items` and GitHub's Link header for it, for bodies that wrap the list. */
+  const paginate = (url: URL, repo: RepoRecord, items: unknown[], defaultPerPage = 30) => {
+    const asked = url.searchParams.get('per_page');
+    const perPage = asked === null ? defaultPerPage : clamp(Number(asked), 1, 100, 30);
     const current = clamp(Number(url.searchParams.get('page') ?? 1), 1, Number.MAX_SAFE_INTEGER, 1);
     const last = Math.max(1, Math.ceil(items.length / perPage));
     const slice = items.slice((current - 1) * perPage, current * perPage);
@@ -553,7 +1018,8 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       ...(current < last ? [link(current + 1, 'next'), link(last, 'last')] : []),
       ...(current > 1 ? [link(1, 'first')] : []),
     ];
-    return answer(200, slice, links.length === 0 ? {} : { link: links.join(', ') });
+    const headers: Record<string, string> = links.length === 0 ? {} : { link: links.join(', ') };
+    return { slice, headers };
   };
 
   // --- endpoints --------------------------------------------------------------------------
@@ -819,6 +1285,237 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     return answer(200, { ...userJson(selfLogin), name: null, created_at: '2020-01-01T00:00:00Z' });
   };
 
+  const getRepo: Route = ({ params }) =>
+    answer(200, repoJson(repoOf(params, `${docs}/repos/repos#get-a-repository`)));
+
+  const listPullsDocs = `${docs}/pulls/pulls#list-pull-requests`;
+  const listPulls: Route = ({ url, params }) => {
+    const repo = repoOf(params, listPullsDocs);
+    const query = url.searchParams;
+    unsupported(query, ['state', 'head', 'base', 'sort', 'direction', 'per_page', 'page']);
+    const state = oneOf(
+      query.get('state') ?? 'open',
+      ['open', 'closed', 'all'],
+      'state',
+      listPullsDocs,
+    );
+    const sort = query.get('sort') ?? 'created';
+    if (sort === 'popularity' || sort === 'long-running') {
+      throw new Refusal(501, `github fake: sort "${sort}" is not implemented`);
+    }
+    oneOf(sort, ['created', 'updated'], 'sort', listPullsDocs);
+    // The default direction is desc for `created`, asc for the other sorts.
+    const direction = oneOf(
+      query.get('direction') ?? (sort === 'created' ? 'desc' : 'asc'),
+      ['asc', 'desc'],
+      'direction',
+      listPullsDocs,
+    );
+    const head = headFilter(query.get('head'));
+    const base = query.get('base');
+    const key = (issue: IssueRecord) => (sort === 'updated' ? issue.updatedAt : issue.createdAt);
+    const matching = [...repo.pulls.values()]
+      .map((pull) => ({ pull, issue: repo.issues.get(pull.number) }))
+      .filter(
+        (entry): entry is { pull: PullRecord; issue: IssueRecord } => entry.issue !== undefined,
+      )
+      .filter(({ issue }) => state === 'all' || issue.state === state)
+      .filter(
+        ({ pull }) =>
+          head === undefined ||
+          (head.owner.toLowerCase() === repo.owner.toLowerCase() && head.ref === pull.head),
+      )
+      .filter(() => base === null || base === repo.defaultBranch)
+      .sort((a, b) => compare(key(a.issue), key(b.issue)) || a.pull.number - b.pull.number);
+    if (direction === 'desc') matching.reverse();
+    return page(
+      url,
+      repo,
+      matching.map(({ pull }) => pullJson(repo, pull)),
+    );
+  };
+
+  const compareDocs = `${docs}/commits/commits#compare-two-commits`;
+  const compareCommits: Route = ({ url, params }) => {
+    const repo = repoOf(params, compareDocs);
+    unsupported(url.searchParams, ['per_page', 'page']);
+    const basehead = params['basehead'] ?? '';
+    const [baseRef, headRef, ...extra] = basehead.split('...');
+    if (baseRef === undefined || headRef === undefined || extra.length > 0) {
+      throw new Refusal(404, 'Not Found', compareDocs);
+    }
+    if (basehead.includes(':')) {
+      throw new Refusal(501, 'github fake: comparing across forks is not implemented');
+    }
+    const base = commitOf(repo, baseRef);
+    const head = commitOf(repo, headRef);
+    if (base === undefined || head === undefined) throw new Refusal(404, 'Not Found', compareDocs);
+    const inBase = historyOf(repo, base);
+    const inHead = historyOf(repo, head);
+    const common = [...inHead].filter((sha) => inBase.has(sha));
+    if (common.length === 0) {
+      throw new Refusal(404, `No common ancestor between ${baseRef} and ${headRef}.`, compareDocs);
+    }
+    const commits = (shas: Iterable<string>) =>
+      [...shas]
+        .map((sha) => repo.commits.get(sha))
+        .filter((commit): commit is CommitRecord => commit !== undefined)
+        .sort((a, b) => a.order - b.order);
+    const ahead = commits([...inHead].filter((sha) => !inBase.has(sha)));
+    const behind = [...inBase].filter((sha) => !inHead.has(sha)).length;
+    const mergeBase = commits(common).at(-1) ?? base;
+    const status =
+      ahead.length === 0 && behind === 0
+        ? 'identical'
+        : behind === 0
+          ? 'ahead'
+          : ahead.length === 0
+            ? 'behind'
+            : 'diverged';
+    // Without paging parameters the list stops at 250 commits.
+    const { slice, headers } = paginate(
+      url,
+      repo,
+      ahead.map((commit) => commitJson(repo, commit)),
+      250,
+    );
+    const path = `${repo.fullName}/compare/${basehead}`;
+    return answer(
+      200,
+      {
+        url: `${baseUrl}/repos/${path}`,
+        html_url: `${webUrl}/${path}`,
+        permalink_url: `${webUrl}/${repo.fullName}/compare/${base.sha}...${head.sha}`,
+        diff_url: `${webUrl}/${path}.diff`,
+        patch_url: `${webUrl}/${path}.patch`,
+        base_commit: commitJson(repo, base),
+        merge_base_commit: commitJson(repo, mergeBase),
+        status,
+        ahead_by: ahead.length,
+        behind_by: behind,
+        total_commits: ahead.length,
+        commits: slice,
+        files: [],
+      },
+      headers,
+    );
+  };
+
+  /** The commit a CI route names; GitHub answers 422 for a ref it cannot resolve. */
+  const ciCommitOf = (repo: RepoRecord, ref: string, documentation: string): string => {
+    const sha = commitOf(repo, ref)?.sha ?? (repo.ciShas.has(ref.toLowerCase()) ? ref : undefined);
+    if (sha === undefined) throw new Refusal(422, `No commit found for SHA: ${ref}`, documentation);
+    return sha.toLowerCase();
+  };
+
+  const checkRunsDocs = `${docs}/checks/runs#list-check-runs-for-a-git-reference`;
+  const listCheckRuns: Route = ({ url, params }) => {
+    const repo = repoOf(params, checkRunsDocs);
+    const query = url.searchParams;
+    unsupported(query, ['check_name', 'status', 'filter', 'per_page', 'page']);
+    const sha = ciCommitOf(repo, params['ref'] ?? '', checkRunsDocs);
+    const filter = oneOf(
+      query.get('filter') ?? 'latest',
+      ['latest', 'all'],
+      'filter',
+      checkRunsDocs,
+    );
+    const status = query.get('status');
+    if (status !== null) {
+      oneOf(status, ['queued', 'in_progress', 'completed'], 'status', checkRunsDocs);
+    }
+    const name = query.get('check_name');
+    const onCommit = repo.checkRuns.filter((run) => run.headSha === sha);
+    // `latest` keeps the newest run of each name: a re-run hides the run it repeats.
+    const runs = onCommit
+      .filter(
+        (run) =>
+          filter === 'all' ||
+          !onCommit.some((other) => other.name === run.name && other.id > run.id),
+      )
+      .filter((run) => status === null || run.status === status)
+      .filter((run) => name === null || run.name === name)
+      .sort((a, b) => b.id - a.id);
+    const { slice, headers } = paginate(
+      url,
+      repo,
+      runs.map((run) => checkRunJson(repo, run)),
+    );
+    return answer(200, { total_count: runs.length, check_runs: slice }, headers);
+  };
+
+  const combinedStatusDocs = `${docs}/commits/statuses#get-the-combined-status-for-a-specific-reference`;
+  const getCombinedStatus: Route = ({ url, params }) => {
+    const repo = repoOf(params, combinedStatusDocs);
+    unsupported(url.searchParams, ['per_page', 'page']);
+    const sha = ciCommitOf(repo, params['ref'] ?? '', combinedStatusDocs);
+    const all = repo.statuses.filter((status) => status.sha === sha);
+    const latest = all
+      .filter((status) => !all.some((o) => o.context === status.context && o.id > status.id))
+      .sort((a, b) => b.id - a.id);
+    // failure if any context failed or errored; pending if any is pending OR there are none
+    // at all (the trap: an Actions-only repository reads "pending" here forever); else success.
+    const state = latest.some((s) => s.state === 'failure' || s.state === 'error')
+      ? 'failure'
+      : latest.length === 0 || latest.some((s) => s.state === 'pending')
+        ? 'pending'
+        : 'success';
+    const { slice, headers } = paginate(
+      url,
+      repo,
+      latest.map((status) => statusJson(repo, status)),
+    );
+    return answer(
+      200,
+      {
+        state,
+        statuses: slice,
+        sha,
+        total_count: latest.length,
+        repository: repoJson(repo),
+        commit_url: `${apiRepoUrl(repo)}/commits/${sha}`,
+        url: `${apiRepoUrl(repo)}/commits/${sha}/status`,
+      },
+      headers,
+    );
+  };
+
+  const listDeploymentsDocs = `${docs}/deployments/deployments#list-deployments`;
+  const listDeployments: Route = ({ url, params }) => {
+    const repo = repoOf(params, listDeploymentsDocs);
+    const query = url.searchParams;
+    unsupported(query, ['sha', 'ref', 'task', 'environment', 'per_page', 'page']);
+    const wanted = (name: string, value: string) => {
+      const given = query.get(name);
+      return given === null || given === value;
+    };
+    const matching = repo.deployments
+      .filter((d) => wanted('sha', d.sha) && wanted('ref', d.ref) && wanted('task', 'deploy'))
+      .filter((d) => wanted('environment', d.environment))
+      .sort((a, b) => b.id - a.id);
+    return page(
+      url,
+      repo,
+      matching.map((deployment) => deploymentJson(repo, deployment)),
+    );
+  };
+
+  const deploymentStatusesDocs = `${docs}/deployments/statuses#list-deployment-statuses`;
+  const listDeploymentStatuses: Route = ({ url, params }) => {
+    const repo = repoOf(params, deploymentStatusesDocs);
+    unsupported(url.searchParams, ['per_page', 'page']);
+    const id = Number(params['deployment_id']);
+    const deployment = repo.deployments.find((d) => d.id === id);
+    if (deployment === undefined) throw new Refusal(404, 'Not Found', deploymentStatusesDocs);
+    return page(
+      url,
+      repo,
+      [...deployment.statuses]
+        .reverse()
+        .map((status) => deploymentStatusJson(repo, deployment, status)),
+    );
+  };
+
   const handlers: HttpHandler[] = [
     route('get', '/user', getSelf),
     route('get', '/repos/:owner/:repo/issues', listIssues),
@@ -834,6 +1531,17 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     route('post', '/repos/:owner/:repo/issues/:number/labels', addLabels),
     route('delete', '/repos/:owner/:repo/issues/:number/labels/:name', removeLabel),
     route('get', '/repos/:owner/:repo/collaborators/:username/permission', getPermission),
+    route('get', '/repos/:owner/:repo', getRepo),
+    route('get', '/repos/:owner/:repo/pulls', listPulls),
+    route('get', '/repositories/:id/pulls', listPulls),
+    route('get', '/repos/:owner/:repo/compare/:basehead', compareCommits),
+    route('get', '/repos/:owner/:repo/commits/:ref/check-runs', listCheckRuns),
+    route('get', '/repositories/:id/commits/:ref/check-runs', listCheckRuns),
+    route('get', '/repos/:owner/:repo/commits/:ref/status', getCombinedStatus),
+    route('get', '/repositories/:id/commits/:ref/status', getCombinedStatus),
+    route('get', '/repos/:owner/:repo/deployments', listDeployments),
+    route('get', '/repositories/:id/deployments', listDeployments),
+    route('get', '/repos/:owner/:repo/deployments/:deployment_id/statuses', listDeploymentStatuses),
   ];
 
   // --- the test-facing API ----------------------------------------------------------------
@@ -861,6 +1569,15 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
         collaborators,
         labels: new Map(),
         issues: new Map(),
+        createdAt: stamp(),
+        defaultBranch: opts.defaultBranch ?? 'main',
+        commits: new Map(),
+        branches: new Map(),
+        pulls: new Map(),
+        ciShas: new Set(),
+        checkRuns: [],
+        statuses: [],
+        deployments: [],
       });
     },
 
@@ -948,6 +1665,159 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
 
     setToken(next) {
       token = next;
+    },
+
+    pushCommit(repo, branch, sha, opts = {}) {
+      pushTo(repoOrThrow(repo), branch, sha, opts.parents);
+    },
+
+    addPullRequest(repo, input) {
+      const record = repoOrThrow(repo);
+      const number = input.number ?? Math.max(0, ...record.issues.keys()) + 1;
+      if (record.issues.has(number)) throw new Error(`github fake: ${repo}#${number} exists`);
+      if (input.merged === true && input.mergeCommitSha === undefined) {
+        throw new Error('github fake: a merged pull request needs its mergeCommitSha');
+      }
+      const headSha = fullSha(input.headSha);
+      if (record.branches.get(input.head) !== headSha) pushTo(record, input.head, headSha);
+      const createdAt = input.createdAt ?? stamp();
+      const closed = input.state === 'closed';
+      record.issues.set(number, {
+        id: newId(),
+        number,
+        title: input.title ?? `Work on ${input.head}`,
+        body: null,
+        labels: [],
+        state: closed ? 'closed' : 'open',
+        stateReason: null,
+        author: input.author ?? 'octocat',
+        createdAt,
+        updatedAt: createdAt,
+        closedAt: closed ? createdAt : null,
+        isPullRequest: true,
+        comments: [],
+        events: [],
+      });
+      // While open, merge_commit_sha is GitHub's test merge: a commit on no branch.
+      // https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
+      const pull: PullRecord = {
+        id: newId(),
+        number,
+        head: input.head,
+        headSha,
+        mergedAt: null,
+        mergeCommitSha: fakeSha(`test-merge:${repo}#${number}:${headSha}`),
+      };
+      record.pulls.set(number, pull);
+      if (input.merged === true && input.mergeCommitSha !== undefined) {
+        mergeInto(record, pull, input.mergeCommitSha, createdAt);
+      }
+      return number;
+    },
+
+    mergePullRequest(repo, number, mergeCommitSha) {
+      openPullIssue(repo, number);
+      const record = repoOrThrow(repo);
+      const pull = record.pulls.get(number);
+      if (pull !== undefined) mergeInto(record, pull, mergeCommitSha, stamp());
+    },
+
+    closePullRequest(repo, number) {
+      const issue = openPullIssue(repo, number);
+      const at = stamp();
+      issue.state = 'closed';
+      issue.closedAt = at;
+      issue.updatedAt = at;
+    },
+
+    addCheckRun(repo, sha, input) {
+      const record = repoOrThrow(repo);
+      const headSha = fullSha(sha);
+      if (!record.commits.has(headSha)) record.ciShas.add(headSha);
+      const at = stamp();
+      const run: CheckRunRecord = {
+        id: newId(),
+        headSha,
+        name: input.name,
+        ...runState(input.status, input.conclusion),
+        url: input.url ?? null,
+        title: input.title ?? null,
+        summary: input.summary ?? null,
+        startedAt: at,
+        completedAt: null,
+      };
+      if (run.status === 'completed') run.completedAt = at;
+      record.checkRuns.push(run);
+      return run.id;
+    },
+
+    updateCheckRun(repo, id, patch) {
+      const run = checkRunOf(repo, id);
+      const wasCompleted = run.status === 'completed';
+      const state = runState(
+        patch.status ?? (patch.conclusion === undefined ? run.status : 'completed'),
+        patch.conclusion ?? run.conclusion ?? undefined,
+      );
+      Object.assign(run, state, {
+        name: patch.name ?? run.name,
+        url: patch.url ?? run.url,
+        title: patch.title ?? run.title,
+        summary: patch.summary ?? run.summary,
+      });
+      if (run.status === 'completed' && !wasCompleted) run.completedAt = stamp();
+      if (run.status !== 'completed') run.completedAt = null;
+    },
+
+    addStatus(repo, sha, input) {
+      const record = repoOrThrow(repo);
+      const key = fullSha(sha);
+      if (!record.commits.has(key)) record.ciShas.add(key);
+      const status: StatusRecord = {
+        id: newId(),
+        sha: key,
+        context: input.context,
+        state: input.state,
+        targetUrl: input.targetUrl ?? null,
+        description: input.description ?? null,
+        createdAt: stamp(),
+      };
+      record.statuses.push(status);
+      return status.id;
+    },
+
+    addDeployment(repo, input) {
+      const record = repoOrThrow(repo);
+      const at = input.createdAt ?? stamp();
+      const deployment: DeploymentRecord = {
+        id: newId(),
+        sha: fullSha(input.sha),
+        ref: input.ref ?? record.defaultBranch,
+        environment: input.environment,
+        createdAt: at,
+        updatedAt: at,
+        statuses: [],
+      };
+      record.deployments.push(deployment);
+      return deployment.id;
+    },
+
+    addDeploymentStatus(repo, deploymentId, input) {
+      const deployment = repoOrThrow(repo).deployments.find((d) => d.id === deploymentId);
+      if (deployment === undefined) {
+        throw new Error(`github fake: no deployment ${deploymentId} in ${repo}`);
+      }
+      const at = input.createdAt ?? stamp();
+      const status = {
+        id: newId(),
+        state: input.state,
+        environmentUrl: input.environmentUrl ?? '',
+        logUrl: input.logUrl ?? '',
+        description: input.description ?? '',
+        createdAt: at,
+      };
+      deployment.statuses.push(status);
+      deployment.updatedAt = at;
+      return status.id;
     },
   };
 }
@@ -1071,4 +1941,39 @@ function userId(login: string): number {
   let hash = 7;
   for (const char of login.toLowerCase()) hash = (hash * 31 + char.charCodeAt(0)) % 100_000_000;
   return hash;
+}
+
+/** A full, lower-case sha; the fake refuses anything else as a commit id. */
+function fullSha(sha: string): string {
+  const key = sha.toLowerCase();
+  if (!/^[0-9a-f]{40}$/.test(key)) throw new Error(`github fake: "${sha}" is not a full sha`);
+  return key;
+}
+
+/** A stable sha-shaped id for commits the fake invents (test merges, trees). */
+function fakeSha(seed: string): string {
+  return createHash('sha1').update(seed).digest('hex');
+}
+
+/** `owner:branch`, or undefined: GitHub ignores a `head` without an owner and lists them all. */
+function headFilter(head: string | null): { owner: string; ref: string } | undefined {
+  if (head === null) return undefined;
+  const colon = head.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { owner: head.slice(0, colon), ref: head.slice(colon + 1) };
+}
+
+/**
+ * A conclusion completes a run; a completed run needs one (GitHub answers 422 otherwise).
+ * https://docs.github.com/en/rest/checks/runs#create-a-check-run
+ */
+function runState(
+  status: FakeCheckRunStatus,
+  conclusion: FakeCheckRunConclusion | undefined,
+): { status: FakeCheckRunStatus; conclusion: FakeCheckRunConclusion | null } {
+  if (conclusion !== undefined) return { status: 'completed', conclusion };
+  if (status === 'completed') {
+    throw new Error('github fake: a completed check run needs a conclusion (GitHub answers 422)');
+  }
+  return { status, conclusion: null };
 }

@@ -1,0 +1,178 @@
+// The doorbell: one Slack message through an incoming webhook. The webhook URL is a secret
+// (whoever holds it can post to the channel), so it appears in no message, log, error or
+// cause: every failure leaves this file as a `SlackError` naming `POST <slack webhook>` and
+// Slack's own short error code, nothing more.
+// https://api.slack.com/messaging/webhooks
+import ky, { TimeoutError } from 'ky';
+import { ConfigError, SlackError, type FailureKind } from '../core/errors.js';
+import type { Doorbell, DoorbellMessage } from '../core/ports.js';
+
+export interface SlackDoorbellOptions {
+  /** Read before every ring, never cached: the secret may rotate. Undefined: no doorbell. */
+  webhookUrl: () => Promise<string | undefined>;
+  /** Per attempt, in milliseconds. Default 10000. */
+  timeoutMs?: number | undefined;
+  /** The wait before the one retry of a 5xx, timeout or network failure. Default 1000. */
+  retryDelayMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
+}
+
+const request = 'POST <slack webhook>';
+
+export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retryDelayMs = options.retryDelayMs ?? 1000;
+  // Retries and statuses are handled here, so that a 4xx is never repeated and no ky error
+  // (which holds the Request, URL included) escapes.
+  const client = ky.create({
+    retry: 0,
+    throwHttpErrors: false,
+    timeout: timeoutMs,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+
+  const attempt = async (url: string, payload: SlackPayload): Promise<void> => {
+    let status: number;
+    let text: string;
+    try {
+      const response = await client.post(url, { json: payload });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      // No cause: ky's TimeoutError and fetch's TypeError both carry the URL.
+      const reason = error instanceof TimeoutError ? 'timeout' : 'network_error';
+      throw new SlackError({ kind: 'transient', request, reason });
+    }
+    if (status === 200 && text.trim() === 'ok') return;
+    throw failure(status, text);
+  };
+
+  return {
+    async ring(message) {
+      const url = checkedUrl(await options.webhookUrl());
+      if (url === undefined) return;
+      const payload = renderPayload(message);
+      try {
+        await attempt(url, payload);
+      } catch (error) {
+        // Exactly one retry, and only when the failure may pass: a 5xx, a timeout, a reset.
+        // Slack's 4xx answers say what is wrong with the request or the webhook; repeating
+        // the request changes nothing.
+        if (!(error instanceof SlackError) || error.kind !== 'transient') throw error;
+        await sleep(retryDelayMs);
+        await attempt(url, payload);
+      }
+    },
+  };
+}
+
+function checkedUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  // Over plain http the secret would travel in clear text.
+  if (parsed?.protocol !== 'https:') {
+    throw new ConfigError([
+      'the Slack webhook URL is not an https:// URL (its value is not shown)',
+    ]);
+  }
+  return parsed.href;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// Slack answers errors as a short code in a text body.
+// https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks
+function failure(status: number, text: string): SlackError {
+  const code = /^[a-z0-9_]{1,80}$/.test(text.trim()) ? text.trim() : undefined;
+  const kind = failureKind(status);
+  return new SlackError({ kind, request, status, reason: code });
+}
+
+function failureKind(status: number): FailureKind {
+  if (status >= 200 && status < 300) return 'malformed';
+  // invalid_payload, invalid_blocks, user_not_found: afk built a message Slack refuses.
+  if (status === 400) return 'contract';
+  if (status === 401) return 'auth';
+  // action_prohibited, invalid_token: the workspace refuses this webhook.
+  if (status === 403) return 'forbidden';
+  // no_service (webhook removed or disabled), channel_not_found, team_disabled.
+  if (status === 404) return 'not-found';
+  if (status === 429) return 'rate-limited';
+  if (status >= 500) return 'transient';
+  // 410 channel_is_archived, and whatever else Slack may add.
+  return 'rejected';
+}
+
+// --- the message ----------------------------------------------------------------------------
+
+interface TextObject {
+  type: 'mrkdwn';
+  text: string;
+}
+
+type Block = { type: 'section'; text: TextObject } | { type: 'section'; fields: TextObject[] };
+
+export interface SlackPayload {
+  text: string;
+  blocks: Block[];
+}
+
+// Block Kit limits: a section's text 3000 characters; at most 10 fields of 2000 each.
+// https://api.slack.com/reference/block-kit/blocks#section
+const maxSectionText = 3000;
+const maxFieldText = 2000;
+const maxFields = 10;
+// Slack truncates a message's top-level text past 40,000 characters; 4000 reads fine.
+const maxFallbackText = 4000;
+
+/**
+ * The message as Slack receives it. Every piece of text is escaped, the fallback `text` too:
+ * Slack parses both as mrkdwn, and an issue title that says `<!channel>` must not page anyone.
+ */
+export function renderPayload(message: DoorbellMessage): SlackPayload {
+  const link = `<${escapeUrl(message.url)}>`;
+  const blocks: Block[] = [
+    section(`${truncate(escapeText(message.text), maxSectionText - link.length - 1)}\n${link}`),
+  ];
+  const fields = message.fields.map(({ label, value }) => ({
+    type: 'mrkdwn' as const,
+    text: truncate(`*${escapeText(label)}*\n${escapeText(value)}`, maxFieldText),
+  }));
+  for (let i = 0; i < fields.length; i += maxFields) {
+    blocks.push({ type: 'section', fields: fields.slice(i, i + maxFields) });
+  }
+  return { text: truncate(escapeText(message.text), maxFallbackText), blocks };
+}
+
+const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
+/**
+ * Slack's escaping: exactly `&`, `<` and `>` become entities; nothing else is encoded.
+ * https://api.slack.com/reference/surfaces/formatting#escaping
+ */
+export const escapeText = (text: string): string =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+// A parsed URL percent-encodes `<`, `>` and spaces; inside `<...>` a `|` would start the
+// link's label, so it is percent-encoded too.
+function escapeUrl(url: string): string {
+  let href = url;
+  try {
+    href = new URL(url).href;
+  } catch {
+    // Not a URL afk could normalise: escaped as text, Slack shows it as it is.
+  }
+  return escapeText(href).replaceAll('|', '%7C');
+}
+
+/** Cuts at `max` characters without leaving half an entity (`&am`) behind. */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '');
+  return `${cut}…`;
+}
