@@ -67,6 +67,13 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
       exitCode = await poll(toTickFlags(raw), runtime, log);
     });
 
+  tickOptions(program.command('watch'))
+    .description('one tick: follow live runs through CI and deploy; fix forward, escalate, close')
+    .action(async (raw: RawFlags) => {
+      const { watch } = await import('./commands/watch.js');
+      exitCode = await watch(toTickFlags(raw), runtime, log);
+    });
+
   try {
     await program.parseAsync(argv);
     return exitCode;

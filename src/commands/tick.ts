@@ -2,7 +2,7 @@
 // the adapters (read-only in a dry run), and writing the report.
 import { loadConfig } from '../adapters/config-file.js';
 import { createLogger, type Logger } from '../adapters/log.js';
-import { requiredSecret } from '../adapters/secrets.js';
+import { requiredSecret, secretSource } from '../adapters/secrets.js';
 import {
   ConfigError,
   gateStatus,
@@ -97,9 +97,10 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
       `tracker.kind: "${config.tracker.kind}" is not available in this version of afk (use github)`,
     ]);
   }
-  const [{ createGitHubTracker }, { createT3Client }] = await Promise.all([
+  const [{ createGitHubTracker }, { createT3Client }, { createSlackDoorbell }] = await Promise.all([
     import('../adapters/github.js'),
     import('../adapters/t3.js'),
+    import('../adapters/slack.js'),
   ]);
   const trackerToken = requiredSecret(
     {
@@ -137,6 +138,20 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
       token: t3Token,
       fetch,
       ...(retries === undefined ? {} : { retries }),
+    }),
+    // No webhook configured means no doorbell: escalations still relabel and write the reason.
+    doorbell: createSlackDoorbell({
+      webhookUrl: secretSource(
+        {
+          name: 'Slack webhook URL',
+          fileKey: 'notify.slackWebhookUrlFile',
+          file: config.notify.slackWebhookUrlFile,
+          envVars: ['AFK_SLACK_WEBHOOK_URL'],
+        },
+        runtime.env,
+      ),
+      fetch,
+      ...(retries === 0 ? { retryDelayMs: 0 } : {}),
     }),
   };
 }

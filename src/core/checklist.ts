@@ -18,10 +18,13 @@ const phaseLabels: Record<PhaseName, string> = {
 
 const isoTime = z.iso.datetime({ offset: true });
 
+export const outcomes = ['closed', 'escalated', 'cancelled'] as const;
+export type Outcome = (typeof outcomes)[number];
+
 const pastAttemptSchema = z.object({
   attempt: z.number().int().min(1),
   threadId: z.string().min(1),
-  outcome: z.enum(['closed', 'escalated']),
+  outcome: z.enum(outcomes),
   reason: z.string().optional(),
   endedAt: isoTime.optional(),
 });
@@ -37,12 +40,39 @@ export const runRecordSchema = z
     threadId: z.string().min(1),
     dispatchedAt: isoTime,
     fixForwards: z.number().int().min(0),
-    /** null while the attempt is live; set when it ends. */
-    outcome: z.enum(['closed', 'escalated']).nullable(),
+    /**
+     * null while the attempt is live. Set as the first step of ending it, so a tick that dies
+     * half-way through closing or escalating is finished by the next one.
+     */
+    outcome: z.enum(outcomes).nullable(),
     reason: z.string().optional(),
     /** When each phase was first seen, as evidence afk verified. */
     phases: z.partialRecord(z.enum(phaseNames), isoTime).default({}),
     history: z.array(pastAttemptSchema).default([]),
+    // What watch keeps between ticks. Each field changes only when the run's state does, so
+    // the comment is rewritten a few times per run, not once per tick.
+    /** One line for humans: what the run waits for now. */
+    status: z.string().optional(),
+    /** The latest turn afk sent, and the thread's latest turn id at that moment: until T3 shows a newer turn, afk's turn has not started yet. */
+    lastTurn: z
+      .object({ at: isoTime, purpose: z.string(), after: z.string().nullable() })
+      .optional(),
+    /** The latest finished turn whose messages afk has read (slim snapshots: skip re-reading). */
+    turnSeen: z.string().optional(),
+    /** Commits that already got a corrective turn: one per failing commit. */
+    fixForwardShas: z.array(z.string()).optional(),
+    /** The one "continue" turn of a run that went idle without pushing was sent. */
+    continued: z.boolean().optional(),
+    /** The commit being judged (PR head, merge commit or trunk commit) and since when. */
+    subject: z.object({ sha: z.string(), since: isoTime }).optional(),
+    /** The commit whose CI afk saw green, and when: the deploy timer starts there. */
+    ciGreen: z.object({ sha: z.string(), at: isoTime }).optional(),
+    pullRequest: z.number().int().optional(),
+    reviewNotifiedAt: isoTime.optional(),
+    /** The doorbell of this attempt's escalation: owed until rungAt is set. */
+    doorbell: z.object({ reason: z.string(), rungAt: isoTime.optional() }).optional(),
+    tokensUsed: z.number().int().min(0).optional(),
+    endedAt: isoTime.optional(),
   })
   .loose();
 
@@ -57,13 +87,17 @@ const RECORD_PATTERN = /<!-- afk:run (\{.*?\}) -->/s;
 const escapeForComment = (json: string): string =>
   json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
 
-export function renderChecklist(record: RunRecord, notes: string[] = []): string {
-  const title =
-    record.outcome === 'closed'
-      ? `### afk: done (attempt ${record.attempt})`
-      : record.outcome === 'escalated'
-        ? `### afk: needs a human (attempt ${record.attempt})`
-        : `### afk: working on it (attempt ${record.attempt})`;
+export function renderChecklist(given: RunRecord, notes: string[] = []): string {
+  // Canonical key order (the schema's), so a record read back and rewritten unchanged
+  // renders byte-for-byte the same and no tick rewrites a comment that did not change.
+  const record = runRecordSchema.parse(given);
+  const heading: Record<Outcome | 'live', string> = {
+    live: 'working on it',
+    closed: 'done',
+    escalated: 'needs a human',
+    cancelled: 'stopped, the issue was closed',
+  };
+  const title = `### afk: ${heading[record.outcome ?? 'live']} (attempt ${record.attempt})`;
   const lines = [title, ''];
   for (const phase of phaseNames) {
     const at = record.phases[phase];
@@ -74,9 +108,12 @@ export function renderChecklist(record: RunRecord, notes: string[] = []): string
   lines.push('');
   if (record.outcome === 'escalated' && record.reason !== undefined) {
     lines.push(`**Escalated:** ${record.reason}`, '');
+  } else if (record.status !== undefined) {
+    lines.push(`Now: ${record.status}`, '');
   }
   for (const note of notes) lines.push(note, '');
-  lines.push(`Thread \`${record.threadId}\`; fix-forwards used: ${record.fixForwards}.`);
+  const tokens = record.tokensUsed === undefined ? '' : `; tokens used: ${record.tokensUsed}`;
+  lines.push(`Thread \`${record.threadId}\`; fix-forwards used: ${record.fixForwards}${tokens}.`);
   if (record.history.length > 0) {
     lines.push('', 'Earlier attempts:');
     for (const past of record.history) {

@@ -149,6 +149,14 @@ const watchSchema = z
       .describe('corrective turns per run before escalating'),
     stallAfterMinutes: minutes(120, 'escalate a run with no progress for this long'),
     ciTimeoutMinutes: minutes(60, 'escalate CI pending (or action_required) for this long'),
+    maxTokensPerRun: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .nullable()
+      .default(null)
+      .describe('escalate a run whose thread used more tokens than this; null: no budget'),
   })
   .prefault({});
 

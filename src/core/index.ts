@@ -10,3 +10,5 @@ export * from './dispatch.js';
 export * from './plan.js';
 export * from './poll.js';
 export * from './config-doc.js';
+export * from './evidence.js';
+export * from './watch.js';

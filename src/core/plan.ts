@@ -2,6 +2,7 @@
 // in order. Each action names its issue so the executor can stop an issue's later steps when
 // an earlier one failed (a dispatch whose thread was not created must not start a turn).
 import type {
+  DoorbellMessage,
   CreateThreadCommand,
   EnsureProjectCommand,
   StartTurnCommand,
@@ -23,7 +24,18 @@ export type Action =
   | { kind: 'removeLabels'; issue: IssueRef; labels: string[] }
   | { kind: 'closeIssue'; issue: IssueRef }
   | { kind: 'stopSession'; issue: IssueRef; command: ThreadCommand }
-  | { kind: 'archiveThread'; issue: IssueRef; command: ThreadCommand };
+  | { kind: 'archiveThread'; issue: IssueRef; command: ThreadCommand }
+  | {
+      kind: 'notify';
+      issue: IssueRef;
+      purpose: 'escalation' | 'review-requested';
+      message: DoorbellMessage;
+      /**
+       * The afk comment rewritten right after the doorbell rang, recording it. `commentId`
+       * null: the comment this plan creates earlier for the same issue.
+       */
+      record: { commentId: number | null; body: string };
+    };
 
 export type ActionKind = Action['kind'];
 export type Plan = Action[];
@@ -57,5 +69,7 @@ export function describeAction(action: Action): string {
       return `${where}: stop the session of thread ${action.command.threadId}`;
     case 'archiveThread':
       return `${where}: archive thread ${action.command.threadId}`;
+    case 'notify':
+      return `${where}: ring the doorbell (${action.purpose}): ${firstLine(action.message.text, 80)}`;
   }
 }

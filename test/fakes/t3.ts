@@ -151,6 +151,8 @@ export interface T3Fake {
   failNext(match: FaultMatch, answer: FaultAnswer, times?: number): void;
   /** The provider picks up the oldest pending turn: latestTurn running, session running. */
   startProvider(threadId: string): void;
+  /** The agent writes a message during its running turn (e.g. an `AFK-PHASE:` marker). */
+  say(threadId: string, text: string): void;
   /** The running turn ends: an assistant message, latestTurn completed, session ready. */
   completeTurn(threadId: string, assistantText?: string): void;
   /** The provider fails to start the pending turn: an error activity and session.lastError. */
@@ -606,6 +608,23 @@ export function createT3Fake(options: T3FakeOptions = {}): T3Fake {
         status: 'running',
         activeTurnId: turnId,
       };
+      bump(thread, at);
+    },
+
+    say(threadId, text) {
+      const thread = requireThread(threadId);
+      const turn = thread.latestTurn;
+      if (turn?.state !== 'running') throw new Error(`T3 fake: no running turn on ${threadId}`);
+      const at = now();
+      thread.messages.push({
+        id: nextId('assistant'),
+        role: 'assistant',
+        text,
+        turnId: turn.turnId,
+        streaming: false,
+        createdAt: at,
+        updatedAt: at,
+      });
       bump(thread, at);
     },
 

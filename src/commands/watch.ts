@@ -1,0 +1,192 @@
+// `afk watch`: follow every live run (an issue holding the in-progress label, open or closed)
+// from its first turn to deployed. Per run, the core asks for the evidence its decision
+// reaches, one read at a time, then returns the plan; the executor carries out all plans.
+import {
+  ConfigError,
+  describeError,
+  findAfkComment,
+  issueKey,
+  watchRun,
+  type Action,
+  type Decision,
+  type Evidence,
+  type Issue,
+  type ReadRequest,
+  type T3Snapshot,
+  type Tracker,
+} from '../core/index.js';
+import type { Logger } from '../adapters/log.js';
+import { executePlan, type ActionResult, type Ports } from './executor.js';
+import { writeReport, type Failure } from './report.js';
+import { buildPorts, EXIT, mapLimit, prepareTick, type Runtime, type TickFlags } from './tick.js';
+
+const RUN_CONCURRENCY = 4;
+/** More reads than any decision needs: a guard against a loop, not a budget. */
+const MAX_READS_PER_RUN = 8;
+
+interface RunOutcome {
+  issue: Issue;
+  decision: Decision | null;
+  actions: Action[];
+}
+
+export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
+  const prepared = await prepareTick(flags, runtime);
+  if (!prepared.open) {
+    log.info({ command: 'watch', gate: prepared.reason }, `watch: disabled: ${prepared.reason}`);
+    if (flags.output === 'json') {
+      runtime.stdout.write(
+        `${JSON.stringify({ command: 'watch', disabled: prepared.reason, exitCode: 0 })}\n`,
+      );
+    }
+    return EXIT.ok;
+  }
+  const { config, repos } = prepared;
+  const ports = await buildPorts(config, runtime, flags.mode);
+  const failures: Failure[] = [];
+  const report = (
+    exitCode: number,
+    summary: string,
+    runs: RunOutcome[],
+    results: ActionResult[],
+  ) => {
+    writeReport(runtime.stdout, flags.output, {
+      command: 'watch',
+      mode: flags.mode,
+      exitCode,
+      summary,
+      plan: runs.flatMap((r) => r.actions),
+      results,
+      waiting: [],
+      failures,
+      details: {
+        runs: runs.map((r) => ({ issue: issueKey(r.issue), decision: r.decision })),
+      },
+    });
+    return exitCode;
+  };
+  const unreadable = (what: string, error: unknown) => {
+    if (error instanceof ConfigError) throw error;
+    const message = `${what}: ${describeError(error)}`;
+    log.error({ command: 'watch' }, message);
+    failures.push({ issue: null, error: message });
+    return report(EXIT.upstreamUnreadable, `watch: stopped, ${message}`, [], []);
+  };
+
+  let live: Issue[];
+  try {
+    const lists = await mapLimit(repos, 4, (repo) =>
+      ports.tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
+    );
+    live = lists.flat();
+  } catch (error) {
+    return unreadable('cannot list live runs', error);
+  }
+  if (live.length === 0) {
+    const summary = 'watch: no live runs';
+    log.info({ command: 'watch' }, summary);
+    return report(EXIT.ok, summary, [], []);
+  }
+
+  let snapshot: T3Snapshot;
+  let selfLogin: string;
+  try {
+    [snapshot, selfLogin] = await Promise.all([
+      ports.t3.readSnapshot(),
+      ports.tracker.getSelfLogin(),
+    ]);
+  } catch (error) {
+    return unreadable('cannot read the runs', error);
+  }
+
+  const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
+    try {
+      return await decideRun(issue, { ports, snapshot, selfLogin, flags, runtime, config });
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      failures.push({ issue, error: describeError(error) });
+      return null;
+    }
+  });
+  const runs = decided.filter((r): r is RunOutcome => r !== null);
+  const plan = runs.flatMap((r) => r.actions);
+  const results: ActionResult[] = flags.mode === 'live' ? await executePlan(plan, ports) : [];
+  for (const r of results) {
+    if (r.status === 'failed') {
+      log.error({ command: 'watch', issue: issueKey(r.action.issue) }, r.error);
+    }
+  }
+  const failed = failures.length + results.filter((r) => r.status === 'failed').length;
+  const counts = new Map<string, number>();
+  for (const run of runs) {
+    const kind = run.decision?.kind ?? 'none';
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  const tally = [...counts].map(([kind, n]) => `${n} ${kind}`).join(', ');
+  const summary = `watch: ${live.length} live run(s)${tally === '' ? '' : `: ${tally}`}; ${failed} failed`;
+  log.info({ command: 'watch', runs: live.length, failed }, summary);
+  return report(failed > 0 ? EXIT.actionFailed : EXIT.ok, summary, runs, results);
+}
+
+interface RunContext {
+  ports: Ports;
+  snapshot: T3Snapshot;
+  selfLogin: string;
+  flags: TickFlags;
+  runtime: Runtime;
+  config: Parameters<typeof watchRun>[0]['config'];
+}
+
+async function decideRun(issue: Issue, ctx: RunContext): Promise<RunOutcome> {
+  const comments = await ctx.ports.tracker.listComments(issue);
+  const afkComment = findAfkComment(comments, ctx.selfLogin);
+  let evidence: Evidence = {};
+  for (let reads = 0; reads <= MAX_READS_PER_RUN; reads += 1) {
+    const step = watchRun({
+      config: ctx.config,
+      issue,
+      afkComment,
+      snapshot: ctx.snapshot,
+      evidence,
+      now: ctx.runtime.now(),
+    });
+    if (step.kind === 'plan') return { issue, decision: step.decision, actions: step.actions };
+    evidence = await readEvidence(step.read, issue, ctx.ports, evidence);
+  }
+  throw new Error(`watch asked for more than ${MAX_READS_PER_RUN} reads for one run`);
+}
+
+async function readEvidence(
+  read: ReadRequest,
+  issue: Issue,
+  { t3, tracker }: { t3: Ports['t3']; tracker: Tracker },
+  evidence: Evidence,
+): Promise<Evidence> {
+  switch (read.kind) {
+    case 'thread':
+      return { ...evidence, thread: await t3.readThread(read.threadId) };
+    case 'pullRequest':
+      return { ...evidence, pullRequest: await tracker.findPullRequest(issue.repo, read.branch) };
+    case 'placement':
+      return {
+        ...evidence,
+        placement: {
+          ...evidence.placement,
+          [read.sha]: await tracker.placeCommit(issue.repo, read.sha),
+        },
+      };
+    case 'ci':
+      return {
+        ...evidence,
+        ci: { ...evidence.ci, [read.sha]: await tracker.readCi(issue.repo, read.sha) },
+      };
+    case 'deployment':
+      return {
+        ...evidence,
+        deployment: {
+          ...evidence.deployment,
+          [read.sha]: await tracker.readDeployment(issue.repo, read.sha, read.environment),
+        },
+      };
+  }
+}
