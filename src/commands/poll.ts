@@ -21,7 +21,15 @@ import {
 } from '../core/index.js';
 import { executePlan, type ActionResult } from './executor.js';
 import { writeReport, type Failure, type Waiting } from './report.js';
-import { buildPorts, EXIT, mapLimit, prepareTick, type Runtime, type TickFlags } from './tick.js';
+import {
+  buildPorts,
+  EXIT,
+  mapLimit,
+  prepareTick,
+  reportDisabled,
+  type Runtime,
+  type TickFlags,
+} from './tick.js';
 import type { Logger } from '../adapters/log.js';
 
 /** Concurrent reads per tick: well under GitHub's 100-concurrent secondary limit. */
@@ -29,15 +37,7 @@ const READ_CONCURRENCY = 8;
 
 export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
   const prepared = await prepareTick(flags, runtime);
-  if (!prepared.open) {
-    log.info({ command: 'poll', gate: prepared.reason }, `poll: disabled: ${prepared.reason}`);
-    if (flags.output === 'json') {
-      runtime.stdout.write(
-        `${JSON.stringify({ command: 'poll', disabled: prepared.reason, exitCode: 0 })}\n`,
-      );
-    }
-    return EXIT.ok;
-  }
+  if (!prepared.open) return reportDisabled('poll', prepared.reason, flags, runtime, log);
   const { config, repos } = prepared;
   const ports = await buildPorts(config, runtime, flags.mode);
   const { tracker, t3 } = ports;

@@ -72,6 +72,21 @@ export async function prepareTick(flags: TickFlags, runtime: Runtime): Promise<P
   return { open: true, config, repos };
 }
 
+/** A closed gate: one log line, no request, exit 0 (and a JSON object for machines). */
+export function reportDisabled(
+  command: string,
+  reason: string,
+  flags: TickFlags,
+  runtime: Runtime,
+  log: Logger,
+): number {
+  log.info({ command, gate: reason }, `${command}: disabled: ${reason}`);
+  if (flags.output === 'json') {
+    runtime.stdout.write(`${JSON.stringify({ command, disabled: reason, exitCode: 0 })}\n`);
+  }
+  return EXIT.ok;
+}
+
 /**
  * A dry run gets adapters whose HTTP refuses anything but reads: the executor is never
  * called in a dry run, and this makes a write impossible even if a bug called it.

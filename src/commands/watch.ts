@@ -18,7 +18,15 @@ import {
 import type { Logger } from '../adapters/log.js';
 import { executePlan, type ActionResult, type Ports } from './executor.js';
 import { writeReport, type Failure } from './report.js';
-import { buildPorts, EXIT, mapLimit, prepareTick, type Runtime, type TickFlags } from './tick.js';
+import {
+  buildPorts,
+  EXIT,
+  mapLimit,
+  prepareTick,
+  reportDisabled,
+  type Runtime,
+  type TickFlags,
+} from './tick.js';
 
 const RUN_CONCURRENCY = 4;
 /** More reads than any decision needs: a guard against a loop, not a budget. */
@@ -32,15 +40,7 @@ interface RunOutcome {
 
 export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
   const prepared = await prepareTick(flags, runtime);
-  if (!prepared.open) {
-    log.info({ command: 'watch', gate: prepared.reason }, `watch: disabled: ${prepared.reason}`);
-    if (flags.output === 'json') {
-      runtime.stdout.write(
-        `${JSON.stringify({ command: 'watch', disabled: prepared.reason, exitCode: 0 })}\n`,
-      );
-    }
-    return EXIT.ok;
-  }
+  if (!prepared.open) return reportDisabled('watch', prepared.reason, flags, runtime, log);
   const { config, repos } = prepared;
   const ports = await buildPorts(config, runtime, flags.mode);
   const failures: Failure[] = [];

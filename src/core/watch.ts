@@ -597,30 +597,28 @@ function doorbellMessage(input: WatchInput, record: RunRecord, reason: string, u
   };
 }
 
-const sessionActive = (thread: T3Thread | null) =>
-  thread !== null && thread.session !== null && thread.session.status !== 'stopped';
-
-function stopAction(input: WatchInput, thread: T3Thread | null): Action[] {
-  if (thread === null || !sessionActive(thread)) return [];
-  return [
-    {
-      kind: 'stopSession',
-      issue: refOf(input.issue),
-      command: { commandId: commandIdFor(thread.id, 'stop'), threadId: thread.id },
-    },
-  ];
+function threadAction(
+  input: WatchInput,
+  thread: T3Thread | null,
+  kind: 'stopSession' | 'archiveThread',
+  needed: (thread: T3Thread) => boolean,
+): Action[] {
+  if (thread === null || !needed(thread)) return [];
+  const step = kind === 'stopSession' ? 'stop' : 'archive';
+  const command = { commandId: commandIdFor(thread.id, step), threadId: thread.id };
+  return [{ kind, issue: refOf(input.issue), command }];
 }
 
-function archiveAction(input: WatchInput, thread: T3Thread | null): Action[] {
-  if (thread === null || thread.archived) return [];
-  return [
-    {
-      kind: 'archiveThread',
-      issue: refOf(input.issue),
-      command: { commandId: commandIdFor(thread.id, 'archive'), threadId: thread.id },
-    },
-  ];
-}
+const stopAction = (input: WatchInput, thread: T3Thread | null) =>
+  threadAction(
+    input,
+    thread,
+    'stopSession',
+    (t) => t.session !== null && t.session.status !== 'stopped',
+  );
+
+const archiveAction = (input: WatchInput, thread: T3Thread | null) =>
+  threadAction(input, thread, 'archiveThread', (t) => !t.archived);
 
 /** The lock goes last: everything else the run's end needs comes before it. */
 function unlock(input: WatchInput, add: string[]): Action[] {
@@ -683,20 +681,15 @@ function finish(input: WatchInput, record: RunRecord, thread: T3Thread | null): 
   const actions: Action[] = [...checklist(input, ended)];
   switch (ended.outcome) {
     case 'closed':
-      if (issue.state === 'open') actions.push({ kind: 'closeIssue', issue: ref });
-      actions.push(
-        ...stopAction(input, thread),
-        ...archiveAction(input, thread),
-        ...unlock(input, []),
-      );
-      return { kind: 'plan', decision: { kind: 'close' }, record: ended, actions };
-    case 'cancelled':
-      actions.push(
-        ...stopAction(input, thread),
-        ...archiveAction(input, thread),
-        ...unlock(input, []),
-      );
-      return { kind: 'plan', decision: { kind: 'cancel' }, record: ended, actions };
+    case 'cancelled': {
+      if (ended.outcome === 'closed' && issue.state === 'open') {
+        actions.push({ kind: 'closeIssue', issue: ref });
+      }
+      actions.push(...stopAction(input, thread), ...archiveAction(input, thread));
+      actions.push(...unlock(input, []));
+      const decision = ended.outcome === 'closed' ? 'close' : 'cancel';
+      return { kind: 'plan', decision: { kind: decision }, record: ended, actions };
+    }
     case 'escalated':
     default: {
       actions.push(...stopAction(input, thread));

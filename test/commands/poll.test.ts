@@ -1,19 +1,11 @@
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, projectIdFor, threadIdFor } from '../../src/core/index.js';
 import { createGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { createT3Fake, type T3Fake } from '../fakes/t3.js';
+import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, writeConfig } from '../support/cli.js';
 
-const server = setupServer();
-const seen: string[] = [];
-server.events.on('request:start', ({ request }) => {
-  seen.push(`${request.method} ${request.url}`);
-});
-
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const { server, seen } = useMswServer();
 
 let gh: GitHubFake;
 let t3: T3Fake;

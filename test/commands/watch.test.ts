@@ -1,9 +1,9 @@
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
 import { createGitHubFake, type GitHubFake } from '../fakes/github.js';
 import { createSlackFake, type SlackFake } from '../fakes/slack.js';
 import { createT3Fake, type T3Fake } from '../fakes/t3.js';
+import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
 
 const SLACK_URL = 'https://hooks.slack.test/services/T000/B000/XXXX';
@@ -14,14 +14,7 @@ const MERGE = '4'.repeat(40);
 const ISSUE = { repo: 'acme/api', number: 1 };
 const THREAD = threadIdFor(ISSUE, 1);
 
-const server = setupServer();
-const seen: string[] = [];
-server.events.on('request:start', ({ request }) => {
-  seen.push(`${request.method} ${request.url}`);
-});
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const { server, seen } = useMswServer();
 
 let clock: Date;
 let gh: GitHubFake;

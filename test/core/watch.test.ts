@@ -138,12 +138,21 @@ const red = (sha: string) =>
     ['test', 'completed', 'failure'],
     ['lint', 'completed', 'success'],
   ]);
-const deployment = (sha: string, state: DeploymentFacts['state']): DeploymentFacts => ({
+const deploymentOf = (sha: string, state: DeploymentFacts['state']): DeploymentFacts => ({
   sha,
   environment: 'production',
   state,
   url: 'https://deploy.test',
   updatedAt: null,
+});
+
+/** A merged PR, green on its merge commit, deployed with GitHub deployments in `state`. */
+const deploying = (state: DeploymentFacts['state'], over: World = {}): World => ({
+  config: makeConfig({ deploy: { kind: 'github-deployment' } }),
+  pullRequest: merged,
+  ci: { [MERGE]: green(MERGE) },
+  deployment: { [MERGE]: deploymentOf(MERGE, state) },
+  ...over,
 });
 
 interface World {
@@ -537,33 +546,13 @@ describe('watchRun decisions', () => {
     ],
     [
       'closes when the GitHub deployment of the merge commit succeeded',
-      {
-        config: makeConfig({ deploy: { kind: 'github-deployment' } }),
-        pullRequest: merged,
-        ci: { [MERGE]: green(MERGE) },
-        deployment: { [MERGE]: deployment(MERGE, 'success') },
-      },
+      deploying('success'),
       'close',
     ],
-    [
-      'fixes forward when the deployment failed',
-      {
-        config: makeConfig({ deploy: { kind: 'github-deployment' } }),
-        pullRequest: merged,
-        ci: { [MERGE]: green(MERGE) },
-        deployment: { [MERGE]: deployment(MERGE, 'failure') },
-      },
-      'fix-forward',
-    ],
+    ['fixes forward when the deployment failed', deploying('failure'), 'fix-forward'],
     [
       'escalates deploy-failed when the deploy failed and no fix-forwards are left',
-      {
-        config: makeConfig({ deploy: { kind: 'github-deployment' } }),
-        record: baseRecord({ fixForwards: 2 }),
-        pullRequest: merged,
-        ci: { [MERGE]: green(MERGE) },
-        deployment: { [MERGE]: deployment(MERGE, 'error') },
-      },
+      deploying('error', { record: baseRecord({ fixForwards: 2 }) }),
       'escalate:deploy-failed',
     ],
     [
@@ -575,20 +564,11 @@ describe('watchRun decisions', () => {
           subject: { sha: MERGE, since: minutesAgo(70) },
         }),
         pullRequest: merged,
-        deployment: { [MERGE]: deployment(MERGE, 'in_progress') },
+        deployment: { [MERGE]: deploymentOf(MERGE, 'in_progress') },
       },
       'escalate:deploy-failed',
     ],
-    [
-      'waits for a deploy in progress',
-      {
-        config: makeConfig({ deploy: { kind: 'github-deployment' } }),
-        pullRequest: merged,
-        ci: { [MERGE]: green(MERGE) },
-        deployment: { [MERGE]: deployment(MERGE, null) },
-      },
-      'wait',
-    ],
+    ['waits for a deploy in progress', deploying(null), 'wait'],
     [
       'closes on a successful deploy commit status, which is not counted as CI',
       {
