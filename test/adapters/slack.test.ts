@@ -9,7 +9,7 @@ import {
   defaultWebhookUrl,
   type SlackFailure,
   type SlackFake,
-} from '../fakes/slack.js';
+} from '../../src/emulators/slack.js';
 
 const webhook = defaultWebhookUrl;
 const secretPath = new URL(webhook).pathname;

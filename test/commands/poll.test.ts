@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, projectIdFor, threadIdFor } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../fakes/github.js';
-import { createT3Fake, type T3Fake } from '../fakes/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
+import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, writeConfig } from '../support/cli.js';
 

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../fakes/github.js';
-import { createSlackFake, type SlackFake } from '../fakes/slack.js';
-import { createT3Fake, type T3Fake } from '../fakes/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
+import { createSlackFake, type SlackFake } from '../../src/emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
 
