@@ -74,6 +74,52 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
       exitCode = await watch(toTickFlags(raw), runtime, log);
     });
 
+  program
+    .command('status')
+    .description('read-only: live runs, the ready queue and recent escalations (works disarmed)')
+    .option('--config <file>', 'config file (default: $AFK_CONFIG, else ./afk.yaml)')
+    .addOption(
+      new Option('--output <format>', 'report format on stdout')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .option('--repo <owner/name>', 'narrow the view to one allow-listed repo')
+    .action(async (raw: Omit<RawFlags, 'dryRun'>) => {
+      const { status } = await import('./commands/status.js');
+      exitCode = await status(
+        {
+          output: raw.output,
+          ...(raw.config === undefined ? {} : { config: raw.config }),
+          ...(raw.repo === undefined ? {} : { repo: raw.repo }),
+        },
+        runtime,
+        log,
+      );
+    });
+
+  program
+    .command('doctor')
+    .description('check the config, secrets, tracker permissions and labels, and T3')
+    .option('--config <file>', 'config file (default: $AFK_CONFIG, else ./afk.yaml)')
+    .option('--fix-labels', 'create the labels afk needs where they are missing')
+    .addOption(
+      new Option('--output <format>', 'report format on stdout')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(async (raw: { config?: string; fixLabels?: boolean; output: 'text' | 'json' }) => {
+      const { doctor } = await import('./commands/doctor.js');
+      exitCode = await doctor(
+        {
+          output: raw.output,
+          fixLabels: raw.fixLabels === true,
+          ...(raw.config === undefined ? {} : { config: raw.config }),
+        },
+        runtime,
+        log,
+      );
+    });
+
   try {
     await program.parseAsync(argv);
     return exitCode;

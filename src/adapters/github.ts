@@ -290,6 +290,54 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
         updatedAt: status.updated_at,
       };
     },
+
+    async getRepoAccess(repo) {
+      // `permissions` is the authenticated user's role on the repository; GitHub leaves it out
+      // for tokens that are not a user's (an App installation's), which then say nothing.
+      // https://docs.github.com/en/rest/repos/repos#get-a-repository
+      const answer = await http.send(rest.repos.get, splitRepo(repo));
+      const permissions = read(repoAccessSchema, answer.data, answer).permissions;
+      if (permissions === undefined) return null;
+      // Older GHES versions know no maintain or triage role: fold them as GitHub does.
+      return {
+        admin: permissions.admin,
+        maintain: permissions.maintain ?? permissions.admin,
+        push: permissions.push,
+        triage: permissions.triage ?? permissions.push,
+        pull: permissions.pull,
+      };
+    },
+
+    async listRepoLabels(repo) {
+      // https://docs.github.com/en/rest/issues/labels#list-labels-for-a-repository
+      const params = { ...splitRepo(repo), per_page: perPage };
+      const list = await http.sendAll(rest.issues.listLabelsForRepo, params);
+      return list.items.map((item) => read(repoLabelSchema, item, list).name);
+    },
+
+    async createLabel(repo, label) {
+      // https://docs.github.com/en/rest/issues/labels#create-a-label
+      const params = {
+        ...splitRepo(repo),
+        name: label.name,
+        color: label.color,
+        description: label.description,
+      };
+      try {
+        await http.send(rest.issues.createLabel, params);
+      } catch (error) {
+        // 422 "Validation Failed" with code `already_exists`: a retried or raced create, or a
+        // label that differs only in case. The label is there, which is what we want.
+        if (
+          error instanceof TrackerError &&
+          error.status === 422 &&
+          /\balready_exists\b/.test(error.reason ?? '')
+        ) {
+          return;
+        }
+        throw error;
+      }
+    },
   };
 }
 
@@ -350,6 +398,20 @@ const pullSchema = z.object({
 });
 
 const repoSchema = z.object({ default_branch: z.string().min(1) });
+
+const repoAccessSchema = z.object({
+  permissions: z
+    .object({
+      admin: z.boolean(),
+      maintain: z.boolean().optional(),
+      push: z.boolean(),
+      triage: z.boolean().optional(),
+      pull: z.boolean(),
+    })
+    .optional(),
+});
+
+const repoLabelSchema = z.object({ name: z.string().min(1) });
 
 const compareSchema = z.object({ status: z.enum(['identical', 'ahead', 'behind', 'diverged']) });
 

@@ -15,6 +15,7 @@ import {
   type StartTurnCommand,
   type T3,
   type T3Activity,
+  type T3AuthSession,
   type T3Message,
   type T3Project,
   type T3Snapshot,
@@ -46,11 +47,14 @@ export interface T3Environment {
 export interface T3Client extends T3 {
   /** The unauthenticated `/.well-known/t3/environment` descriptor. */
   readEnvironment(): Promise<T3Environment>;
+  /** What the server makes of the token: authenticated or not, and its scopes. */
+  readAuthSession(): Promise<T3AuthSession>;
 }
 
 const SNAPSHOT = '/api/orchestration/snapshot';
 const DISPATCH = '/api/orchestration/dispatch';
 const ENVIRONMENT = '/.well-known/t3/environment';
+const AUTH_SESSION = '/api/auth/session';
 const threadPath = (threadId: string) =>
   `/api/orchestration/threads/${encodeURIComponent(threadId)}`;
 
@@ -94,6 +98,18 @@ export function createT3Client(options: T3ClientOptions): T3Client {
 
   return {
     readEnvironment,
+
+    async readAuthSession() {
+      // The route never answers 401: a missing or refused token reads `authenticated: false`.
+      const call: Call = {
+        method: 'GET',
+        path: AUTH_SESSION,
+        label: `GET ${AUTH_SESSION}`,
+        auth: true,
+      };
+      const body = parseBody(call.label, await http(call), authSessionSchema);
+      return { authenticated: body.authenticated, scopes: body.scopes ?? [] };
+    },
 
     async readSnapshot() {
       const snapshotDetail = await learnDetail();
@@ -448,6 +464,11 @@ const dispatchAnswerSchema = z.looseObject({ sequence: sequenceSchema });
 const environmentSchema = z.looseObject({
   serverVersion: z.string().min(1),
   label: z.string().optional(),
+});
+
+const authSessionSchema = z.looseObject({
+  authenticated: z.boolean(),
+  scopes: z.array(z.string()).optional(),
 });
 
 const toProject = (project: z.output<typeof projectSchema>): T3Project => ({

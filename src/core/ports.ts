@@ -11,8 +11,10 @@ import type {
   IssueRef,
   InteractionMode,
   LabelEvent,
+  LabelSpec,
   ModelSelection,
   Permission,
+  RepoAccess,
   RepoName,
   RuntimeMode,
   T3Snapshot,
@@ -48,6 +50,15 @@ export interface Tracker {
   readCi(repo: RepoName, sha: string): Promise<CiFacts>;
   /** The newest deployment of `sha` to `environment` and its latest status. */
   readDeployment(repo: RepoName, sha: string, environment: string): Promise<DeploymentFacts>;
+
+  // Setup checks for `afk doctor`.
+
+  /** What afk's own token may do on `repo`; null when the forge does not say (App tokens). */
+  getRepoAccess(repo: RepoName): Promise<RepoAccess | null>;
+  /** The names of every label defined in `repo`. */
+  listRepoLabels(repo: RepoName): Promise<string[]>;
+  /** Creates a repository label; one that already exists is success: the desired state holds. */
+  createLabel(repo: RepoName, label: LabelSpec): Promise<void>;
 }
 
 /** The doorbell: one message to the humans on call. */

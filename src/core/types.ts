@@ -40,6 +40,28 @@ export interface LabelEvent {
  */
 export type Permission = 'admin' | 'write' | 'read' | 'none';
 
+/** What afk's own token may do on a repository (GitHub's `permissions` object, by role). */
+export interface RepoAccess {
+  admin: boolean;
+  maintain: boolean;
+  push: boolean;
+  triage: boolean;
+  pull: boolean;
+}
+
+/** A repository label as afk creates it: `color` is six hex digits without `#`. */
+export interface LabelSpec {
+  name: string;
+  color: string;
+  description: string;
+}
+
+/** What T3 makes of afk's token (`GET /api/auth/session`, which never answers 401). */
+export interface T3AuthSession {
+  authenticated: boolean;
+  scopes: string[];
+}
+
 export const turnStates = ['running', 'interrupted', 'completed', 'error'] as const;
 export type TurnState = (typeof turnStates)[number];
 

@@ -48,6 +48,8 @@ export interface FakeRepoOptions {
   visibility?: 'public' | 'private';
   /** Default `main`. */
   defaultBranch?: string;
+  /** Labels defined in the repository before the test starts (issues' labels add theirs). */
+  labels?: string[];
 }
 
 export interface FakePullRequestInput {
@@ -211,6 +213,7 @@ interface LabelRecord {
   id: number;
   name: string;
   color: string;
+  description: string | null;
 }
 
 interface CommentRecord {
@@ -393,7 +396,12 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     const key = name.toLowerCase();
     let label = repo.labels.get(key);
     if (label === undefined) {
-      label = { id: newId(), name, color: colours[repo.labels.size % colours.length] ?? 'ededed' };
+      label = {
+        id: newId(),
+        name,
+        color: colours[repo.labels.size % colours.length] ?? 'ededed',
+        description: null,
+      };
       repo.labels.set(key, label);
     }
     return label;
@@ -547,7 +555,7 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     name: label.name,
     color: label.color,
     default: false,
-    description: null,
+    description: label.description,
   });
 
   const association = (repo: RepoRecord, login: string) =>
@@ -652,6 +660,8 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     visibility: repo.visibility,
     has_issues: true,
     default_branch: repo.defaultBranch,
+    // The authenticated user's role; only the token's own login ever asks here.
+    permissions: rolePermissions(roleOf(repo, selfLogin)),
   });
 
   const commitJson = (repo: RepoRecord, commit: CommitRecord) => {
@@ -1285,6 +1295,59 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     return answer(200, { ...userJson(selfLogin), name: null, created_at: '2020-01-01T00:00:00Z' });
   };
 
+  const listRepoLabelsDocs = `${docs}/issues/labels#list-labels-for-a-repository`;
+  const listRepoLabels: Route = ({ url, params }) => {
+    const repo = repoOf(params, listRepoLabelsDocs);
+    unsupported(url.searchParams, ['per_page', 'page']);
+    return page(
+      url,
+      repo,
+      [...repo.labels.values()].map((label) => labelJson(repo, label)),
+    );
+  };
+
+  const createLabelDocs = `${docs}/issues/labels#create-a-label`;
+  const createLabel: Route = ({ params, body, rawBody }) => {
+    const repo = repoOf(params, createLabelDocs);
+    const self = roleOf(repo, selfLogin);
+    if (self === undefined || roleRank[self] < roleRank.write) {
+      throw new Refusal(403, 'Must have push access to repository', createLabelDocs);
+    }
+    const fields = jsonObject(body, rawBody, createLabelDocs);
+    const { name, color, description } = fields;
+    if (name === undefined) {
+      throw new Refusal(422, 'Invalid request.\n\n"name" wasn\'t supplied.', createLabelDocs);
+    }
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 50) {
+      throw invalidField('Label', 'name', createLabelDocs);
+    }
+    // Six hex digits, without the leading `#`.
+    if (color !== undefined && (typeof color !== 'string' || !/^[0-9a-f]{6}$/i.test(color))) {
+      throw invalidField('Label', 'color', createLabelDocs);
+    }
+    if (
+      description !== undefined &&
+      description !== null &&
+      (typeof description !== 'string' || description.length > 100)
+    ) {
+      throw invalidField('Label', 'description', createLabelDocs);
+    }
+    // Names are unique regardless of case.
+    if (repo.labels.has(name.toLowerCase())) {
+      throw new Refusal(422, 'Validation Failed', createLabelDocs, [
+        { resource: 'Label', code: 'already_exists', field: 'name' },
+      ]);
+    }
+    const label: LabelRecord = {
+      id: newId(),
+      name,
+      color: typeof color === 'string' ? color.toLowerCase() : 'ededed',
+      description: typeof description === 'string' ? description : null,
+    };
+    repo.labels.set(name.toLowerCase(), label);
+    return answer(201, labelJson(repo, label));
+  };
+
   const getRepo: Route = ({ params }) =>
     answer(200, repoJson(repoOf(params, `${docs}/repos/repos#get-a-repository`)));
 
@@ -1532,6 +1595,9 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     route('delete', '/repos/:owner/:repo/issues/:number/labels/:name', removeLabel),
     route('get', '/repos/:owner/:repo/collaborators/:username/permission', getPermission),
     route('get', '/repos/:owner/:repo', getRepo),
+    route('get', '/repos/:owner/:repo/labels', listRepoLabels),
+    route('get', '/repositories/:id/labels', listRepoLabels),
+    route('post', '/repos/:owner/:repo/labels', createLabel),
     route('get', '/repos/:owner/:repo/pulls', listPulls),
     route('get', '/repositories/:id/pulls', listPulls),
     route('get', '/repos/:owner/:repo/compare/:basehead', compareCommits),
@@ -1579,6 +1645,8 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
         statuses: [],
         deployments: [],
       });
+      const record = repoOrThrow(repo);
+      for (const name of opts.labels ?? []) ensureLabel(record, name);
     },
 
     addIssue(repo, input) {
@@ -1823,6 +1891,17 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
 }
 
 // --- helpers --------------------------------------------------------------------------------
+
+function rolePermissions(role: FakeRole | undefined) {
+  const at = (floor: FakeRole) => role !== undefined && roleRank[role] >= roleRank[floor];
+  return {
+    admin: at('admin'),
+    maintain: at('maintain'),
+    push: at('write'),
+    triage: at('triage'),
+    pull: at('read'),
+  };
+}
 
 function matches(match: RequestMatch, request: RecordedRequest): boolean {
   if (match.method !== undefined && match.method.toUpperCase() !== request.method) return false;

@@ -1729,3 +1729,85 @@ describe('the GitHub fake: evidence for watch', () => {
     );
   });
 });
+
+describe('getRepoAccess', () => {
+  it.each([
+    ['write', { admin: false, maintain: false, push: true, triage: true, pull: true }],
+    ['maintain', { admin: false, maintain: true, push: true, triage: true, pull: true }],
+    ['triage', { admin: false, maintain: false, push: false, triage: true, pull: true }],
+  ] as const)('reads the token’s %s role from GET /repos/{o}/{r}', async (role, permissions) => {
+    fake.addRepo('acme/role', { collaborators: { 'afk-bot': role } });
+
+    expect(await tracker().getRepoAccess('acme/role')).toEqual(permissions);
+    expect(fake.requests.map(sent)).toEqual([
+      { method: 'GET', path: '/repos/acme/role', query: {}, body: undefined },
+    ]);
+  });
+
+  it('says nothing when the answer carries no permissions (an App installation token)', async () => {
+    server.use(
+      http.get(`${baseUrl}/repos/acme/app`, () =>
+        HttpResponse.json({ id: 1, full_name: 'acme/app', default_branch: 'main' }),
+      ),
+    );
+
+    expect(await tracker().getRepoAccess(repo)).toBeNull();
+  });
+
+  it('wraps a 404 into a TrackerError without the token', async () => {
+    const error = await failure(tracker().getRepoAccess('acme/gone'));
+
+    expect(error).toMatchObject({
+      kind: 'not-found',
+      status: 404,
+      request: 'GET /repos/acme/gone',
+    });
+    expect(inspect(error)).not.toContain(token);
+  });
+});
+
+describe('listRepoLabels', () => {
+  it('lists every label of the repository across pages', async () => {
+    const names = Array.from({ length: 130 }, (_, i) => `label-${i}`);
+    fake.addRepo('acme/many', { labels: names });
+
+    expect(await tracker().listRepoLabels('acme/many')).toEqual(names);
+    expect(fake.requests.map((r) => `${r.path}${r.search}`)).toEqual([
+      '/repos/acme/many/labels?per_page=100',
+      expect.stringMatching(/^\/repositories\/\d+\/labels\?per_page=100&page=2$/),
+    ]);
+  });
+});
+
+describe('createLabel', () => {
+  const label = { name: 'agent-in-progress', color: '1d76db', description: 'An afk run owns it' };
+
+  it('sends name, colour and description, and GitHub answers 201', async () => {
+    await tracker().createLabel(repo, label);
+
+    expect(fake.writes().map(sent)).toEqual([
+      { method: 'POST', path: '/repos/acme/app/labels', query: {}, body: label },
+    ]);
+    expect(await tracker().listRepoLabels(repo)).toEqual(['agent-in-progress']);
+  });
+
+  it('treats 422 already_exists (any case) as done', async () => {
+    fake.addRepo('acme/has', { labels: ['Agent-In-Progress'] });
+
+    await expect(tracker().createLabel('acme/has', label)).resolves.toBeUndefined();
+    expect(await tracker().listRepoLabels('acme/has')).toEqual(['Agent-In-Progress']);
+  });
+
+  it('surfaces other refusals: an invalid colour, a token without push', async () => {
+    const invalid = await failure(tracker().createLabel(repo, { ...label, color: '#1d76db' }));
+    expect(invalid).toMatchObject({
+      kind: 'rejected',
+      status: 422,
+      reason: 'Validation Failed: color invalid',
+    });
+
+    fake.addRepo('acme/ro', { collaborators: { 'afk-bot': 'read' } });
+    const forbidden = await failure(tracker().createLabel('acme/ro', label));
+    expect(forbidden).toMatchObject({ kind: 'forbidden', status: 403 });
+  });
+});

@@ -1249,3 +1249,44 @@ describe('detailFor', () => {
     expect(detailFor(version)).toBe(detail);
   });
 });
+
+describe('readAuthSession', () => {
+  it('reads the scopes of an accepted token, sending it as a bearer', async () => {
+    const { client, fake } = setup();
+
+    expect(await client.readAuthSession()).toEqual({
+      authenticated: true,
+      scopes: ['orchestration:read', 'orchestration:operate'],
+    });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/auth/session']);
+    expect(fake.requests[0]?.headers['authorization']).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('reads a refused token as unauthenticated with no scopes: the route never answers 401', async () => {
+    const { client } = setup({ tokens: { 'another-token': ['orchestration:read'] } });
+
+    expect(await client.readAuthSession()).toEqual({ authenticated: false, scopes: [] });
+  });
+
+  it('wraps a network failure into a transient T3Error', async () => {
+    const { client, fake } = setup({}, { retries: 0 });
+    fake.failNext({ path: '/api/auth/session' }, 'network-error');
+
+    const error = await failure(client.readAuthSession());
+
+    expect(error).toMatchObject({
+      kind: 'transient',
+      request: 'GET /api/auth/session',
+      reason: 'network_error',
+    });
+  });
+
+  it('refuses an answer without `authenticated` as malformed', async () => {
+    const { client, fake } = setup();
+    fake.failNext({ path: '/api/auth/session' }, { status: 200, body: { auth: {} } });
+
+    const error = await failure(client.readAuthSession());
+
+    expect(error).toMatchObject({ kind: 'malformed', reason: 'authenticated' });
+  });
+});

@@ -1,0 +1,107 @@
+// `afk doctor`'s checks as data: each is one line, and only a `fail` fails the run. The
+// messages are part of the operator interface (runbooks quote them): keep them stable.
+import type { Config } from './config.js';
+import type { LabelSpec, RepoAccess, T3AuthSession } from './types.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info' | 'skip';
+
+export interface Check {
+  status: CheckStatus;
+  /** What was checked: `config`, `tracker token`, `acme/api labels`, `T3 scopes`. */
+  name: string;
+  message: string;
+}
+
+export const check = (status: CheckStatus, name: string, message: string): Check => ({
+  status,
+  name,
+  message,
+});
+
+/** The scopes afk's T3 token needs: read the snapshot, dispatch commands. */
+export const requiredT3Scopes = ['orchestration:read', 'orchestration:operate'] as const;
+
+export function checkT3Session(session: T3AuthSession): Check {
+  if (!session.authenticated) {
+    return check('fail', 'T3 token', 'not authenticated: T3 does not accept the token');
+  }
+  const missing = requiredT3Scopes.filter((scope) => !session.scopes.includes(scope));
+  if (missing.length > 0) {
+    return check('fail', 'T3 token', `missing scope ${missing.join(', ')}`);
+  }
+  return check('pass', 'T3 token', `authenticated, scopes ${requiredT3Scopes.join(', ')}`);
+}
+
+/**
+ * afk writes labels, comments and closes issues: that is GitHub's `push` (write) role at
+ * least. `triage` could relabel, but not comment on behalf of a closed run or close as a bot.
+ */
+export function checkRepoAccess(repo: string, access: RepoAccess | null): Check {
+  if (access === null) {
+    return check(
+      'warn',
+      repo,
+      'the tracker does not say what the token may do (an App token?): needs push',
+    );
+  }
+  if (!access.push) {
+    return check('fail', repo, `token lacks push permission (has ${roleOf(access)})`);
+  }
+  return check('pass', repo, `token has ${roleOf(access)} permission`);
+}
+
+function roleOf(access: RepoAccess): string {
+  if (access.admin) return 'admin';
+  if (access.maintain) return 'maintain';
+  if (access.push) return 'push';
+  if (access.triage) return 'triage';
+  if (access.pull) return 'pull';
+  return 'no';
+}
+
+/** Every label afk reads or writes, with the colour and description `--fix-labels` gives it. */
+export function labelSpecs(labels: Config['labels']): LabelSpec[] {
+  const priorityColours = ['b60205', 'd93f0b', 'fbca04', 'c2e0c6'];
+  return [
+    {
+      name: labels.ready,
+      color: '0e8a16',
+      description: 'Queued for a coding agent (afk)',
+    },
+    {
+      name: labels.inProgress,
+      color: '1d76db',
+      description: 'An afk run owns this issue; do not remove by hand',
+    },
+    {
+      name: labels.human,
+      color: 'd93f0b',
+      description: 'afk gave up: a human must act',
+    },
+    ...labels.priorities.map((name, i) => ({
+      name,
+      color: priorityColours[i] ?? 'ededed',
+      description: `afk priority ${i + 1} of ${labels.priorities.length}: lower numbers go first`,
+    })),
+  ];
+}
+
+/** Labels afk needs that the repository lacks (names compare case-insensitively, as GitHub's). */
+export function missingLabels(wanted: LabelSpec[], existing: string[]): LabelSpec[] {
+  const have = new Set(existing.map((name) => name.toLowerCase()));
+  return wanted.filter((label) => !have.has(label.name.toLowerCase()));
+}
+
+export const failedChecks = (checks: Check[]): number =>
+  checks.filter((c) => c.status === 'fail').length;
+
+export function renderChecks(checks: Check[]): string {
+  const lines = checks.map((c) => `${c.status.padEnd(4)}  ${c.name}: ${c.message}`);
+  const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length;
+  const failed = count('fail');
+  const warned = count('warn');
+  lines.push(
+    `doctor: ${failed === 0 ? 'healthy' : `${failed} failed`}; ${count('pass')} passed, ${warned} warning(s)`,
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,305 @@
+// What `afk status` shows the human on call, built from what the ticks already read: the live
+// runs (their afk record and thread), the ready queue as poll would take it, and the recent
+// escalations. Pure: the command reads, these functions describe, `renderStatus` lays it out.
+import { phaseNames, type AfkComment, type PhaseName, type RunRecord } from './checklist.js';
+import type { Config } from './config.js';
+import {
+  compareCandidates,
+  priorityRank,
+  selectDispatchable,
+  type SkipReason,
+} from './dispatch.js';
+import { issueKey, type Issue, type T3Snapshot } from './types.js';
+
+export interface LiveRunView {
+  issue: string;
+  url: string;
+  state: Issue['state'];
+  attempt: number | null;
+  /** The furthest phase ticked on the checklist; null before any (or without a record). */
+  phase: PhaseName | null;
+  /** `turn/session` from the snapshot, `missing` when T3 does not know the thread. */
+  thread: string;
+  /** What the record knows of CI: `green <sha>`, `red <sha>`, `judging <sha>`, or null. */
+  ci: string | null;
+  dispatchedAt: string | null;
+  ageMinutes: number | null;
+  fixForwards: number | null;
+  maxFixForwards: number;
+  /** The record's own line for humans: what the run waits for now. */
+  now: string | null;
+  /** Why the record could not be read, when it could not. */
+  problem: string | null;
+}
+
+export type QueueWait = SkipReason | 'next';
+
+export interface QueueEntry {
+  position: number;
+  issue: string;
+  url: string;
+  priority: string | null;
+  createdAt: string;
+  waits: QueueWait;
+  detail: string;
+}
+
+export interface EscalationView {
+  issue: string;
+  url: string;
+  attempt: number | null;
+  reason: string;
+  escalatedAt: string | null;
+}
+
+export interface StatusView {
+  gates: { killSwitch: boolean; repos: string[] };
+  runs: LiveRunView[];
+  queue: QueueEntry[];
+  escalations: EscalationView[];
+  /** Reads that failed: the view is partial and status exits 3. */
+  failures: string[];
+}
+
+/** The escalations status reads comments for: the newest few, so the view stays cheap. */
+export const MAX_ESCALATIONS = 20;
+
+export function describeLiveRun(input: {
+  issue: Issue;
+  afkComment: AfkComment | null;
+  snapshot: T3Snapshot;
+  maxFixForwards: number;
+  now: Date;
+}): LiveRunView {
+  const { issue, afkComment, snapshot, maxFixForwards } = input;
+  const base = {
+    issue: issueKey(issue),
+    url: issue.url,
+    state: issue.state,
+    maxFixForwards,
+  };
+  const record = recordOf(afkComment);
+  if (!record.ok) {
+    return {
+      ...base,
+      attempt: null,
+      phase: null,
+      thread: 'missing',
+      ci: null,
+      dispatchedAt: null,
+      ageMinutes: null,
+      fixForwards: null,
+      now: null,
+      problem: record.problem,
+    };
+  }
+  const run = record.record;
+  return {
+    ...base,
+    attempt: run.attempt,
+    phase: furthestPhase(run),
+    thread: threadState(snapshot, run.threadId),
+    ci: ciVerdict(run),
+    dispatchedAt: run.dispatchedAt,
+    ageMinutes: Math.max(
+      0,
+      Math.floor((input.now.getTime() - Date.parse(run.dispatchedAt)) / 60_000),
+    ),
+    fixForwards: run.fixForwards,
+    now: run.status ?? null,
+    problem: null,
+  };
+}
+
+type RecordRead = { ok: true; record: RunRecord } | { ok: false; problem: string };
+
+function recordOf(afkComment: AfkComment | null): RecordRead {
+  if (afkComment === null) return { ok: false, problem: 'no afk comment' };
+  const { parsed } = afkComment;
+  if (parsed.ok) return { ok: true, record: parsed.record };
+  const detail = parsed.detail === undefined ? '' : `: ${parsed.detail}`;
+  return { ok: false, problem: `${parsed.reason}${detail}` };
+}
+
+export function furthestPhase(record: RunRecord): PhaseName | null {
+  for (let i = phaseNames.length - 1; i >= 0; i -= 1) {
+    const phase = phaseNames[i];
+    if (phase !== undefined && record.phases[phase] !== undefined) return phase;
+  }
+  return null;
+}
+
+function threadState(snapshot: T3Snapshot, threadId: string): string {
+  const thread = snapshot.threads.find((t) => t.id === threadId);
+  if (thread === undefined || thread.deleted) return 'missing';
+  const turn = thread.latestTurn?.state ?? 'no turn';
+  const session = thread.session?.status ?? 'no session';
+  return `${turn}/${session}${thread.archived ? ' (archived)' : ''}`;
+}
+
+const shortSha = (sha: string) => sha.slice(0, 7);
+
+/** Only what the record already knows: status never reads CI itself. */
+function ciVerdict(record: RunRecord): string | null {
+  if (record.ciGreen !== undefined) return `green ${shortSha(record.ciGreen.sha)}`;
+  const subject = record.subject;
+  if (subject === undefined) return null;
+  if (record.fixForwardShas?.includes(subject.sha) === true) return `red ${shortSha(subject.sha)}`;
+  return `judging ${shortSha(subject.sha)}`;
+}
+
+/**
+ * The ready queue in poll's order, each with why it waits. No trust lookup is made: an issue
+ * poll would take next is shown as such, its labeler to be checked when poll dispatches it.
+ */
+export function describeQueue(input: {
+  config: Pick<Config, 'labels' | 'dispatch' | 'trust'>;
+  ready: Issue[];
+  inProgress: Issue[];
+}): QueueEntry[] {
+  const { config } = input;
+  const selection = selectDispatchable({ ...input, trust: new Map() });
+  const waits = new Map<string, { waits: QueueWait; detail: string }>();
+  for (const issue of [...selection.selected, ...selection.needTrust]) {
+    const checked = config.trust.labelers === 'any';
+    waits.set(issueKey(issue), {
+      waits: 'next',
+      detail: checked ? 'would dispatch next' : 'would dispatch next (labeler checked at dispatch)',
+    });
+  }
+  for (const skipped of selection.skipped) {
+    waits.set(issueKey(skipped.issue), { waits: skipped.reason, detail: skipped.detail });
+  }
+  // Poll's order for candidates; issues that are not candidates at all come last.
+  const notCandidate = (issue: Issue) =>
+    ['in-progress', 'needs-human'].includes(waits.get(issueKey(issue))?.waits ?? '') ? 1 : 0;
+  const compare = compareCandidates(config.labels.priorities);
+  const ordered = [...input.ready].sort(
+    (a, b) => notCandidate(a) - notCandidate(b) || compare(a, b),
+  );
+  return ordered.map((issue, i) => {
+    const rank = priorityRank(issue, config.labels.priorities);
+    const why = waits.get(issueKey(issue)) ?? { waits: 'next' as const, detail: '' };
+    return {
+      position: i + 1,
+      issue: issueKey(issue),
+      url: issue.url,
+      priority: config.labels.priorities[rank] ?? null,
+      createdAt: issue.createdAt,
+      ...why,
+    };
+  });
+}
+
+/** The escalated issues whose records status reads: the newest first, at most `limit`. */
+export function newestEscalations(issues: Issue[], limit = MAX_ESCALATIONS): Issue[] {
+  return [...issues]
+    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.number - a.number)
+    .slice(0, limit);
+}
+
+export function describeEscalation(issue: Issue, afkComment: AfkComment | null): EscalationView {
+  const base = { issue: issueKey(issue), url: issue.url };
+  const record = recordOf(afkComment);
+  if (!record.ok) {
+    return {
+      ...base,
+      attempt: null,
+      reason: `no reason on record (${record.problem})`,
+      escalatedAt: null,
+    };
+  }
+  const run = record.record;
+  const reason =
+    run.outcome === 'escalated'
+      ? (run.reason ?? 'escalated')
+      : `labelled by hand (last run: ${run.outcome ?? 'live'})`;
+  return {
+    ...base,
+    attempt: run.attempt,
+    reason,
+    escalatedAt: run.outcome === 'escalated' ? (run.endedAt ?? null) : null,
+  };
+}
+
+export function formatAge(minutes: number | null): string {
+  if (minutes === null) return '-';
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+/** Left-aligned columns two spaces apart, headed; trailing spaces trimmed. */
+export function renderTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export function summarizeStatus(view: StatusView): string {
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return `status: ${plural(view.runs.length, 'live run', 'live runs')}, ${view.queue.length} queued, ${plural(view.escalations.length, 'escalation', 'escalations')}`;
+}
+
+export function renderStatus(view: StatusView): string {
+  const lines: string[] = [];
+  const gates = view.gates.killSwitch
+    ? 'kill switch ON: poll and watch do nothing'
+    : 'kill switch off';
+  lines.push(`gates: ${gates}; ${view.gates.repos.length} repo(s): ${view.gates.repos.join(', ')}`);
+  lines.push('', `live runs (${view.runs.length})`);
+  if (view.runs.length === 0) lines.push('  none');
+  else {
+    lines.push(
+      ...renderTable(
+        ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'],
+        view.runs.map((run) => [
+          `${run.issue}${run.state === 'closed' ? ' (closed)' : ''}`,
+          run.attempt === null ? '-' : String(run.attempt),
+          run.phase ?? '-',
+          run.thread,
+          run.ci ?? '-',
+          formatAge(run.ageMinutes),
+          run.fixForwards === null ? '-' : `${run.fixForwards}/${run.maxFixForwards}`,
+          run.problem ?? run.now ?? '-',
+        ]),
+      ),
+    );
+  }
+  lines.push('', `queue (${view.queue.length})`);
+  if (view.queue.length === 0) lines.push('  empty');
+  else {
+    lines.push(
+      ...renderTable(
+        ['#', 'ISSUE', 'PRIORITY', 'WAITS'],
+        view.queue.map((entry) => [
+          String(entry.position),
+          entry.issue,
+          entry.priority ?? '-',
+          entry.waits === 'next' ? entry.detail : `${entry.waits}: ${entry.detail}`,
+        ]),
+      ),
+    );
+  }
+  lines.push('', `escalations (${view.escalations.length})`);
+  if (view.escalations.length === 0) lines.push('  none');
+  else {
+    lines.push(
+      ...renderTable(
+        ['ISSUE', 'ATTEMPT', 'ESCALATED', 'REASON'],
+        view.escalations.map((e) => [
+          e.issue,
+          e.attempt === null ? '-' : String(e.attempt),
+          e.escalatedAt ?? '-',
+          e.reason,
+        ]),
+      ),
+    );
+  }
+  if (view.failures.length > 0) lines.push('');
+  for (const failure of view.failures) lines.push(`unreadable: ${failure}`);
+  lines.push('', summarizeStatus(view));
+  return `${lines.join('\n')}\n`;
+}

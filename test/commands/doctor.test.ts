@@ -1,0 +1,272 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
+import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { useMswServer } from '../support/msw.js';
+import { armedConfig, runCli, T3_TOKEN, TRACKER_TOKEN, writeConfig } from '../support/cli.js';
+
+const { server, seen } = useMswServer();
+
+const allLabels = [
+  'ready-for-agent',
+  'agent-in-progress',
+  'ready-for-human',
+  'P0',
+  'P1',
+  'P2',
+  'P3',
+];
+
+let gh: GitHubFake;
+let t3: T3Fake;
+beforeEach(() => {
+  seen.length = 0;
+  gh = createGitHubFake();
+  t3 = createT3Fake();
+  server.use(...gh.handlers, ...t3.handlers);
+  gh.addRepo('acme/api', { labels: allLabels });
+  gh.addRepo('acme/web', { labels: allLabels });
+});
+
+const lines = (stdout: string) => stdout.trimEnd().split('\n');
+const slack = { AFK_SLACK_WEBHOOK_URL: 'https://hooks.slack.test/services/T/B/secret' };
+
+describe('afk doctor', () => {
+  it('passes every check of a healthy, armed deployment, and writes nothing', async () => {
+    const config = writeConfig(armedConfig());
+
+    const result = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(result.code, result.stdout).toBe(0);
+    expect(lines(result.stdout)).toEqual([
+      `pass  config: loaded from ${config}`,
+      'info  gates: armed: kill switch off; 2 repo(s) allow-listed: acme/api, acme/web',
+      'pass  tracker token: present (env AFK_TRACKER_TOKEN)',
+      'pass  T3 token: present (env AFK_T3_TOKEN)',
+      'pass  Slack webhook: present (env AFK_SLACK_WEBHOOK_URL)',
+      'pass  tracker: token works, acting as afk-bot',
+      'pass  acme/api access: token has push permission',
+      'pass  acme/api labels: all 7 present',
+      'pass  acme/web access: token has push permission',
+      'pass  acme/web labels: all 7 present',
+      'pass  T3: reachable at http://t3.test, server 0.0.32',
+      'pass  T3 scopes: authenticated, scopes orchestration:read, orchestration:operate',
+      'doctor: healthy; 11 passed, 0 warning(s)',
+    ]);
+    // The doorbell is checked for presence only: it is never rung.
+    expect(seen).toEqual([
+      'GET https://api.github.test/user',
+      'GET https://api.github.test/repos/acme/api',
+      'GET https://api.github.test/repos/acme/api/labels?per_page=100',
+      'GET https://api.github.test/repos/acme/web',
+      'GET https://api.github.test/repos/acme/web/labels?per_page=100',
+      'GET http://t3.test/.well-known/t3/environment',
+      'GET http://t3.test/api/auth/session',
+    ]);
+    expect(result.stdout).not.toContain(TRACKER_TOKEN);
+    expect(result.stdout).not.toContain(T3_TOKEN);
+    expect(result.stdout).not.toContain('secret');
+  });
+
+  it('reports the kill switch as information, not a failure, and a missing doorbell as a warning', async () => {
+    const config = writeConfig(armedConfig({ killSwitch: true, repos: ['acme/api'] }));
+
+    const result = await runCli(['doctor', '--config', config]);
+
+    expect(result.code, result.stdout).toBe(0);
+    expect(lines(result.stdout)).toContain(
+      'info  gates: disarmed: kill switch on; 1 repo(s) allow-listed: acme/api',
+    );
+    expect(lines(result.stdout)).toContain(
+      'warn  Slack webhook: absent: no doorbell (set notify.slackWebhookUrlFile or AFK_SLACK_WEBHOOK_URL)',
+    );
+    expect(lines(result.stdout).at(-1)).toBe('doctor: healthy; 8 passed, 1 warning(s)');
+  });
+
+  it('fails on a refused tracker token and skips the repo checks', async () => {
+    gh.setToken('another-token');
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  tracker: token refused: GET /user: 401 auth (Bad credentials)',
+    );
+    expect(lines(result.stdout)).toContain(
+      'skip  repos: not checked: the tracker token is refused',
+    );
+    expect(seen.filter((r) => r.includes('/repos/'))).toEqual([]);
+    expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 6 passed, 0 warning(s)');
+  });
+
+  it('names the missing permission of a read-only token', async () => {
+    gh.addRepo('acme/ro', { labels: allLabels, collaborators: { 'afk-bot': 'triage' } });
+    const config = writeConfig(armedConfig({ repos: ['acme/ro'] }));
+
+    const result = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  acme/ro access: token lacks push permission (has triage)',
+    );
+  });
+
+  it('fails on missing labels and says how to create them, without writing', async () => {
+    gh.addRepo('acme/new', { labels: ['ready-for-agent', 'P0', 'bug'] });
+    const config = writeConfig(armedConfig({ repos: ['acme/new'] }));
+
+    const result = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  acme/new labels: missing agent-in-progress, ready-for-human, P1, P2, P3 (run afk doctor --fix-labels to create)',
+    );
+    expect(gh.writes()).toEqual([]);
+  });
+
+  it('creates the missing labels with --fix-labels, and then passes', async () => {
+    gh.addRepo('acme/new', { labels: ['ready-for-agent', 'p0'] });
+    const config = writeConfig(armedConfig({ repos: ['acme/new'] }));
+
+    const result = await runCli(['doctor', '--config', config, '--fix-labels'], { env: slack });
+
+    expect(result.code, result.stdout).toBe(0);
+    expect(lines(result.stdout)).toContain(
+      'pass  acme/new labels: created agent-in-progress, ready-for-human, P1, P2, P3',
+    );
+    expect(gh.writes().map((r) => [r.method, r.path, r.body])).toEqual([
+      [
+        'POST',
+        '/repos/acme/new/labels',
+        {
+          name: 'agent-in-progress',
+          color: '1d76db',
+          description: 'An afk run owns this issue; do not remove by hand',
+        },
+      ],
+      [
+        'POST',
+        '/repos/acme/new/labels',
+        { name: 'ready-for-human', color: 'd93f0b', description: 'afk gave up: a human must act' },
+      ],
+      [
+        'POST',
+        '/repos/acme/new/labels',
+        { name: 'P1', color: 'd93f0b', description: 'afk priority 2 of 4: lower numbers go first' },
+      ],
+      [
+        'POST',
+        '/repos/acme/new/labels',
+        { name: 'P2', color: 'fbca04', description: 'afk priority 3 of 4: lower numbers go first' },
+      ],
+      [
+        'POST',
+        '/repos/acme/new/labels',
+        { name: 'P3', color: 'c2e0c6', description: 'afk priority 4 of 4: lower numbers go first' },
+      ],
+    ]);
+
+    const again = await runCli(['doctor', '--config', config], { env: slack });
+    expect(again.code).toBe(0);
+    expect(lines(again.stdout)).toContain('pass  acme/new labels: all 7 present');
+  });
+
+  it('fails when T3 is down and does not ask for the session', async () => {
+    t3.failNext({ path: '/.well-known/t3/environment' }, 'network-error');
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).slice(-3)).toEqual([
+      'fail  T3: unreachable at http://t3.test: GET /.well-known/t3/environment: transient (network_error)',
+      'skip  T3 scopes: not checked: T3 is unreachable',
+      'doctor: 1 failed; 9 passed, 0 warning(s)',
+    ]);
+    expect(seen).not.toContain('GET http://t3.test/api/auth/session');
+  });
+
+  it('fails on a T3 token without orchestration:operate', async () => {
+    t3 = createT3Fake({ tokens: { [T3_TOKEN]: ['orchestration:read'] } });
+    server.use(...t3.handlers);
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain('fail  T3 scopes: missing scope orchestration:operate');
+  });
+
+  it('fails on a T3 token the server does not accept', async () => {
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], {
+      env: { ...slack, AFK_T3_TOKEN: 'stale-token' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  T3 scopes: not authenticated: T3 does not accept the token',
+    );
+  });
+
+  it('fails on a missing T3 token, still checks reachability, and never prints a value', async () => {
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], {
+      env: { ...slack, AFK_T3_TOKEN: '' },
+    });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  T3 token: absent (set t3.tokenFile or AFK_T3_TOKEN)',
+    );
+    expect(lines(result.stdout)).toContain('pass  T3: reachable at http://t3.test, server 0.0.32');
+    expect(lines(result.stdout)).toContain('skip  T3 scopes: not checked without a T3 token');
+    expect(seen).not.toContain('GET http://t3.test/api/auth/session');
+  });
+
+  it('names a token file as the source, and an empty one as a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'afk-doctor-'));
+    const tokenFile = join(dir, 'tracker-token');
+    const emptyFile = join(dir, 't3-token');
+    writeFileSync(tokenFile, `${TRACKER_TOKEN}\n`);
+    writeFileSync(emptyFile, '');
+    const config = writeConfig(
+      armedConfig({
+        tracker: { apiUrl: 'https://api.github.test', tokenFile },
+        t3: { url: 'http://t3.test', tokenFile: emptyFile },
+      }),
+    );
+
+    const result = await runCli(['doctor', '--config', config], {
+      env: { ...slack, AFK_TRACKER_TOKEN: '' },
+    });
+
+    expect(lines(result.stdout)).toContain(`pass  tracker token: present (file ${tokenFile})`);
+    expect(lines(result.stdout)).toContain(
+      `fail  T3 token: t3.tokenFile: the T3 token file ${emptyFile} is empty`,
+    );
+  });
+
+  it('exits 2 on an invalid config, with the problem on one line', async () => {
+    const result = await runCli(['doctor', '--config', writeConfig({ killSwitch: 'maybe' })]);
+
+    expect(result.code).toBe(2);
+    expect(lines(result.stdout)[0]).toMatch(
+      /^fail {2}config: invalid configuration in .*killSwitch/,
+    );
+    expect(seen).toEqual([]);
+  });
+
+  it('answers JSON for machines', async () => {
+    const result = await runCli(
+      ['doctor', '--config', writeConfig(armedConfig({ repos: [] })), '--output', 'json'],
+      { env: slack },
+    );
+
+    expect(result.code).toBe(0);
+    expect(result.json).toMatchObject({ command: 'doctor', exitCode: 0 });
+    expect(result.json?.['checks']).toContainEqual({
+      status: 'skip',
+      name: 'repos',
+      message: 'none allow-listed: nothing to check',
+    });
+  });
+});

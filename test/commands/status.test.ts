@@ -1,0 +1,323 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  projectIdFor,
+  renderChecklist,
+  threadIdFor,
+  type RunRecord,
+} from '../../src/core/index.js';
+import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
+import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { useMswServer } from '../support/msw.js';
+import { armedConfig, runCli, writeConfig } from '../support/cli.js';
+
+const { server, seen } = useMswServer();
+
+const NOW = new Date('2026-11-21T08:00:00.000Z');
+const THREAD = threadIdFor({ repo: 'acme/api', number: 7 }, 2);
+
+let gh: GitHubFake;
+let t3: T3Fake;
+beforeEach(() => {
+  seen.length = 0;
+  gh = createGitHubFake();
+  t3 = createT3Fake();
+  server.use(...gh.handlers, ...t3.handlers);
+  gh.addRepo('acme/api');
+  gh.addRepo('acme/web');
+});
+
+const record = (overrides: Partial<RunRecord>): RunRecord => ({
+  v: 1,
+  attempt: 1,
+  threadId: THREAD,
+  dispatchedAt: '2026-11-21T05:55:00.000Z',
+  fixForwards: 0,
+  outcome: null,
+  phases: {},
+  history: [],
+  ...overrides,
+});
+
+/** A run mid-way: attempt 2, pushed, CI being judged, one fix-forward spent. */
+function liveRun() {
+  gh.addIssue('acme/api', {
+    number: 7,
+    title: 'Fix login',
+    labels: ['agent-in-progress'],
+    createdAt: '2026-11-20T00:00:00Z',
+  });
+  gh.addComment('acme/api', 7, {
+    author: 'afk-bot',
+    body: renderChecklist(
+      record({
+        attempt: 2,
+        fixForwards: 1,
+        phases: {
+          dispatched: '2026-11-21T05:56:00.000Z',
+          testsRed: '2026-11-21T06:10:00.000Z',
+          green: '2026-11-21T06:40:00.000Z',
+          pushed: '2026-11-21T06:45:00.000Z',
+        },
+        subject: { sha: 'abcdef1234567890', since: '2026-11-21T06:45:00.000Z' },
+        status: 'CI is running on abcdef1',
+      }),
+    ),
+  });
+  t3.addProject({ id: projectIdFor('acme/api'), workspaceRoot: '/data/acme__api' });
+  t3.addThread({
+    id: THREAD,
+    projectId: projectIdFor('acme/api'),
+    latestTurn: {
+      turnId: 'turn-1',
+      state: 'completed',
+      requestedAt: '2026-11-21T05:56:00.000Z',
+      startedAt: '2026-11-21T05:56:00.000Z',
+      completedAt: '2026-11-21T06:45:00.000Z',
+      assistantMessageId: null,
+    },
+    session: {
+      threadId: THREAD,
+      status: 'ready',
+      providerName: 'claudeAgent',
+      runtimeMode: 'full-access',
+      activeTurnId: null,
+      lastError: null,
+      updatedAt: '2026-11-21T06:45:00.000Z',
+    },
+  });
+}
+
+function queue() {
+  // acme/api is busy (its one run slot is taken): #8 waits on the repo lock.
+  gh.addIssue('acme/api', {
+    number: 8,
+    title: 'Later',
+    labels: ['ready-for-agent', 'P0'],
+    createdAt: '2026-11-02T00:00:00Z',
+  });
+  // acme/web: #3 (P1) is next, #4 (P2) waits on the one-dispatch-per-tick cap.
+  gh.addIssue('acme/web', {
+    number: 4,
+    title: 'Lower',
+    labels: ['ready-for-agent', 'P2'],
+    createdAt: '2026-11-01T00:00:00Z',
+  });
+  gh.addIssue('acme/web', {
+    number: 3,
+    title: 'Higher',
+    labels: ['ready-for-agent', 'P1'],
+    createdAt: '2026-11-05T00:00:00Z',
+  });
+}
+
+function escalation() {
+  gh.addIssue('acme/web', {
+    number: 9,
+    title: 'Stuck',
+    labels: ['ready-for-human'],
+    createdAt: '2026-11-10T00:00:00Z',
+  });
+  gh.addComment('acme/web', 9, {
+    author: 'afk-bot',
+    body: renderChecklist(
+      record({
+        threadId: threadIdFor({ repo: 'acme/web', number: 9 }, 1),
+        outcome: 'escalated',
+        reason: 'fix-forward-exhausted: CI still fails after 2 fix-forwards',
+        endedAt: '2026-11-20T12:00:00.000Z',
+      }),
+    ),
+  });
+}
+
+describe('afk status', () => {
+  it('shows a live run, the queue with why each waits, and an escalation, reading only', async () => {
+    liveRun();
+    queue();
+    escalation();
+
+    const result = await runCli(['status', '--config', writeConfig(armedConfig())], { now: NOW });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        'gates: kill switch off; 2 repo(s): acme/api, acme/web',
+        '',
+        'live runs (1)',
+        '  ISSUE       ATTEMPT  PHASE   THREAD           CI               AGE     FIX-FORWARDS  NOW',
+        '  acme/api#7  2        pushed  completed/ready  judging abcdef1  2h 05m  1/2           CI is running on abcdef1',
+        '',
+        'queue (3)',
+        '  #  ISSUE       PRIORITY  WAITS',
+        '  1  acme/api#8  P0        repo-busy: 1 of 1 runs live in acme/api',
+        '  2  acme/web#3  P1        would dispatch next (labeler checked at dispatch)',
+        '  3  acme/web#4  P2        tick-cap: 1 dispatch(es) per tick',
+        '',
+        'escalations (1)',
+        '  ISSUE       ATTEMPT  ESCALATED                 REASON',
+        '  acme/web#9  1        2026-11-20T12:00:00.000Z  fix-forward-exhausted: CI still fails after 2 fix-forwards',
+        '',
+        'status: 1 live run, 3 queued, 1 escalation',
+        '',
+      ].join('\n'),
+    );
+    // Listings, afk's login, one comment read per run and escalation, the snapshot: no CI, no
+    // label events, no writes.
+    expect(seen.sort()).toEqual(
+      [
+        'GET https://api.github.test/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
+        'GET https://api.github.test/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
+        'GET https://api.github.test/repos/acme/api/issues?labels=ready-for-human&state=open&per_page=100',
+        'GET https://api.github.test/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
+        'GET https://api.github.test/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+        'GET https://api.github.test/repos/acme/web/issues?labels=ready-for-human&state=open&per_page=100',
+        'GET https://api.github.test/user',
+        'GET https://api.github.test/repos/acme/api/issues/7/comments?per_page=100',
+        'GET https://api.github.test/repos/acme/web/issues/9/comments?per_page=100',
+        'GET http://t3.test/.well-known/t3/environment',
+        'GET http://t3.test/api/orchestration/snapshot',
+      ].sort(),
+    );
+  });
+
+  it('answers JSON for machines', async () => {
+    liveRun();
+    queue();
+    escalation();
+
+    const result = await runCli(
+      ['status', '--config', writeConfig(armedConfig()), '--output', 'json'],
+      { now: NOW },
+    );
+
+    expect(result.code).toBe(0);
+    expect(result.json).toEqual({
+      command: 'status',
+      exitCode: 0,
+      summary: 'status: 1 live run, 3 queued, 1 escalation',
+      gates: { killSwitch: false, repos: ['acme/api', 'acme/web'] },
+      runs: [
+        {
+          issue: 'acme/api#7',
+          url: 'https://github.test/acme/api/issues/7',
+          state: 'open',
+          attempt: 2,
+          phase: 'pushed',
+          thread: 'completed/ready',
+          ci: 'judging abcdef1',
+          dispatchedAt: '2026-11-21T05:55:00.000Z',
+          ageMinutes: 125,
+          fixForwards: 1,
+          maxFixForwards: 2,
+          now: 'CI is running on abcdef1',
+          problem: null,
+        },
+      ],
+      queue: [
+        expect.objectContaining({ position: 1, issue: 'acme/api#8', waits: 'repo-busy' }),
+        expect.objectContaining({
+          position: 2,
+          issue: 'acme/web#3',
+          priority: 'P1',
+          waits: 'next',
+          detail: 'would dispatch next (labeler checked at dispatch)',
+        }),
+        expect.objectContaining({
+          position: 3,
+          issue: 'acme/web#4',
+          waits: 'tick-cap',
+          detail: '1 dispatch(es) per tick',
+        }),
+      ],
+      escalations: [
+        {
+          issue: 'acme/web#9',
+          url: 'https://github.test/acme/web/issues/9',
+          attempt: 1,
+          reason: 'fix-forward-exhausted: CI still fails after 2 fix-forwards',
+          escalatedAt: '2026-11-20T12:00:00.000Z',
+        },
+      ],
+      failures: [],
+    });
+  });
+
+  it('works with the kill switch on', async () => {
+    queue();
+
+    const result = await runCli(
+      ['status', '--config', writeConfig(armedConfig({ killSwitch: true }))],
+      { now: NOW },
+    );
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'gates: kill switch ON: poll and watch do nothing; 2 repo(s): acme/api, acme/web',
+    );
+    expect(result.stdout).toContain('  1  acme/api#8  P0        would dispatch next');
+    // No live run and no escalation: neither the snapshot nor afk's login is needed.
+    expect(seen.every((r) => r.includes('/issues?labels='))).toBe(true);
+  });
+
+  it('says there is nothing to show with an empty allowlist, without a request', async () => {
+    const result = await runCli(['status', '--config', writeConfig(armedConfig({ repos: [] }))]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      'status: nothing to show: no repos are allow-listed (repos / AFK_REPOS)\n',
+    );
+    expect(seen).toEqual([]);
+  });
+
+  it('shows a run whose thread T3 does not know as missing, narrowed to one repo', async () => {
+    liveRun();
+    t3 = createT3Fake();
+    server.use(...t3.handlers);
+
+    const result = await runCli(
+      ['status', '--config', writeConfig(armedConfig()), '--repo', 'acme/api'],
+      { now: NOW },
+    );
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('acme/api#7  2        pushed  missing');
+    expect(seen.some((r) => r.includes('acme/web'))).toBe(false);
+  });
+
+  it('exits 3 when the tracker cannot be read', async () => {
+    gh.failNext({ path: '/repos/acme/api/issues' }, { status: 502 });
+
+    const result = await runCli(['status', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe(
+      'status: stopped, cannot list issues: tracker: GET /repos/acme/api/issues: 502 transient (fake failure 502)\n',
+    );
+  });
+
+  it('exits 3 when T3 cannot be read for the live runs', async () => {
+    liveRun();
+    t3.failNext({ path: '/api/orchestration/snapshot' }, 'network-error');
+
+    const result = await runCli(['status', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe(
+      'status: stopped, cannot read the runs: t3: GET /api/orchestration/snapshot: transient (network_error)\n',
+    );
+  });
+
+  it('exits 2 for a repo outside the allowlist', async () => {
+    const result = await runCli([
+      'status',
+      '--config',
+      writeConfig(armedConfig()),
+      '--repo',
+      'evil/repo',
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--repo: evil/repo is not in the allowlist');
+    expect(seen).toEqual([]);
+  });
+});
