@@ -26,6 +26,7 @@ import {
   EXIT,
   mapLimit,
   prepareTick,
+  pushTickMetrics,
   reportDisabled,
   type Runtime,
   type TickFlags,
@@ -36,23 +37,44 @@ import type { Logger } from '../adapters/log.js';
 const READ_CONCURRENCY = 8;
 
 export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
+  const startedAt = runtime.now();
   const prepared = await prepareTick(flags, runtime);
   if (!prepared.open) return reportDisabled('poll', prepared.reason, flags, runtime, log);
   const { config, repos } = prepared;
   const ports = await buildPorts(config, runtime, flags.mode);
   const { tracker, t3 } = ports;
+  const tick = {
+    command: 'poll',
+    mode: flags.mode,
+    config,
+    runtime,
+    log,
+    ports,
+    startedAt,
+  } as const;
   const failures: Failure[] = [];
-  const report = (exitCode: number, summary: string, parts: Partial<ReportParts> = {}) => {
+  let queue: { ready: Issue[]; inProgress: Issue[] } | undefined;
+  const report = async (exitCode: number, summary: string, parts: Partial<ReportParts> = {}) => {
+    const results = parts.results ?? [];
+    const dispatched = parts.dispatched ?? [];
     writeReport(runtime.stdout, flags.output, {
       command: 'poll',
       mode: flags.mode,
       exitCode,
       summary,
       plan: parts.plan ?? [],
-      results: parts.results ?? [],
+      results,
       waiting: parts.waiting ?? [],
       failures,
-      details: { dispatched: parts.dispatched ?? [] },
+      details: { dispatched },
+    });
+    await pushTickMetrics(tick, {
+      exitCode,
+      results,
+      failures,
+      liveRuns: queue === undefined ? null : queue.inProgress.length,
+      queueDepth: queue === undefined ? null : stillWaiting(queue, dispatched),
+      escalations: null,
     });
     return exitCode;
   };
@@ -64,7 +86,6 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
     return report(EXIT.upstreamUnreadable, `poll: stopped, ${message}`);
   };
 
-  let queue: { ready: Issue[]; inProgress: Issue[] };
   try {
     queue = await readQueue(tracker, config, repos);
   } catch (error) {
@@ -130,6 +151,12 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
     waiting,
     dispatched,
   });
+}
+
+/** Ready issues left waiting: neither dispatched now nor already a live run. */
+function stillWaiting(queue: { ready: Issue[]; inProgress: Issue[] }, dispatched: string[]) {
+  const gone = new Set([...dispatched, ...queue.inProgress.map(issueKey)]);
+  return queue.ready.filter((issue) => !gone.has(issueKey(issue))).length;
 }
 
 interface ReportParts {

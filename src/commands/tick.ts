@@ -6,12 +6,15 @@ import { requiredSecret, secretSource } from '../adapters/secrets.js';
 import {
   ConfigError,
   gateStatus,
+  renderTickMetrics,
   type Config,
   type Env,
   type LogLevel,
   type RepoName,
+  type Upstream,
 } from '../core/index.js';
-import type { Ports } from './executor.js';
+import type { ActionResult, Ports } from './executor.js';
+import type { Failure } from './report.js';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -91,22 +94,52 @@ export function reportDisabled(
  * A dry run gets adapters whose HTTP refuses anything but reads: the executor is never
  * called in a dry run, and this makes a write impossible even if a bug called it.
  */
-function fetchFor(mode: Mode): typeof fetch {
+function fetchFor(mode: Mode, send: typeof fetch): typeof fetch {
   const readOnly: typeof fetch = (input, init) => {
-    const method = (
-      init?.method ?? (input instanceof Request ? input.method : 'GET')
-    ).toUpperCase();
+    const method = methodOf(input, init);
     if (method !== 'GET' && method !== 'HEAD') {
       return Promise.reject(new Error(`dry run: refused to send a ${method} request`));
     }
-    return globalThis.fetch(input, init);
+    return send(input, init);
   };
-  const live: typeof fetch = (input, init) => globalThis.fetch(input, init);
-  return { live, 'dry-run': readOnly }[mode];
+  return { live: send, 'dry-run': readOnly }[mode];
 }
 
-export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): Promise<Ports> {
-  const fetch = fetchFor(mode);
+const methodOf = (input: Parameters<typeof fetch>[0], init: RequestInit | undefined): string =>
+  (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+
+export interface RequestCount {
+  upstream: Upstream;
+  method: string;
+  count: number;
+}
+
+/** Counts every request an adapter sends (retries too; not the ones a dry run refused). */
+function createRequestMeter() {
+  const counts = new Map<string, RequestCount>();
+  return {
+    fetchFor(upstream: Upstream): typeof fetch {
+      return (input, init) => {
+        const method = methodOf(input, init);
+        const key = `${upstream} ${method}`;
+        const known = counts.get(key);
+        if (known === undefined) counts.set(key, { upstream, method, count: 1 });
+        else known.count += 1;
+        return globalThis.fetch(input, init);
+      };
+    },
+    counts: (): RequestCount[] => [...counts.values()].map((c) => ({ ...c })),
+  };
+}
+
+/** The ports, and the requests they sent so far. */
+export interface TickPorts extends Ports {
+  requestCounts(): RequestCount[];
+}
+
+export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): Promise<TickPorts> {
+  const meter = createRequestMeter();
+  const fetch = (upstream: Upstream) => fetchFor(mode, meter.fetchFor(upstream));
   if (config.tracker.kind !== 'github') {
     throw new ConfigError([
       `tracker.kind: "${config.tracker.kind}" is not available in this version of afk (use github)`,
@@ -138,12 +171,16 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
   // Both secrets must exist before the first request: a missing one is a configuration
   // error (exit 2), not an unreadable upstream. They are still read afresh per request.
   await Promise.all([trackerToken(), t3Token()]);
-  const { retries, throttle } = runtime.http ?? {};
+  const { retries } = runtime.http ?? {};
+  // GitHub's write pacing (about one write a second) protects a real GitHub; an emulator on
+  // loopback (the demo, the end-to-end tests) has no secondary limits to respect.
+  const throttle =
+    runtime.http?.throttle ?? (isLoopback(config.tracker.apiUrl) ? false : undefined);
   return {
     tracker: createGitHubTracker({
       apiUrl: config.tracker.apiUrl,
       token: trackerToken,
-      fetch,
+      fetch: fetch('tracker'),
       ...(config.tracker.login === undefined ? {} : { login: config.tracker.login }),
       ...(retries === undefined ? {} : { retries }),
       ...(throttle === undefined ? {} : { throttle }),
@@ -151,7 +188,7 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
     t3: createT3Client({
       baseUrl: config.t3.url,
       token: t3Token,
-      fetch,
+      fetch: fetch('t3'),
       ...(retries === undefined ? {} : { retries }),
     }),
     // No webhook configured means no doorbell: escalations still relabel and write the reason.
@@ -161,15 +198,70 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
           name: 'Slack webhook URL',
           fileKey: 'notify.slackWebhookUrlFile',
           file: config.notify.slackWebhookUrlFile,
+          optional: true,
           envVars: ['AFK_SLACK_WEBHOOK_URL'],
         },
         runtime.env,
       ),
-      fetch,
+      fetch: fetch('slack'),
       ...(retries === 0 ? { retryDelayMs: 0 } : {}),
     }),
+    requestCounts: meter.counts,
   };
 }
+
+export interface TickContext {
+  command: 'poll' | 'watch';
+  mode: Mode;
+  config: Config;
+  runtime: Runtime;
+  log: Logger;
+  ports: TickPorts;
+  startedAt: Date;
+}
+
+export interface TickOutcome {
+  exitCode: number;
+  results: readonly ActionResult[];
+  failures: readonly Failure[];
+  liveRuns: number | null;
+  queueDepth: number | null;
+  escalations: readonly string[] | null;
+}
+
+/**
+ * A live tick ends by pushing its metrics, when a Pushgateway is configured. A dry run pushes
+ * nothing: it is a laptop run, and its push would replace the cluster's series. A failed push
+ * is a warning, never a failure of the tick: the exit code stands.
+ */
+export async function pushTickMetrics(tick: TickContext, outcome: TickOutcome): Promise<void> {
+  const { pushgatewayUrl, job } = tick.config.metrics;
+  if (pushgatewayUrl === null || tick.mode === 'dry-run') return;
+  const body = renderTickMetrics({
+    startedAt: tick.startedAt,
+    endedAt: tick.runtime.now(),
+    exitCode: outcome.exitCode,
+    requests: tick.ports.requestCounts(),
+    actions: outcome.results.map((r) => ({ kind: r.action.kind, status: r.status })),
+    failures: outcome.failures.length + outcome.results.filter((r) => r.status === 'failed').length,
+    liveRuns: outcome.liveRuns,
+    queueDepth: outcome.queueDepth,
+    escalations: outcome.escalations,
+  });
+  const { pushMetrics } = await import('../adapters/metrics.js');
+  const pushed = await pushMetrics({ url: pushgatewayUrl, job, command: tick.command }, body);
+  if (!pushed.ok) {
+    // Kind and status only: the URL may carry credentials.
+    const { kind, status } = pushed;
+    tick.log.warn(
+      { command: tick.command, metrics: { kind, status } },
+      `${tick.command}: the metrics push failed (${kind}${status === null ? '' : ` ${status}`}); the exit code stands`,
+    );
+  }
+}
+
+const isLoopback = (url: string): boolean =>
+  ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the input order. */
 export async function mapLimit<T, R>(

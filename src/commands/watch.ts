@@ -23,6 +23,7 @@ import {
   EXIT,
   mapLimit,
   prepareTick,
+  pushTickMetrics,
   reportDisabled,
   type Runtime,
   type TickFlags,
@@ -39,12 +40,23 @@ interface RunOutcome {
 }
 
 export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
+  const startedAt = runtime.now();
   const prepared = await prepareTick(flags, runtime);
   if (!prepared.open) return reportDisabled('watch', prepared.reason, flags, runtime, log);
   const { config, repos } = prepared;
   const ports = await buildPorts(config, runtime, flags.mode);
+  const tick = {
+    command: 'watch',
+    mode: flags.mode,
+    config,
+    runtime,
+    log,
+    ports,
+    startedAt,
+  } as const;
   const failures: Failure[] = [];
-  const report = (
+  let live: Issue[] | undefined;
+  const report = async (
     exitCode: number,
     summary: string,
     runs: RunOutcome[],
@@ -63,6 +75,17 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
         runs: runs.map((r) => ({ issue: issueKey(r.issue), decision: r.decision })),
       },
     });
+    await pushTickMetrics(tick, {
+      exitCode,
+      results,
+      failures,
+      liveRuns: live === undefined ? null : live.length,
+      queueDepth: null,
+      escalations:
+        live === undefined
+          ? null
+          : runs.flatMap((r) => (r.decision?.kind === 'escalate' ? [r.decision.reason] : [])),
+    });
     return exitCode;
   };
   const unreadable = (what: string, error: unknown) => {
@@ -73,7 +96,6 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     return report(EXIT.upstreamUnreadable, `watch: stopped, ${message}`, [], []);
   };
 
-  let live: Issue[];
   try {
     const lists = await mapLimit(repos, 4, (repo) =>
       ports.tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),

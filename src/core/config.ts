@@ -192,6 +192,26 @@ const notifySchema = z
   })
   .prefault({});
 
+// The Pushgateway URL may carry basic-auth credentials (https://user:pass@host): it appears
+// in no log line or error message.
+const metricsSchema = z
+  .strictObject({
+    pushgatewayUrl: z
+      .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+      .nullable()
+      .default(null)
+      .describe(
+        'Prometheus Pushgateway base URL; each live poll and watch tick pushes its metrics there (never a dry run); null: no push',
+      ),
+    job: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, "_", ".", ":" or "-"')
+      .max(100)
+      .default('afk')
+      .describe('the job label of the pushed groups (…/metrics/job/<job>/command/<poll|watch>)'),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     killSwitch: z
@@ -212,6 +232,7 @@ export const configSchema = z
     watch: watchSchema,
     deploy: deploySchema,
     notify: notifySchema,
+    metrics: metricsSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, string>();

@@ -12,3 +12,6 @@ export * from './poll.js';
 export * from './config-doc.js';
 export * from './evidence.js';
 export * from './watch.js';
+export * from './metrics.js';
+export * from './status.js';
+export * from './doctor.js';

@@ -1,0 +1,77 @@
+// The push of a tick's metrics to a Prometheus Pushgateway. The push is a by-product of the
+// tick: it gets one short try, and its failure is a value the caller logs, never a throw
+// that would change the tick's exit code. The URL may carry basic-auth credentials, so it
+// appears in no result, message or cause.
+// https://github.com/prometheus/pushgateway#api
+import { Buffer } from 'node:buffer';
+import ky from 'ky';
+import type { FailureKind } from '../core/index.js';
+
+export interface PushTarget {
+  /** The Pushgateway base URL, perhaps with a path prefix and user:password. */
+  url: string;
+  job: string;
+  /** The rest of the grouping key; every push replaces this group (PUT). */
+  command: string;
+}
+
+export type PushResult = { ok: true } | { ok: false; kind: FailureKind; status: number | null };
+
+export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4';
+
+export async function pushMetrics(
+  target: PushTarget,
+  body: string,
+  options: { timeoutMs?: number } = {},
+): Promise<PushResult> {
+  let status: number;
+  try {
+    const { url, headers } = groupUrl(target);
+    const response = await ky.put(url, {
+      body,
+      headers: { ...headers, 'content-type': EXPOSITION_CONTENT_TYPE },
+      timeout: options.timeoutMs ?? 3000,
+      retry: 0,
+      throwHttpErrors: false,
+    });
+    status = response.status;
+    // Read to the end (a short text at most), so the connection does not hold the exit.
+    await response.text();
+  } catch {
+    // Timeout, refused, reset, DNS: the next tick pushes again. The error is dropped: ky's
+    // and fetch's errors carry the URL.
+    return { ok: false, kind: 'transient', status: null };
+  }
+  // The Pushgateway answers 200 (202 before v1.0) to a push it stored.
+  if (status >= 200 && status < 300) return { ok: true };
+  return { ok: false, kind: failureKind(status), status };
+}
+
+/**
+ * `…/metrics/job/<job>/command/<command>`, below any path prefix of the base URL. fetch
+ * refuses a URL with credentials, so they move to a basic Authorization header.
+ */
+function groupUrl(target: PushTarget): { url: string; headers: Record<string, string> } {
+  const url = new URL(target.url);
+  const headers: Record<string, string> = {};
+  if (url.username !== '' || url.password !== '') {
+    const userinfo = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers['authorization'] = `Basic ${Buffer.from(userinfo).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  const segment = encodeURIComponent;
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/metrics/job/${segment(target.job)}/command/${segment(target.command)}`;
+  return { url: url.href, headers };
+}
+
+function failureKind(status: number): FailureKind {
+  // A body the Pushgateway cannot parse, or metrics inconsistent with other groups'.
+  if (status === 400) return 'contract';
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  if (status === 429) return 'rate-limited';
+  if (status >= 500) return 'transient';
+  return 'rejected';
+}
