@@ -15,6 +15,11 @@ export interface SecretSpec {
   file: string | undefined;
   /** Environment variables consulted in order when no file is configured. */
   envVars: readonly string[];
+  /**
+   * A file that may be absent: an optional key of a mounted Secret (the Slack webhook) is
+   * simply not there when the operator left it out, and that means "not configured".
+   */
+  optional?: boolean;
 }
 
 export function secretSource(spec: SecretSpec, env: Env): SecretSource {
@@ -26,6 +31,7 @@ export function secretSource(spec: SecretSpec, env: Env): SecretSource {
         text = await readFile(file, 'utf8');
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+        if (code === 'ENOENT' && spec.optional === true) return undefined;
         throw new ConfigError([
           `${spec.fileKey}: cannot read the ${spec.name} file ${file} (${code})`,
         ]);

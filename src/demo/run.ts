@@ -1,0 +1,247 @@
+// The demo: afk's real poll and watch ticks, run as the built CLI in child processes, against
+// loopback emulators of GitHub, T3 and Slack, with a scripted agent and a scripted human.
+// One issue goes from ready to closed; one exhausts its fix-forwards and goes to a human.
+// No credentials, no network beyond 127.0.0.1.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { threadIdFor } from '../core/index.js';
+import { createGitHubFake, type GitHubFake } from '../emulators/github.js';
+import { startEmulator, type Emulator } from '../emulators/server.js';
+import { createSlackFake, type SlackFake } from '../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../emulators/t3.js';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../bin/afk.js', import.meta.url));
+
+const API = { repo: 'acme/api', number: 1 };
+const WEB = { repo: 'acme/web', number: 1 };
+const sha = (digit: string) => digit.repeat(40);
+
+export interface DemoResult {
+  ticks: number;
+  /** Final labels and state of each issue, by `repo#number`. */
+  issues: Record<string, { state: string; labels: string[] }>;
+  doorbells: string[];
+  exitCodes: number[];
+}
+
+interface World {
+  gh: GitHubFake;
+  t3: T3Fake;
+  slack: SlackFake;
+  servers: Emulator[];
+  configFile: string;
+  env: NodeJS.ProcessEnv;
+}
+
+async function startWorld(): Promise<World> {
+  const servers = await Promise.all([startEmulator(), startEmulator(), startEmulator()]);
+  const [ghServer, t3Server, slackServer] = servers as [Emulator, Emulator, Emulator];
+  const gh = createGitHubFake({ baseUrl: ghServer.url });
+  const t3 = createT3Fake({ baseUrl: t3Server.url });
+  const slackUrl = `${slackServer.url}/services/T000/B000/DEMO`;
+  const slack = createSlackFake({ url: slackUrl });
+  ghServer.use(gh.handlers);
+  t3Server.use(t3.handlers);
+  slackServer.use(slack.handlers);
+
+  for (const repo of [API.repo, WEB.repo]) {
+    gh.addRepo(repo, { collaborators: { maintainer: 'maintain' } });
+    gh.pushCommit(repo, 'main', sha('0'));
+  }
+  gh.addIssue(API.repo, {
+    number: 1,
+    title: 'Login rejects valid passwords with a trailing space',
+    body: 'Steps: sign up with "hunter2 ", log in with "hunter2 ". Expected: logged in.',
+    labels: ['ready-for-agent', 'P1'],
+    labeledBy: { 'ready-for-agent': 'maintainer' },
+  });
+  gh.addIssue(WEB.repo, {
+    number: 1,
+    title: 'Add a dark mode toggle',
+    body: 'A toggle in the header that switches the theme and remembers the choice.',
+    labels: ['ready-for-agent', 'P2'],
+    labeledBy: { 'ready-for-agent': 'maintainer' },
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'afk-demo-'));
+  const configFile = join(dir, 'afk.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      killSwitch: false,
+      repos: [API.repo, WEB.repo],
+      tracker: { apiUrl: ghServer.url },
+      t3: { url: t3Server.url },
+      dispatch: { maxConcurrentRuns: 2, maxRunsPerRepo: 1, maxDispatchesPerTick: 2 },
+      watch: { maxFixForwards: 1 },
+      deploy: { kind: 'github-deployment', environment: 'production' },
+    }),
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AFK_TRACKER_TOKEN: 'gh-test-token',
+    AFK_T3_TOKEN: 't3-test-token',
+    AFK_SLACK_WEBHOOK_URL: slackUrl,
+    AFK_LOG_LEVEL: 'warn',
+  };
+  delete env['AFK_CONFIG'];
+  delete env['AFK_KILL_SWITCH'];
+  delete env['AFK_REPOS'];
+  return { gh, t3, slack, servers, configFile, env };
+}
+
+/** The checklist a human sees on the issue, without the hidden record. */
+function checklistOf(gh: GitHubFake, issue: { repo: string; number: number }): string | null {
+  const comment = gh.issue(issue.repo, issue.number).comments.find((c) => c.author === 'afk-bot');
+  if (comment === undefined) return null;
+  return comment.body.replace(/\n*<!-- afk:run .* -->\s*$/s, '').trim();
+}
+
+export async function runDemo(out: (line: string) => void = console.log): Promise<DemoResult> {
+  const world = await startWorld();
+  const { gh, t3, slack } = world;
+  const shown = new Map<string, string>();
+  const exitCodes: number[] = [];
+  let ticks = 0;
+
+  const tick = async (command: 'poll' | 'watch') => {
+    ticks += 1;
+    out(`\n━━ tick ${ticks}: afk ${command} ━━`);
+    const result = await run(process.execPath, [BIN, command, '--config', world.configFile], {
+      env: world.env,
+      timeout: 20_000,
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: typeof e.code === 'number' ? e.code : 1,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
+    );
+    exitCodes.push(result.code);
+    for (const line of result.stdout.trimEnd().split('\n')) out(`  ${line}`);
+    if (result.stderr.trim() !== '') out(`  (stderr) ${result.stderr.trim()}`);
+    for (const issue of [API, WEB]) {
+      const key = `${issue.repo}#${issue.number}`;
+      const checklist = checklistOf(gh, issue);
+      if (checklist !== null && shown.get(key) !== checklist) {
+        shown.set(key, checklist);
+        out(`\n  ┌ ${key}, labels: ${gh.issue(issue.repo, issue.number).labels.join(', ')}`);
+        for (const line of checklist.split('\n')) out(`  │ ${line}`);
+      }
+    }
+  };
+  const say = (what: string) => out(`\n» ${what}`);
+  const apiThread = threadIdFor(API, 1);
+  const webThread = threadIdFor(WEB, 1);
+
+  try {
+    await tick('poll');
+
+    say('the agents start: each writes a failing test first');
+    t3.startProvider(apiThread);
+    t3.say(apiThread, 'Reproduced it in a test.\nAFK-PHASE: tests-red');
+    t3.startProvider(webThread);
+    t3.say(webThread, 'Added a failing test for the toggle.\nAFK-PHASE: tests-red');
+    await tick('watch');
+
+    say('both make their tests pass, push their branches and open pull requests');
+    t3.say(apiThread, 'AFK-PHASE: green');
+    gh.addPullRequest(API.repo, {
+      head: 'afk/issue-1',
+      headSha: sha('a'),
+      title: 'Trim passwords consistently (Refs #1)',
+    });
+    t3.completeTurn(apiThread, `Opened the PR.\nAFK-PHASE: pushed ${sha('a')}`);
+    t3.say(webThread, 'AFK-PHASE: green');
+    gh.addPullRequest(WEB.repo, {
+      head: 'afk/issue-1',
+      headSha: sha('b'),
+      title: 'Dark mode toggle (Refs #1)',
+    });
+    t3.completeTurn(webThread, `Opened the PR.\nAFK-PHASE: pushed ${sha('b')}`);
+    await tick('watch');
+
+    say('CI: green on the api PR, red on the web PR');
+    gh.addCheckRun(API.repo, sha('a'), {
+      name: 'test',
+      status: 'completed',
+      conclusion: 'success',
+    });
+    gh.addCheckRun(WEB.repo, sha('b'), {
+      name: 'unit tests',
+      status: 'completed',
+      conclusion: 'failure',
+      title: '1 failed',
+      summary: 'theme.test.ts: expected "dark", received "light"',
+    });
+    await tick('watch');
+
+    say('a maintainer merges the api PR; the web agent pushes a fix that is still red');
+    gh.mergePullRequest(API.repo, 2, sha('c'));
+    gh.addCheckRun(API.repo, sha('c'), {
+      name: 'test',
+      status: 'completed',
+      conclusion: 'success',
+    });
+    t3.startProvider(webThread);
+    gh.pushCommit(WEB.repo, 'afk/issue-1', sha('d'));
+    t3.completeTurn(webThread, `Fixed the default theme.\nAFK-PHASE: pushed ${sha('d')}`);
+    gh.addCheckRun(WEB.repo, sha('d'), {
+      name: 'unit tests',
+      status: 'completed',
+      conclusion: 'failure',
+      summary: 'still light',
+    });
+    await tick('watch');
+
+    say('the deploy pipeline ships the api merge commit to production');
+    const deployment = gh.addDeployment(API.repo, { sha: sha('c'), environment: 'production' });
+    gh.addDeploymentStatus(API.repo, deployment, {
+      state: 'success',
+      environmentUrl: 'https://api.acme.test',
+    });
+    await tick('watch');
+
+    say('nothing is left to follow');
+    await tick('watch');
+
+    out('\n━━ the doorbell (Slack) ━━');
+    for (const message of slack.messages) out(`  ${message.text}`);
+    const issues = Object.fromEntries(
+      [API, WEB].map((i) => {
+        const state = gh.issue(i.repo, i.number);
+        return [`${i.repo}#${i.number}`, { state: state.state, labels: [...state.labels].sort() }];
+      }),
+    );
+    out('\n━━ where the issues ended ━━');
+    for (const [key, value] of Object.entries(issues)) {
+      out(`  ${key}: ${value.state}, labels: ${value.labels.join(', ') || '(none)'}`);
+    }
+    return { ticks, issues, doorbells: slack.messages.map((m) => m.text), exitCodes };
+  } finally {
+    await Promise.all(world.servers.map((s) => s.close()));
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const started = Date.now();
+  runDemo().then(
+    (result) => {
+      console.log(
+        `\ndemo: ${result.ticks} ticks in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      process.exitCode = result.exitCodes.every((c) => c === 0) ? 0 : 1;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
