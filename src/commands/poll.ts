@@ -2,7 +2,6 @@
 // repo and label, whatever the queue's length), decide which issues to start, read what only
 // those need (trust, afk's comment, the T3 snapshot), plan, act, report.
 import {
-  ConfigError,
   describeError,
   findAfkComment,
   findLabeler,
@@ -22,12 +21,11 @@ import {
 import { executePlan, type ActionResult } from './executor.js';
 import { writeReport, type Failure, type Waiting } from './report.js';
 import {
-  buildPorts,
   EXIT,
   mapLimit,
-  prepareTick,
+  openTick,
   pushTickMetrics,
-  reportDisabled,
+  recordUnreadable,
   type Runtime,
   type TickFlags,
 } from './tick.js';
@@ -37,22 +35,11 @@ import type { Logger } from '../adapters/log.js';
 const READ_CONCURRENCY = 8;
 
 export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
-  const startedAt = runtime.now();
-  const prepared = await prepareTick(flags, runtime);
-  if (!prepared.open) return reportDisabled('poll', prepared.reason, flags, runtime, log);
-  const { config, repos } = prepared;
-  const ports = await buildPorts(config, runtime, flags.mode);
+  const opened = await openTick('poll', flags, runtime, log);
+  if (!opened.open) return opened.exitCode;
+  const { tick } = opened;
+  const { config, repos, ports, failures } = tick;
   const { tracker, t3 } = ports;
-  const tick = {
-    command: 'poll',
-    mode: flags.mode,
-    config,
-    runtime,
-    log,
-    ports,
-    startedAt,
-  } as const;
-  const failures: Failure[] = [];
   let queue: { ready: Issue[]; inProgress: Issue[] } | undefined;
   const report = async (exitCode: number, summary: string, parts: Partial<ReportParts> = {}) => {
     const results = parts.results ?? [];
@@ -78,13 +65,8 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
     });
     return exitCode;
   };
-  const unreadable = (what: string, error: unknown) => {
-    if (error instanceof ConfigError) throw error;
-    const message = `${what}: ${describeError(error)}`;
-    log.error({ command: 'poll' }, message);
-    failures.push({ issue: null, error: message });
-    return report(EXIT.upstreamUnreadable, `poll: stopped, ${message}`);
-  };
+  const unreadable = (what: string, error: unknown) =>
+    report(EXIT.upstreamUnreadable, recordUnreadable(tick, what, error));
 
   try {
     queue = await readQueue(tracker, config, repos);

@@ -1,7 +1,6 @@
 // `afk status`: what afk is doing right now, for the human on call. Read-only, so it works
 // with the kill switch on: the three label listings per repo, afk's comment on each live run
 // and recent escalation, and the T3 snapshot. It never reads CI: the run records say enough.
-import { loadConfig } from '../adapters/config-file.js';
 import type { Logger } from '../adapters/log.js';
 import {
   ConfigError,
@@ -21,7 +20,7 @@ import {
   type StatusView,
   type T3Snapshot,
 } from '../core/index.js';
-import { buildPorts, EXIT, mapLimit, type Runtime } from './tick.js';
+import { buildPorts, EXIT, loadScope, mapLimit, type Runtime } from './tick.js';
 
 export interface StatusFlags {
   config?: string;
@@ -31,20 +30,9 @@ export interface StatusFlags {
 
 const READ_CONCURRENCY = 8;
 
-/** prepareTick without the gates: a view may look at a disarmed deployment. */
-async function prepareView(flags: StatusFlags, runtime: Runtime) {
-  const { config } = await loadConfig({ flag: flags.config, env: runtime.env, cwd: runtime.cwd });
-  if (flags.repo === undefined) return { config, repos: config.repos };
-  const wanted = flags.repo.toLowerCase();
-  const match = config.repos.find((r) => r.toLowerCase() === wanted);
-  if (match === undefined) {
-    throw new ConfigError([`--repo: ${flags.repo} is not in the allowlist (repos / AFK_REPOS)`]);
-  }
-  return { config, repos: [match] };
-}
-
 export async function status(flags: StatusFlags, runtime: Runtime, log: Logger): Promise<number> {
-  const { config, repos } = await prepareView(flags, runtime);
+  // No gates: a view may look at a disarmed deployment.
+  const { config, repos } = await loadScope(flags, runtime);
   const gates = { killSwitch: config.killSwitch, repos };
   const write = (exitCode: number, view: StatusView | null, summary: string) => {
     if (flags.output === 'json') {

@@ -6,6 +6,7 @@ import { requiredSecret, secretSource } from '../adapters/secrets.js';
 import {
   ConfigError,
   gateStatus,
+  describeError,
   renderTickMetrics,
   type Config,
   type Env,
@@ -58,18 +59,27 @@ export function loggerFor(runtime: Runtime): Logger {
 export type Prepared =
   { open: false; reason: string } | { open: true; config: Config; repos: RepoName[] };
 
+/**
+ * The config and the repos a command covers: the allowlist, or the one `--repo` names, which
+ * must be on it (a way to narrow a run, never around the allowlist).
+ */
+export async function loadScope(
+  flags: { config?: string; repo?: string },
+  runtime: Runtime,
+): Promise<{ config: Config; repos: RepoName[] }> {
+  const { config } = await loadConfig({ flag: flags.config, env: runtime.env, cwd: runtime.cwd });
+  if (flags.repo === undefined) return { config, repos: config.repos };
+  const wanted = flags.repo.toLowerCase();
+  const match = config.repos.find((r) => r.toLowerCase() === wanted);
+  if (match === undefined) {
+    throw new ConfigError([`--repo: ${flags.repo} is not in the allowlist (repos / AFK_REPOS)`]);
+  }
+  return { config, repos: [match] };
+}
+
 /** Loads the config and checks the gates; a closed gate means zero network requests. */
 export async function prepareTick(flags: TickFlags, runtime: Runtime): Promise<Prepared> {
-  const { config } = await loadConfig({ flag: flags.config, env: runtime.env, cwd: runtime.cwd });
-  let repos = config.repos;
-  if (flags.repo !== undefined) {
-    const wanted = flags.repo.toLowerCase();
-    const match = config.repos.find((r) => r.toLowerCase() === wanted);
-    if (match === undefined) {
-      throw new ConfigError([`--repo: ${flags.repo} is not in the allowlist (repos / AFK_REPOS)`]);
-    }
-    repos = [match];
-  }
+  const { config, repos } = await loadScope(flags, runtime);
   const gate = gateStatus(config);
   if (!gate.open) return gate;
   return { open: true, config, repos };
@@ -214,10 +224,47 @@ export interface TickContext {
   command: 'poll' | 'watch';
   mode: Mode;
   config: Config;
+  /** The allow-listed repos this tick covers (narrowed by --repo). */
+  repos: RepoName[];
   runtime: Runtime;
   log: Logger;
   ports: TickPorts;
   startedAt: Date;
+  /** Failures outside the plan (reads), reported with the tick and counted in its exit code. */
+  failures: Failure[];
+}
+
+/**
+ * Opens a tick: the config, the gates and the adapters. A closed gate ends it here with
+ * exit 0, one log line and no request.
+ */
+export async function openTick(
+  command: TickContext['command'],
+  flags: TickFlags,
+  runtime: Runtime,
+  log: Logger,
+): Promise<{ open: false; exitCode: number } | { open: true; tick: TickContext }> {
+  const startedAt = runtime.now();
+  const prepared = await prepareTick(flags, runtime);
+  if (!prepared.open) {
+    return { open: false, exitCode: reportDisabled(command, prepared.reason, flags, runtime, log) };
+  }
+  const { config, repos } = prepared;
+  const ports = await buildPorts(config, runtime, flags.mode);
+  const tick = { command, mode: flags.mode, config, repos, runtime, log, ports, startedAt };
+  return { open: true, tick: { ...tick, failures: [] } };
+}
+
+/**
+ * A read the tick cannot do without failed: logged and recorded; the caller stops with exit 3.
+ * A configuration error (a secret file gone) is not an upstream's fault and goes up as exit 2.
+ */
+export function recordUnreadable(tick: TickContext, what: string, error: unknown): string {
+  if (error instanceof ConfigError) throw error;
+  const message = `${what}: ${describeError(error)}`;
+  tick.log.error({ command: tick.command }, message);
+  tick.failures.push({ issue: null, error: message });
+  return `${tick.command}: stopped, ${message}`;
 }
 
 export interface TickOutcome {

@@ -17,14 +17,13 @@ import {
 } from '../core/index.js';
 import type { Logger } from '../adapters/log.js';
 import { executePlan, type ActionResult, type Ports } from './executor.js';
-import { writeReport, type Failure } from './report.js';
+import { writeReport } from './report.js';
 import {
-  buildPorts,
   EXIT,
   mapLimit,
-  prepareTick,
+  openTick,
   pushTickMetrics,
-  reportDisabled,
+  recordUnreadable,
   type Runtime,
   type TickFlags,
 } from './tick.js';
@@ -40,21 +39,10 @@ interface RunOutcome {
 }
 
 export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
-  const startedAt = runtime.now();
-  const prepared = await prepareTick(flags, runtime);
-  if (!prepared.open) return reportDisabled('watch', prepared.reason, flags, runtime, log);
-  const { config, repos } = prepared;
-  const ports = await buildPorts(config, runtime, flags.mode);
-  const tick = {
-    command: 'watch',
-    mode: flags.mode,
-    config,
-    runtime,
-    log,
-    ports,
-    startedAt,
-  } as const;
-  const failures: Failure[] = [];
+  const opened = await openTick('watch', flags, runtime, log);
+  if (!opened.open) return opened.exitCode;
+  const { tick } = opened;
+  const { config, repos, ports, failures } = tick;
   let live: Issue[] | undefined;
   const report = async (
     exitCode: number,
@@ -88,13 +76,8 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     });
     return exitCode;
   };
-  const unreadable = (what: string, error: unknown) => {
-    if (error instanceof ConfigError) throw error;
-    const message = `${what}: ${describeError(error)}`;
-    log.error({ command: 'watch' }, message);
-    failures.push({ issue: null, error: message });
-    return report(EXIT.upstreamUnreadable, `watch: stopped, ${message}`, [], []);
-  };
+  const unreadable = (what: string, error: unknown) =>
+    report(EXIT.upstreamUnreadable, recordUnreadable(tick, what, error), [], []);
 
   try {
     const lists = await mapLimit(repos, 4, (repo) =>

@@ -1,8 +1,9 @@
-import { http, HttpResponse } from 'msw';
+import { HttpResponse } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
 import { createSlackFake } from '../../src/emulators/slack.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { createPushgatewayFake, type PushgatewayFake } from '../../src/emulators/pushgateway.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, GITHUB_URL, runCli, T3_URL, writeConfig } from '../support/cli.js';
 
@@ -11,62 +12,16 @@ const SECRET = 's3cret-pw';
 const SLACK_URL = 'https://hooks.slack.test/services/T000/B000/XXXX';
 const PUSHGATEWAY_WITH_AUTH = `https://afk:${SECRET}@pushgateway.test`;
 
-interface Push {
-  method: string;
-  path: string;
-  contentType: string | null;
-  body: string;
-}
-
-/**
- * A Pushgateway as v1.x answers a text-format push: 200 once stored, 400 for a body its
- * parser refuses. (The adapter's test holds the same fake, with the cases it refuses.)
- */
-function createPushgatewayFake() {
-  const pushes: Push[] = [];
-  let status = 200;
-  const handler = http.all(`${PUSHGATEWAY}/*`, async ({ request }) => {
-    const body = await request.text();
-    const push = {
-      method: request.method,
-      path: new URL(request.url).pathname,
-      contentType: request.headers.get('content-type'),
-      body,
-    };
-    pushes.push(push);
-    if (!/^\/metrics\/job\/[^/]+(\/[^/]+\/[^/]+)*$/.test(push.path)) {
-      return new HttpResponse('404 page not found\n', { status: 404 });
-    }
-    const typed = new Set<string>();
-    for (const line of body.split('\n').slice(0, -1)) {
-      const type = /^# TYPE (\w+) gauge$/.exec(line)?.[1];
-      if (type !== undefined) typed.add(type);
-      else if (!line.startsWith('# ') && !typed.has(line.split(/[{ ]/)[0] ?? '')) {
-        return new HttpResponse(`text format parsing error: ${line}`, { status: 400 });
-      }
-    }
-    if (status !== 200) return new HttpResponse('internal error\n', { status });
-    return new HttpResponse(null, { status: 200 });
-  });
-  return {
-    handler,
-    pushes,
-    failWith(code: number) {
-      status = code;
-    },
-  };
-}
-
 const { server, seen } = useMswServer();
 
 let gh: GitHubFake;
 let t3: T3Fake;
-let gateway: ReturnType<typeof createPushgatewayFake>;
+let gateway: PushgatewayFake;
 beforeEach(() => {
   seen.length = 0;
   gh = createGitHubFake();
   t3 = createT3Fake();
-  gateway = createPushgatewayFake();
+  gateway = createPushgatewayFake(PUSHGATEWAY);
   server.use(...gh.handlers, ...t3.handlers, gateway.handler);
   gh.addRepo('acme/api', { collaborators: { maintainer: 'write' } });
   gh.addRepo('acme/web', { collaborators: { maintainer: 'write' } });
@@ -202,7 +157,7 @@ describe('afk poll with a Pushgateway', () => {
     'keeps the exit code when the Pushgateway answers %i, and logs no URL',
     async (status) => {
       ready('acme/api', 1);
-      gateway.failWith(status);
+      gateway.answerWith(() => new HttpResponse('internal error\n', { status }));
 
       const result = await runCli(['poll', '--config', withMetrics(PUSHGATEWAY_WITH_AUTH)]);
 
@@ -224,7 +179,7 @@ describe('afk poll with a Pushgateway', () => {
   );
 
   it('keeps the exit code when the Pushgateway cannot be reached', async () => {
-    server.use(http.put(`${PUSHGATEWAY}/*`, () => HttpResponse.error()));
+    gateway.answerWith(() => HttpResponse.error());
     const result = await runCli(['poll', '--config', withMetrics(PUSHGATEWAY_WITH_AUTH)]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('"kind":"transient","status":null');
