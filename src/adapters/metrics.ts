@@ -5,7 +5,7 @@
 // https://github.com/prometheus/pushgateway#api
 import { Buffer } from 'node:buffer';
 import ky from 'ky';
-import type { FailureKind } from '../core/index.js';
+import { failureKindOf, type FailureKind } from '../core/index.js';
 
 export interface PushTarget {
   /** The Pushgateway base URL, perhaps with a path prefix and user:password. */
@@ -44,7 +44,7 @@ export async function pushMetrics(
   }
   // The Pushgateway answers 200 (202 before v1.0) to a push it stored.
   if (status >= 200 && status < 300) return { ok: true };
-  return { ok: false, kind: failureKind(status), status };
+  return { ok: false, kind: failureKindOf(status), status };
 }
 
 /**
@@ -63,15 +63,4 @@ function groupUrl(target: PushTarget): { url: string; headers: Record<string, st
   const segment = encodeURIComponent;
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/metrics/job/${segment(target.job)}/command/${segment(target.command)}`;
   return { url: url.href, headers };
-}
-
-function failureKind(status: number): FailureKind {
-  // A body the Pushgateway cannot parse, or metrics inconsistent with other groups'.
-  if (status === 400) return 'contract';
-  if (status === 401) return 'auth';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'not-found';
-  if (status === 429) return 'rate-limited';
-  if (status >= 500) return 'transient';
-  return 'rejected';
 }

@@ -4,7 +4,7 @@
 // Slack's own short error code, nothing more.
 // https://api.slack.com/messaging/webhooks
 import ky, { TimeoutError } from 'ky';
-import { ConfigError, SlackError, type FailureKind } from '../core/errors.js';
+import { ConfigError, failureKindOf, SlackError, type FailureKind } from '../core/errors.js';
 import type { Doorbell, DoorbellMessage } from '../core/ports.js';
 
 export interface SlackDoorbellOptions {
@@ -97,20 +97,11 @@ function failure(status: number, text: string): SlackError {
   return new SlackError({ kind, request, status, reason: code });
 }
 
-function failureKind(status: number): FailureKind {
-  if (status >= 200 && status < 300) return 'malformed';
-  // invalid_payload, invalid_blocks, user_not_found: afk built a message Slack refuses.
-  if (status === 400) return 'contract';
-  if (status === 401) return 'auth';
-  // action_prohibited, invalid_token: the workspace refuses this webhook.
-  if (status === 403) return 'forbidden';
-  // no_service (webhook removed or disabled), channel_not_found, team_disabled.
-  if (status === 404) return 'not-found';
-  if (status === 429) return 'rate-limited';
-  if (status >= 500) return 'transient';
-  // 410 channel_is_archived, and whatever else Slack may add.
-  return 'rejected';
-}
+// 400 invalid_payload/invalid_blocks: afk built a message Slack refuses (contract); 403
+// action_prohibited: the workspace refuses the webhook; 404 no_service: the webhook was
+// removed; 410 channel_is_archived (rejected). A 2xx that is not `ok` is malformed.
+const failureKind = (status: number): FailureKind =>
+  status >= 200 && status < 300 ? 'malformed' : failureKindOf(status);
 
 // --- the message ----------------------------------------------------------------------------
 

@@ -84,6 +84,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** The failure kind an HTTP error status means, for the upstreams without their own rules. */
+export function failureKindOf(status: number): FailureKind {
+  if (status === 400) return 'contract';
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  if (status === 429) return 'rate-limited';
+  if (status >= 500) return 'transient';
+  return 'rejected';
+}
+
 /** A one-line description of any thrown value, safe to log (messages carry no secrets). */
 export const describeError = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);

@@ -230,18 +230,6 @@ export function watchRun(input: WatchInput): WatchStep {
   const busy = facts.busy || ourTurnPending || thread.session === null;
   if (busy) return waitOnAgent(input, record, thread, 'the agent is working');
 
-  if (subjectSha === null) {
-    if (pr !== null && !pr.merged && pr.state === 'closed') {
-      return escalate(
-        input,
-        record,
-        thread,
-        'needs-input',
-        `pull request #${pr.number} was closed without merging`,
-      );
-    }
-    return nudgeOrStall(input, record, thread);
-  }
   if (pr !== null && pr.state === 'closed' && !pr.merged) {
     return escalate(
       input,
@@ -251,6 +239,7 @@ export function watchRun(input: WatchInput): WatchStep {
       `pull request #${pr.number} was closed without merging`,
     );
   }
+  if (subjectSha === null) return nudgeOrStall(input, record, thread);
   record = withSubject(record, subjectSha, at);
 
   // CI on the commit under judgement (the PR head, then the merge commit; or the trunk commit).
