@@ -5,6 +5,27 @@
 // https://docs.github.com/en/rest/issues
 import { createHash } from 'node:crypto';
 import { delay, http, HttpResponse, type HttpHandler } from 'msw';
+import type {
+  FakeCiState,
+  FakeFailure,
+  FakeRole,
+  FakeStatusInput,
+  ForgeFake,
+  RecordedRequest,
+  RequestMatch,
+} from './forge.js';
+
+export type {
+  FakeFailure,
+  FakeIssueInput,
+  FakeIssueState,
+  FakePullRequestInput,
+  FakeRepoOptions,
+  FakeRole,
+  FakeStatusInput,
+  RecordedRequest,
+  RequestMatch,
+} from './forge.js';
 
 export interface GitHubFakeOptions {
   /** Default `https://api.github.test`; may carry a path, like GHES's `/api/v3`. */
@@ -20,52 +41,6 @@ export interface GitHubFakeOptions {
   appInstallation?: boolean;
   /** The fake's clock, for the timestamps of writes. Default the real clock. */
   now?: () => Date;
-}
-
-export interface RecordedRequest {
-  method: string;
-  /** The path below `baseUrl`, still URL-encoded: `/repos/o/r/issues/1/labels/area%2Fui`. */
-  path: string;
-  /** The raw query string with its `?`, or `''`. */
-  search: string;
-  /** The query, decoded. */
-  query: Record<string, string>;
-  /** Parsed JSON, the raw text when it is not JSON, or undefined without a body. */
-  body: unknown;
-  /** Lower-case names. */
-  headers: Record<string, string>;
-}
-
-export type FakeRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
-
-export interface FakeRepoOptions {
-  /** Explicit roles. The token's own login holds `write` unless listed here. */
-  collaborators?: Record<string, FakeRole>;
-  /**
-   * Decides what a user who is not a collaborator holds: `read` on a public repository
-   * (anyone may read it), `none` on a private one. Default `private`.
-   */
-  visibility?: 'public' | 'private';
-  /** Default `main`. */
-  defaultBranch?: string;
-  /** Labels defined in the repository before the test starts (issues' labels add theirs). */
-  labels?: string[];
-}
-
-export interface FakePullRequestInput {
-  number?: number;
-  /** The head branch, in the repository itself (never a fork). */
-  head: string;
-  /** The branch's tip; pushed onto `head` when the branch does not end there yet. */
-  headSha: string;
-  title?: string;
-  author?: string;
-  /** Default `open`; `merged: true` closes it. */
-  state?: 'open' | 'closed';
-  merged?: boolean;
-  /** Required with `merged`: the merge commit, pushed onto the default branch. */
-  mergeCommitSha?: string;
-  createdAt?: string;
 }
 
 export type FakeCheckRunStatus =
@@ -93,13 +68,6 @@ export interface FakeCheckRunInput {
   summary?: string;
 }
 
-export interface FakeStatusInput {
-  context: string;
-  state: 'pending' | 'success' | 'failure' | 'error';
-  targetUrl?: string;
-  description?: string;
-}
-
 export type FakeDeploymentState =
   'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
 
@@ -119,81 +87,8 @@ export interface FakeDeploymentStatusInput {
   createdAt?: string;
 }
 
-export interface FakeIssueInput {
-  number?: number;
-  title: string;
-  body?: string;
-  labels?: string[];
-  state?: 'open' | 'closed';
-  author?: string;
-  createdAt?: string;
-  isPullRequest?: boolean;
-  /** label → login who applied it; recorded as `labeled` events (the label is applied too). */
-  labeledBy?: Record<string, string>;
-}
-
-export interface FakeIssueState {
-  labels: string[];
-  state: string;
-  stateReason: string | null;
-  comments: Array<{ id: number; author: string; body: string }>;
-  /** `label` is `''` for events that carry none (closed, reopened). */
-  events: Array<{ event: string; label: string; actor: string }>;
-}
-
-export interface RequestMatch {
-  method?: string;
-  /** Exact path below `baseUrl` (no query), or a pattern tested against it. */
-  path?: string | RegExp;
-}
-
-export type FakeFailure =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  /** The connection fails: fetch rejects. */
-  | 'network-error'
-  /** No answer, ever: the client's timeout must fire. */
-  | 'timeout'
-  /** 200 with a JSON body of the wrong shape. */
-  | 'malformed';
-
-export interface GitHubFake {
-  handlers: HttpHandler[];
-  /** Every request, in order, including the ones the fake refused. */
-  requests: RecordedRequest[];
-  /** The requests that are not GET. */
-  writes(): RecordedRequest[];
-  addRepo(repo: string, opts?: FakeRepoOptions): void;
-  /** Returns the issue's number. */
-  addIssue(repo: string, issue: FakeIssueInput): number;
-  /** Returns the comment's id. */
-  addComment(
-    repo: string,
-    number: number,
-    comment: { author: string; body: string; createdAt?: string },
-  ): number;
-  /** A human applies a label between ticks (recorded as a `labeled` event). */
-  labelIssue(repo: string, number: number, label: string, actor: string): void;
-  /** A human removes a label between ticks (recorded as an `unlabeled` event). */
-  unlabelIssue(repo: string, number: number, label: string, actor: string): void;
-  issue(repo: string, number: number): FakeIssueState;
-  /** The next `times` requests matching `match` get `answer` instead (before the auth check). */
-  failNext(match: RequestMatch, answer: FakeFailure, times?: number): void;
-  /** Drops the failures not yet answered (e.g. between a crashed tick and a clean one). */
-  clearFailures(): void;
-  /** Rotates the accepted token: the old one answers 401 from now on. */
-  setToken(token: string): void;
-
-  /**
-   * Pushes a commit onto `branch` (created from the default branch's tip when new). `parents`
-   * defaults to the branch's tip; `[]` makes a root commit with no history in common.
-   */
-  pushCommit(repo: string, branch: string, sha: string, opts?: { parents?: string[] }): void;
-  /** Opens (or records) a pull request; it takes the next issue number, as on GitHub. */
-  addPullRequest(repo: string, pull: FakePullRequestInput): number;
-  /** Merges an open pull request: the merge commit lands on the default branch. */
-  mergePullRequest(repo: string, number: number, mergeCommitSha: string): void;
-  /** A human closes an open pull request without merging it. */
-  closePullRequest(repo: string, number: number): void;
+export interface GitHubFake extends ForgeFake {
+  kind: 'github';
   /** Returns the run's id. */
   addCheckRun(repo: string, sha: string, run: FakeCheckRunInput): number;
   updateCheckRun(repo: string, id: number, patch: Partial<FakeCheckRunInput>): void;
@@ -223,6 +118,14 @@ interface CommentRecord {
   body: string;
   createdAt: string;
   updatedAt: string;
+  reactions: ReactionRecord[];
+}
+
+interface ReactionRecord {
+  id: number;
+  login: string;
+  content: string;
+  createdAt: string;
 }
 
 interface EventRecord {
@@ -286,7 +189,7 @@ interface StatusRecord {
   id: number;
   sha: string;
   context: string;
-  state: FakeStatusInput['state'];
+  state: 'pending' | 'success' | 'failure' | 'error';
   targetUrl: string | null;
   description: string | null;
   createdAt: string;
@@ -336,6 +239,8 @@ interface PendingFailure {
 }
 
 const docs = 'https://docs.github.com/rest';
+// https://docs.github.com/en/rest/reactions/reactions#about-reactions
+const reactionContents = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
 const rateLimit = 5000;
 // GitHub's label colours, cycled for labels the fake creates.
 const colours = ['d73a4a', '0075ca', 'cfd3d7', 'a2eeef', '7057ff', '008672', 'e4e669', 'd876e3'];
@@ -444,6 +349,43 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     });
     issue.updatedAt = at;
     return true;
+  };
+
+  /** Closing or reopening, recorded as the event GitHub records; the same state is a no-op. */
+  const changeState = (
+    issue: IssueRecord,
+    state: 'open' | 'closed',
+    reason: string | null,
+    actor: string,
+    at: string,
+  ) => {
+    if (state === issue.state) return;
+    issue.state = state;
+    issue.stateReason =
+      state === 'open'
+        ? 'reopened'
+        : reason !== null && reason !== 'reopened'
+          ? reason
+          : 'completed';
+    issue.closedAt = state === 'closed' ? at : null;
+    issue.events.push({
+      id: newId(),
+      event: state === 'closed' ? 'closed' : 'reopened',
+      label: null,
+      actor,
+      createdAt: at,
+      stateReason: state === 'closed' ? issue.stateReason : null,
+    });
+    issue.updatedAt = at;
+  };
+
+  /** A comment by id anywhere in the repository, with its issue. */
+  const commentIn = (repo: RepoRecord, id: number) => {
+    for (const issue of repo.issues.values()) {
+      const comment = issue.comments.find((c) => c.id === id);
+      if (comment !== undefined) return { issue, comment };
+    }
+    return undefined;
   };
 
   const roleOf = (repo: RepoRecord, login: string): FakeRole | undefined => {
@@ -623,6 +565,14 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     author_association: association(repo, comment.author),
     body: comment.body,
     performed_via_github_app: null,
+  });
+
+  const reactionJson = (reaction: ReactionRecord) => ({
+    id: reaction.id,
+    node_id: `REA_${reaction.id}`,
+    user: userJson(reaction.login),
+    content: reaction.content,
+    created_at: reaction.createdAt,
   });
 
   const eventJson = (repo: RepoRecord, event: EventRecord) => ({
@@ -1124,31 +1074,8 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       }
       for (const name of names) applyLabel(repo, issue, name, selfLogin, at);
     }
-    if (state === 'closed' && issue.state === 'open') {
-      issue.state = 'closed';
-      issue.stateReason =
-        typeof reason === 'string' && reason !== 'reopened' ? reason : 'completed';
-      issue.closedAt = at;
-      issue.events.push({
-        id: newId(),
-        event: 'closed',
-        label: null,
-        actor: selfLogin,
-        createdAt: at,
-        stateReason: issue.stateReason,
-      });
-    } else if (state === 'open' && issue.state === 'closed') {
-      issue.state = 'open';
-      issue.stateReason = 'reopened';
-      issue.closedAt = null;
-      issue.events.push({
-        id: newId(),
-        event: 'reopened',
-        label: null,
-        actor: selfLogin,
-        createdAt: at,
-        stateReason: null,
-      });
+    if (state === 'closed' || state === 'open') {
+      changeState(issue, state, typeof reason === 'string' ? reason : null, selfLogin, at);
     } else if (issue.state === 'closed' && typeof reason === 'string') {
       issue.stateReason = reason;
     }
@@ -1181,6 +1108,7 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       body: text,
       createdAt: at,
       updatedAt: at,
+      reactions: [],
     };
     issue.comments.push(comment);
     issue.updatedAt = at;
@@ -1192,14 +1120,77 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
   const updateCommentDocs = `${docs}/issues/comments#update-an-issue-comment`;
   const updateComment: Route = ({ params, body, rawBody }) => {
     const repo = repoOf(params, updateCommentDocs);
-    const id = Number(params['id']);
-    const issue = [...repo.issues.values()].find((i) => i.comments.some((c) => c.id === id));
-    const comment = issue?.comments.find((c) => c.id === id);
-    if (issue === undefined || comment === undefined)
-      throw new Refusal(404, 'Not Found', updateCommentDocs);
+    const found = commentIn(repo, Number(params['id']));
+    if (found === undefined) throw new Refusal(404, 'Not Found', updateCommentDocs);
+    const { issue, comment } = found;
     comment.body = commentBody(jsonObject(body, rawBody, updateCommentDocs), updateCommentDocs);
     comment.updatedAt = stamp();
     return answer(200, commentJson(repo, issue, comment));
+  };
+
+  const getCommentDocs = `${docs}/issues/comments#get-an-issue-comment`;
+  const getComment: Route = ({ params }) => {
+    const repo = repoOf(params, getCommentDocs);
+    const found = commentIn(repo, Number(params['id']));
+    if (found === undefined) throw new Refusal(404, 'Not Found', getCommentDocs);
+    return answer(200, commentJson(repo, found.issue, found.comment));
+  };
+
+  const deleteCommentDocs = `${docs}/issues/comments#delete-an-issue-comment`;
+  const deleteComment: Route = ({ params }) => {
+    const repo = repoOf(params, deleteCommentDocs);
+    const found = commentIn(repo, Number(params['id']));
+    if (found === undefined) throw new Refusal(404, 'Not Found', deleteCommentDocs);
+    found.issue.comments.splice(found.issue.comments.indexOf(found.comment), 1);
+    return answer(204, undefined);
+  };
+
+  // https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
+  // Adding a reaction the user already added answers 200 with the existing one, not 201.
+  const createReactionDocs = `${docs}/reactions/reactions#create-reaction-for-an-issue-comment`;
+  const createReaction: Route = ({ params, body, rawBody }) => {
+    const repo = repoOf(params, createReactionDocs);
+    const found = commentIn(repo, Number(params['id']));
+    if (found === undefined) throw new Refusal(404, 'Not Found', createReactionDocs);
+    const { content } = jsonObject(body, rawBody, createReactionDocs);
+    if (typeof content !== 'string' || !reactionContents.includes(content)) {
+      throw invalidField('Reaction', 'content', createReactionDocs);
+    }
+    const mine = found.comment.reactions.find(
+      (r) => r.login.toLowerCase() === selfLogin.toLowerCase() && r.content === content,
+    );
+    if (mine !== undefined) return answer(200, reactionJson(mine));
+    const reaction = { id: newId(), login: selfLogin, content, createdAt: stamp() };
+    found.comment.reactions.push(reaction);
+    return answer(201, reactionJson(reaction));
+  };
+
+  const listReactionsDocs = `${docs}/reactions/reactions#list-reactions-for-an-issue-comment`;
+  const listReactions: Route = ({ url, params }) => {
+    const repo = repoOf(params, listReactionsDocs);
+    const found = commentIn(repo, Number(params['id']));
+    if (found === undefined) throw new Refusal(404, 'Not Found', listReactionsDocs);
+    unsupported(url.searchParams, ['content', 'per_page', 'page']);
+    const content = url.searchParams.get('content');
+    return page(
+      url,
+      repo,
+      found.comment.reactions
+        .filter((r) => content === null || r.content === content)
+        .map(reactionJson),
+    );
+  };
+
+  const deleteReactionDocs = `${docs}/reactions/reactions#delete-an-issue-comment-reaction`;
+  const deleteReaction: Route = ({ params }) => {
+    const repo = repoOf(params, deleteReactionDocs);
+    const found = commentIn(repo, Number(params['id']));
+    if (found === undefined) throw new Refusal(404, 'Not Found', deleteReactionDocs);
+    const index = found.comment.reactions.findIndex((r) => String(r.id) === params['reaction_id']);
+    // Only the reaction's own author may delete it (afk deletes only its own).
+    if (index === -1) throw new Refusal(404, 'Not Found', deleteReactionDocs);
+    found.comment.reactions.splice(index, 1);
+    return answer(204, undefined);
   };
 
   const listEventsDocs = `${docs}/issues/events#list-issue-events`;
@@ -1588,7 +1579,16 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     route('get', '/repos/:owner/:repo/issues/:number/comments', listComments),
     route('get', '/repositories/:id/issues/:number/comments', listComments),
     route('post', '/repos/:owner/:repo/issues/:number/comments', createComment),
+    route('get', '/repos/:owner/:repo/issues/comments/:id', getComment),
     route('patch', '/repos/:owner/:repo/issues/comments/:id', updateComment),
+    route('delete', '/repos/:owner/:repo/issues/comments/:id', deleteComment),
+    route('get', '/repos/:owner/:repo/issues/comments/:id/reactions', listReactions),
+    route('post', '/repos/:owner/:repo/issues/comments/:id/reactions', createReaction),
+    route(
+      'delete',
+      '/repos/:owner/:repo/issues/comments/:id/reactions/:reaction_id',
+      deleteReaction,
+    ),
     route('get', '/repos/:owner/:repo/issues/:number/events', listEvents),
     route('get', '/repositories/:id/issues/:number/events', listEvents),
     route('post', '/repos/:owner/:repo/issues/:number/labels', addLabels),
@@ -1612,10 +1612,52 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
 
   // --- the test-facing API ----------------------------------------------------------------
 
+  function addCheckRun(repo: string, sha: string, input: FakeCheckRunInput): number {
+    const record = repoOrThrow(repo);
+    const headSha = fullSha(sha);
+    if (!record.commits.has(headSha)) record.ciShas.add(headSha);
+    const at = stamp();
+    const run: CheckRunRecord = {
+      id: newId(),
+      headSha,
+      name: input.name,
+      ...runState(input.status, input.conclusion),
+      url: input.url ?? null,
+      title: input.title ?? null,
+      summary: input.summary ?? null,
+      startedAt: at,
+      completedAt: null,
+    };
+    if (run.status === 'completed') run.completedAt = at;
+    record.checkRuns.push(run);
+    return run.id;
+  }
+
+  function updateCheckRun(repo: string, id: number, patch: Partial<FakeCheckRunInput>): void {
+    const run = checkRunOf(repo, id);
+    const wasCompleted = run.status === 'completed';
+    const state = runState(
+      patch.status ?? (patch.conclusion === undefined ? run.status : 'completed'),
+      patch.conclusion ?? run.conclusion ?? undefined,
+    );
+    Object.assign(run, state, {
+      name: patch.name ?? run.name,
+      url: patch.url ?? run.url,
+      title: patch.title ?? run.title,
+      summary: patch.summary ?? run.summary,
+    });
+    if (run.status === 'completed' && !wasCompleted) run.completedAt = stamp();
+    if (run.status !== 'completed') run.completedAt = null;
+  }
+
   return {
+    kind: 'github',
+    apiUrl: baseUrl,
+    selfLogin,
     handlers,
     requests,
     writes: () => requests.filter((r) => r.method !== 'GET'),
+    labelRef: (_repo, label) => encodeURIComponent(label),
 
     addRepo(repo, opts = {}) {
       const [owner, name, ...extra] = repo.split('/');
@@ -1694,8 +1736,34 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
         body: comment.body,
         createdAt: at,
         updatedAt: at,
+        reactions: [],
       });
       return id;
+    },
+
+    editComment(repo, commentId, body) {
+      const found = commentIn(repoOrThrow(repo), commentId);
+      if (found === undefined) throw new Error(`github fake: no comment ${commentId} in ${repo}`);
+      found.comment.body = body;
+      found.comment.updatedAt = stamp();
+    },
+
+    deleteComment(repo, commentId) {
+      const found = commentIn(repoOrThrow(repo), commentId);
+      if (found === undefined) throw new Error(`github fake: no comment ${commentId} in ${repo}`);
+      found.issue.comments.splice(found.issue.comments.indexOf(found.comment), 1);
+    },
+
+    setIssueState(repo, number, state, actor) {
+      changeState(issueOrThrow(repo, number), state, null, actor, stamp());
+    },
+
+    reactions(repo, commentId) {
+      const found = commentIn(repoOrThrow(repo), commentId);
+      if (found === undefined) throw new Error(`github fake: no comment ${commentId} in ${repo}`);
+      const byContent: Record<string, string[]> = {};
+      for (const r of found.comment.reactions) (byContent[r.content] ??= []).push(r.login);
+      return byContent;
     },
 
     labelIssue(repo, number, label, actor) {
@@ -1798,45 +1866,28 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       issue.updatedAt = at;
     },
 
-    addCheckRun(repo, sha, input) {
-      const record = repoOrThrow(repo);
-      const headSha = fullSha(sha);
-      if (!record.commits.has(headSha)) record.ciShas.add(headSha);
-      const at = stamp();
-      const run: CheckRunRecord = {
-        id: newId(),
-        headSha,
-        name: input.name,
-        ...runState(input.status, input.conclusion),
-        url: input.url ?? null,
-        title: input.title ?? null,
-        summary: input.summary ?? null,
-        startedAt: at,
-        completedAt: null,
-      };
-      if (run.status === 'completed') run.completedAt = at;
-      record.checkRuns.push(run);
-      return run.id;
-    },
+    addCheckRun,
+    updateCheckRun,
 
-    updateCheckRun(repo, id, patch) {
-      const run = checkRunOf(repo, id);
-      const wasCompleted = run.status === 'completed';
-      const state = runState(
-        patch.status ?? (patch.conclusion === undefined ? run.status : 'completed'),
-        patch.conclusion ?? run.conclusion ?? undefined,
-      );
-      Object.assign(run, state, {
-        name: patch.name ?? run.name,
-        url: patch.url ?? run.url,
-        title: patch.title ?? run.title,
-        summary: patch.summary ?? run.summary,
-      });
-      if (run.status === 'completed' && !wasCompleted) run.completedAt = stamp();
-      if (run.status !== 'completed') run.completedAt = null;
+    setCi(repo, sha, name, state, opts = {}) {
+      const headSha = fullSha(sha);
+      const run = repoOrThrow(repo)
+        .checkRuns.filter((r) => r.headSha === headSha && r.name === name)
+        .at(-1);
+      const input = {
+        ...ciRun[state],
+        ...(opts.summary === undefined ? {} : { summary: opts.summary }),
+      };
+      // A re-run after a completed run is a new check run, as on GitHub; `filter=latest` shows it.
+      if (run === undefined || run.status === 'completed')
+        addCheckRun(repo, sha, { name, ...input });
+      else updateCheckRun(repo, run.id, input);
     },
 
     addStatus(repo, sha, input) {
+      if (input.state === 'warning') {
+        throw new Error('github fake: GitHub has no "warning" status state (Forgejo has)');
+      }
       const record = repoOrThrow(repo);
       const key = fullSha(sha);
       if (!record.commits.has(key)) record.ciShas.add(key);
@@ -1920,6 +1971,14 @@ function flatten(
   }
   return flat;
 }
+
+/** The check run GitHub Actions shows for each forge-neutral CI state. */
+const ciRun: Record<FakeCiState, Pick<FakeCheckRunInput, 'status' | 'conclusion'>> = {
+  pending: { status: 'queued' },
+  running: { status: 'in_progress' },
+  success: { status: 'completed', conclusion: 'success' },
+  failure: { status: 'completed', conclusion: 'failure' },
+};
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,22 +1,29 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, projectIdFor, threadIdFor } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
+import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
-import { armedConfig, runCli, writeConfig } from '../support/cli.js';
+import { armedConfig as baseConfig, runCli, writeConfig } from '../support/cli.js';
+import { forges, github, type ForgeUnderTest } from '../support/forges.js';
 
 const { server, seen } = useMswServer();
 
-let gh: GitHubFake;
+let under: ForgeUnderTest = github;
+let gh: ForgeFake;
 let t3: T3Fake;
-beforeEach(() => {
+/** A config armed for the fakes of the forge under test. */
+const armedConfig = (overrides: Record<string, unknown> = {}) =>
+  baseConfig({ tracker: under.tracker, ...overrides });
+const useForge = (forge: ForgeUnderTest) => {
+  under = forge;
   seen.length = 0;
-  gh = createGitHubFake();
+  gh = forge.create();
   t3 = createT3Fake();
-  server.use(...gh.handlers, ...t3.handlers);
+  server.resetHandlers(...gh.handlers, ...t3.handlers);
   gh.addRepo('acme/api', { collaborators: { maintainer: 'write', 'drive-by': 'read' } });
   gh.addRepo('acme/web', { collaborators: { maintainer: 'maintain' } });
-});
+};
+beforeEach(() => useForge(github));
 
 const ready = (
   repo: string,
@@ -38,10 +45,34 @@ const commandTypes = (fake: T3Fake) =>
       `${String(c.command['type'])} ${String(c.command['threadId'] ?? c.command['projectId'])}`,
   );
 const ghWrites = () => gh.writes().map((r) => `${r.method} ${r.path}`);
+/** The path of removing `label` from an issue, as the forge under test spells it. */
+const unlabel = (repo: string, number: number, label: string) =>
+  `DELETE /repos/${repo}/issues/${number}/labels/${gh.labelRef(repo, label)}`;
 const afkComments = (repo: string, number: number) =>
   gh.issue(repo, number).comments.filter((c) => c.author === 'afk-bot');
 
-describe('afk poll', () => {
+// The reads of dispatching acme/api#2 and acme/web#3: one listing per repo and label, then only
+// what the two dispatches need (who applied the label, may they, afk's login, the comments).
+const expectedDispatchReads: Record<ForgeKind, string[]> = {
+  github: [
+    '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
+    '/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
+    '/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
+    '/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+    '/repos/acme/api/issues/2/events?per_page=100',
+    '/repos/acme/web/issues/3/events?per_page=100',
+    '/repos/acme/api/collaborators/maintainer/permission',
+    '/repos/acme/web/collaborators/maintainer/permission',
+    '/user',
+    '/repos/acme/api/issues/2/comments?per_page=100',
+    '/repos/acme/web/issues/3/comments?per_page=100',
+  ],
+  forgejo: [],
+};
+
+describe.each(forges)('afk poll on $kind', (forge) => {
+  beforeEach(() => useForge(forge));
+
   it('dispatches the P0 issue of a busy repo and the other repo’s issue, with exactly these requests', async () => {
     ready('acme/api', 1, { labels: ['P1'], createdAt: '2026-11-01T00:00:00Z' });
     ready('acme/api', 2, { labels: ['P0'], createdAt: '2026-11-10T00:00:00Z' });
@@ -68,30 +99,23 @@ describe('afk poll', () => {
     expect(ghWrites()).toEqual([
       'POST /repos/acme/api/issues/2/comments',
       'POST /repos/acme/api/issues/2/labels',
-      'DELETE /repos/acme/api/issues/2/labels/ready-for-agent',
+      unlabel('acme/api', 2, 'ready-for-agent'),
       'POST /repos/acme/web/issues/3/comments',
       'POST /repos/acme/web/issues/3/labels',
-      'DELETE /repos/acme/web/issues/3/labels/ready-for-agent',
+      unlabel('acme/web', 3, 'ready-for-agent'),
     ]);
-    expect(gh.writes()[1]?.body).toEqual({ labels: ['agent-in-progress'] });
+    // GitHub takes label names; Forgejo takes the ids it resolved from the repo's labels.
+    expect(gh.writes()[1]?.body).toEqual({
+      labels: [
+        forge.kind === 'github'
+          ? 'agent-in-progress'
+          : Number(gh.labelRef('acme/api', 'agent-in-progress')),
+      ],
+    });
 
     // The reads: one listing per repo and label, then only what the two dispatches need.
     const reads = gh.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}${r.search}`);
-    expect(reads.sort()).toEqual(
-      [
-        '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
-        '/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
-        '/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
-        '/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
-        '/repos/acme/api/issues/2/events?per_page=100',
-        '/repos/acme/web/issues/3/events?per_page=100',
-        '/repos/acme/api/collaborators/maintainer/permission',
-        '/repos/acme/web/collaborators/maintainer/permission',
-        '/user',
-        '/repos/acme/api/issues/2/comments?per_page=100',
-        '/repos/acme/web/issues/3/comments?per_page=100',
-      ].sort(),
-    );
+    expect(reads.sort()).toEqual(expectedDispatchReads[forge.kind].sort());
 
     // The first turn is the preamble and the issue; the record names the thread.
     const turn = t3.commands.find((c) => c.command['type'] === 'thread.turn.start')?.command;
@@ -149,17 +173,17 @@ describe('afk poll', () => {
     ],
     [
       'the turn',
-      (_t: T3Fake, g: GitHubFake) =>
+      (_t: T3Fake, g: ForgeFake) =>
         g.failNext({ method: 'POST', path: /\/comments$/ }, 'network-error'),
     ],
     [
       'the comment',
-      (_t: T3Fake, g: GitHubFake) =>
+      (_t: T3Fake, g: ForgeFake) =>
         g.failNext({ method: 'POST', path: /\/labels$/ }, 'network-error'),
     ],
     [
       'the lock label',
-      (_t: T3Fake, g: GitHubFake) =>
+      (_t: T3Fake, g: ForgeFake) =>
         g.failNext({ method: 'DELETE', path: /\/labels\// }, 'network-error'),
     ],
     ['the whole dispatch', () => undefined],
@@ -283,7 +307,7 @@ describe('afk poll', () => {
     });
     const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
     expect(result.code).toBe(0);
-    expect(ghWrites()).toEqual(['DELETE /repos/acme/api/issues/4/labels/ready-for-agent']);
+    expect(ghWrites()).toEqual([unlabel('acme/api', 4, 'ready-for-agent')]);
     expect(t3.writes()).toEqual([]);
   });
 

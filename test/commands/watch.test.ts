@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
+import type { ForgeFake } from '../../src/emulators/forge.js';
+import type { GitHubFake } from '../../src/emulators/github.js';
 import { createSlackFake, type SlackFake } from '../../src/emulators/slack.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
+import { forges, github, type ForgeUnderTest } from '../support/forges.js';
 
 const SLACK_URL = 'https://hooks.slack.test/services/T000/B000/XXXX';
 const HEAD = '1'.repeat(40);
@@ -17,15 +19,18 @@ const THREAD = threadIdFor(ISSUE, 1);
 const { server, seen } = useMswServer();
 
 let clock: Date;
-let gh: GitHubFake;
+let gh: ForgeFake;
 let t3: T3Fake;
 let slack: SlackFake;
 let configFile: string;
 
-function setup(options: { serverVersion?: string; config?: Record<string, unknown> } = {}) {
+function setup(
+  forge: ForgeUnderTest,
+  options: { serverVersion?: string; config?: Record<string, unknown> } = {},
+) {
   seen.length = 0;
   clock = new Date('2026-11-21T08:00:00.000Z');
-  gh = createGitHubFake({ now: () => clock });
+  gh = forge.create({ now: () => clock });
   t3 = createT3Fake({
     clock: () => clock,
     ...(options.serverVersion === undefined ? {} : { serverVersion: options.serverVersion }),
@@ -42,7 +47,7 @@ function setup(options: { serverVersion?: string; config?: Record<string, unknow
     labels: ['ready-for-agent'],
     labeledBy: { 'ready-for-agent': 'maintainer' },
   });
-  configFile = writeConfig(armedConfig(options.config));
+  configFile = writeConfig(armedConfig({ tracker: forge.tracker, ...options.config }));
 }
 
 const advance = (minutes = 1) => {
@@ -94,368 +99,362 @@ async function agentPushes(mode: 'pull-request' | 'trunk', sha: string) {
   t3.completeTurn(THREAD, `Pushed.\nAFK-PHASE: pushed ${sha}`);
 }
 
-describe.each([
-  ['T3 v0.0.32 (slim snapshot + thread route)', '0.0.32'],
-  ['T3 v0.0.27 (full snapshot)', '0.0.27'],
-])('afk watch lifecycle against %s', (_name, serverVersion) => {
-  describe.each([['pull-request'], ['trunk']] as const)('in %s mode', (mode) => {
-    it.each([['none'], ['github-deployment'], ['commit-status']] as const)(
-      'follows a run from dispatch to closed with deploy kind %s',
-      async (deployKind) => {
-        setup({ serverVersion, config: { delivery: { mode }, deploy: { kind: deployKind } } });
-        await dispatch();
-
-        let watched = await tick('watch');
-        expect(watched.code, watched.stdout).toBe(0);
-        expect(decisions(watched)).toEqual(['wait']);
-        expect(ticked()).toEqual(['dispatched']);
-        expect(afkComments()[0]?.body).toContain('Now: the agent is working');
-
-        await agentPushes(mode, HEAD);
-        watched = await tick('watch');
-        expect(decisions(watched)).toEqual(['wait']);
-        expect(ticked()).toEqual(['dispatched', 'testsRed', 'green', 'pushed']);
-        expect(afkComments()[0]?.body).toContain('Now: CI has not started on 1111111');
-
-        const run = gh.addCheckRun('acme/api', HEAD, { name: 'test', status: 'in_progress' });
-        watched = await tick('watch');
-        expect(decisions(watched)).toEqual(['wait']);
-        expect(afkComments()[0]?.body).toContain('Now: CI pending on 1111111');
-
-        gh.updateCheckRun('acme/api', run, { status: 'completed', conclusion: 'success' });
-        let final = HEAD;
-        if (mode === 'pull-request') {
-          watched = await tick('watch');
-          expect(decisions(watched)).toEqual(['review-requested']);
-          expect(ticked()).toEqual(['dispatched', 'testsRed', 'green', 'pushed', 'ci']);
-          expect(slack.messages).toHaveLength(1);
-          expect(slack.messages[0]?.text).toContain('review requested');
-          watched = await tick('watch');
-          expect(decisions(watched)).toEqual(['wait']);
-          expect(afkComments()[0]?.body).toContain('Now: awaiting review of pull request #12');
-          expect(slack.messages).toHaveLength(1);
-
-          gh.mergePullRequest('acme/api', 12, MERGE);
-          watched = await tick('watch');
-          expect(decisions(watched)).toEqual(['wait']);
-          expect(afkComments()[0]?.body).toContain('Now: CI has not started on 4444444');
-          gh.addCheckRun('acme/api', MERGE, {
-            name: 'test',
-            status: 'completed',
-            conclusion: 'success',
+describe.each(forges)('afk watch on $kind', (forge) => {
+  describe.each([
+    ['T3 v0.0.32 (slim snapshot + thread route)', '0.0.32'],
+    ['T3 v0.0.27 (full snapshot)', '0.0.27'],
+  ])('afk watch lifecycle against %s', (_name, serverVersion) => {
+    // Forgejo has no Deployments API: deploy evidence there is a commit status.
+    const deployKinds = (
+      forge.kind === 'github'
+        ? ['none', 'github-deployment', 'commit-status']
+        : ['none', 'commit-status']
+    ) as Array<'none' | 'github-deployment' | 'commit-status'>;
+    describe.each([['pull-request'], ['trunk']] as const)('in %s mode', (mode) => {
+      it.each(deployKinds)(
+        'follows a run from dispatch to closed with deploy kind %s',
+        async (deployKind) => {
+          setup(forge, {
+            serverVersion,
+            config: { delivery: { mode }, deploy: { kind: deployKind } },
           });
-          final = MERGE;
-        }
+          await dispatch();
 
-        if (deployKind !== 'none') {
+          let watched = await tick('watch');
+          expect(watched.code, watched.stdout).toBe(0);
+          expect(decisions(watched)).toEqual(['wait']);
+          expect(ticked()).toEqual(['dispatched']);
+          expect(afkComments()[0]?.body).toContain('Now: the agent is working');
+
+          await agentPushes(mode, HEAD);
           watched = await tick('watch');
           expect(decisions(watched)).toEqual(['wait']);
-          expect(afkComments()[0]?.body).toContain(
-            `Now: waiting for the deploy of ${final.slice(0, 7)}`,
-          );
-          if (deployKind === 'github-deployment') {
-            const deployment = gh.addDeployment('acme/api', {
-              sha: final,
-              environment: 'production',
-            });
-            gh.addDeploymentStatus('acme/api', deployment, { state: 'in_progress' });
+          expect(ticked()).toEqual(['dispatched', 'testsRed', 'green', 'pushed']);
+          expect(afkComments()[0]?.body).toContain('Now: CI has not started on 1111111');
+
+          gh.setCi('acme/api', HEAD, 'test', 'running');
+          watched = await tick('watch');
+          expect(decisions(watched)).toEqual(['wait']);
+          expect(afkComments()[0]?.body).toContain('Now: CI pending on 1111111');
+
+          gh.setCi('acme/api', HEAD, 'test', 'success');
+          let final = HEAD;
+          if (mode === 'pull-request') {
+            watched = await tick('watch');
+            expect(decisions(watched)).toEqual(['review-requested']);
+            expect(ticked()).toEqual(['dispatched', 'testsRed', 'green', 'pushed', 'ci']);
+            expect(slack.messages).toHaveLength(1);
+            expect(slack.messages[0]?.text).toContain('review requested');
             watched = await tick('watch');
             expect(decisions(watched)).toEqual(['wait']);
-            gh.addDeploymentStatus('acme/api', deployment, { state: 'success' });
-          } else {
-            gh.addStatus('acme/api', final, { context: 'deploy/production', state: 'pending' });
+            expect(afkComments()[0]?.body).toContain('Now: awaiting review of pull request #12');
+            expect(slack.messages).toHaveLength(1);
+
+            gh.mergePullRequest('acme/api', 12, MERGE);
             watched = await tick('watch');
             expect(decisions(watched)).toEqual(['wait']);
-            gh.addStatus('acme/api', final, { context: 'deploy/production', state: 'success' });
+            expect(afkComments()[0]?.body).toContain('Now: CI has not started on 4444444');
+            gh.setCi('acme/api', MERGE, 'test', 'success');
+            final = MERGE;
           }
-        }
 
-        watched = await tick('watch');
-        expect(watched.code, watched.stdout).toBe(0);
-        expect(decisions(watched)).toEqual(['close']);
-        expect(ticked()).toEqual(['dispatched', 'testsRed', 'green', 'pushed', 'ci', 'deployed']);
+          if (deployKind !== 'none') {
+            watched = await tick('watch');
+            expect(decisions(watched)).toEqual(['wait']);
+            expect(afkComments()[0]?.body).toContain(
+              `Now: waiting for the deploy of ${final.slice(0, 7)}`,
+            );
+            if (deployKind === 'github-deployment') {
+              const github = gh as GitHubFake;
+              const deployment = github.addDeployment('acme/api', {
+                sha: final,
+                environment: 'production',
+              });
+              github.addDeploymentStatus('acme/api', deployment, { state: 'in_progress' });
+              watched = await tick('watch');
+              expect(decisions(watched)).toEqual(['wait']);
+              github.addDeploymentStatus('acme/api', deployment, { state: 'success' });
+            } else {
+              gh.addStatus('acme/api', final, { context: 'deploy/production', state: 'pending' });
+              watched = await tick('watch');
+              expect(decisions(watched)).toEqual(['wait']);
+              gh.addStatus('acme/api', final, { context: 'deploy/production', state: 'success' });
+            }
+          }
+
+          watched = await tick('watch');
+          expect(watched.code, watched.stdout).toBe(0);
+          expect(decisions(watched)).toEqual(['close']);
+          expect(ticked()).toEqual(['dispatched', 'testsRed', 'green', 'pushed', 'ci', 'deployed']);
+          expect(afkComments()).toHaveLength(1);
+          expect(afkComments()[0]?.body).toContain('### afk: done (attempt 1)');
+          expect(gh.issue('acme/api', 1).state).toBe('closed');
+          expect(labels()).toEqual([]);
+          expect(t3.state.threads.get(THREAD)?.archivedAt).not.toBeNull();
+          expect(t3.state.threads.get(THREAD)?.session?.status).toBe('stopped');
+          expect(turns()).toHaveLength(1);
+
+          // The run is over: the next tick has nothing to watch.
+          const writes = gh.writes().length + t3.writes().length;
+          watched = await tick('watch');
+          expect(watched.stdout).toContain('watch: no live runs');
+          expect(gh.writes().length + t3.writes().length).toBe(writes);
+        },
+      );
+    });
+  });
+
+  describe('afk watch fix-forward and escalation', () => {
+    beforeEach(() => setup(forge));
+
+    it('sends one corrective turn per failing commit, then escalates and rings the doorbell once', async () => {
+      await dispatch();
+      await agentPushes('pull-request', HEAD);
+      gh.setCi('acme/api', HEAD, 'unit tests', 'failure', { summary: 'expected 200, got 401' });
+      gh.setCi('acme/api', HEAD, 'lint', 'success');
+
+      let watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['fix-forward']);
+      expect(turns()).toHaveLength(2);
+      const text = String((turns()[1]?.command['message'] as { text: string }).text);
+      expect(text).toContain(`CI failed on commit ${HEAD}`);
+      expect(text).toContain('unit tests: failure');
+      expect(text).toContain('expected 200, got 401');
+      expect(text).not.toContain('lint');
+      expect(record()).toMatchObject({ fixForwards: 1, fixForwardShas: [HEAD] });
+
+      // Further ticks on the same red commit send nothing more.
+      watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['wait']);
+      t3.startProvider(THREAD);
+      watched = await tick('watch');
+      t3.completeTurn(THREAD, 'Still looking.');
+      watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['wait']);
+      expect(turns()).toHaveLength(2);
+
+      // A second red commit gets the second and last corrective turn.
+      gh.pushCommit('acme/api', 'afk/issue-1', HEAD2);
+      gh.setCi('acme/api', HEAD2, 'unit tests', 'failure');
+      watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['fix-forward']);
+      expect(turns()).toHaveLength(3);
+      t3.startProvider(THREAD);
+      t3.completeTurn(THREAD, `AFK-PHASE: pushed ${HEAD3}`);
+
+      // A third red commit: out of fix-forwards.
+      gh.pushCommit('acme/api', 'afk/issue-1', HEAD3);
+      gh.setCi('acme/api', HEAD3, 'unit tests', 'failure');
+      watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['escalate:fix-forward-exhausted']);
+      expect(turns()).toHaveLength(3);
+      expect(labels()).toEqual(['ready-for-human']);
+      expect(afkComments()[0]?.body).toContain('### afk: needs a human (attempt 1)');
+      expect(afkComments()[0]?.body).toContain(
+        '**Escalated:** fix-forward-exhausted: CI still fails on 3333',
+      );
+      expect(slack.messages).toHaveLength(1);
+      expect(slack.messages[0]?.text).toContain('acme/api#1 "Fix login": fix-forward-exhausted');
+      expect(JSON.stringify(slack.messages[0]?.blocks)).toContain(THREAD);
+
+      watched = await tick('watch');
+      expect(watched.stdout).toContain('watch: no live runs');
+      expect(slack.messages).toHaveLength(1);
+    });
+
+    it('starts a new attempt with a new thread when a human re-queues an escalated issue', async () => {
+      await dispatch();
+      t3.failProviderStart(THREAD, 'claude binary not found');
+      const watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['escalate:agent-error']);
+      expect(slack.messages).toHaveLength(1);
+
+      gh.unlabelIssue('acme/api', 1, 'ready-for-human', 'maintainer');
+      gh.labelIssue('acme/api', 1, 'ready-for-agent', 'maintainer');
+      const polled = await tick('poll');
+      expect(polled.code, polled.stdout).toBe(0);
+      const second = threadIdFor(ISSUE, 2);
+      expect(t3.state.threads.has(second)).toBe(true);
+      expect(afkComments()).toHaveLength(1);
+      expect(afkComments()[0]?.body).toContain('### afk: working on it (attempt 2)');
+      expect(record()).toMatchObject({
+        attempt: 2,
+        threadId: second,
+        history: [{ attempt: 1, outcome: 'escalated' }],
+      });
+      expect(labels()).toEqual(['agent-in-progress']);
+    });
+
+    it('escalates a phantom lock with no thread, once', async () => {
+      gh.addIssue('acme/api', {
+        number: 2,
+        title: 'Locked by hand',
+        labels: ['agent-in-progress'],
+      });
+      const watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['escalate:thread-missing']);
+      expect(gh.issue('acme/api', 2).labels).toEqual(['ready-for-human']);
+      expect(gh.issue('acme/api', 2).comments).toHaveLength(1);
+      expect(slack.messages).toHaveLength(1);
+      await tick('watch');
+      expect(slack.messages).toHaveLength(1);
+    });
+
+    it('reports a failed doorbell and still hands the issue to a human', async () => {
+      await dispatch();
+      t3.failProviderStart(THREAD, 'boom');
+      slack.failNext({ status: 404, body: 'no_service' });
+      const watched = await tick('watch');
+      expect(watched.code).toBe(1);
+      expect(watched.stdout).not.toContain(SLACK_URL);
+      expect(watched.stderr).not.toContain(SLACK_URL);
+      expect(labels()).toEqual(['ready-for-human']);
+    });
+  });
+
+  describe('afk watch after a tick that died mid-step', () => {
+    beforeEach(() => setup(forge));
+
+    /** Brings the run to the edge of `decision`, so the next watch tick makes it. */
+    async function reach(decision: 'close' | 'escalate' | 'fix-forward') {
+      await dispatch();
+      await agentPushes('pull-request', HEAD);
+      if (decision === 'fix-forward') {
+        gh.setCi('acme/api', HEAD, 'test', 'failure');
+      } else if (decision === 'escalate') {
+        await tick('watch');
+        gh.closePullRequest('acme/api', 12); // a human closes the PR unmerged
+      } else {
+        gh.setCi('acme/api', HEAD, 'test', 'success');
+        await tick('watch'); // review requested
+        gh.mergePullRequest('acme/api', 12, MERGE);
+        gh.setCi('acme/api', MERGE, 'test', 'success');
+      }
+    }
+
+    type Crash = (t: T3Fake, g: ForgeFake, s: SlackFake) => void;
+    const afterChecklist: Crash = (_t, g) =>
+      g.failNext({ method: 'PATCH', path: /\/issues\/comments\// }, 'network-error');
+    const cases: Array<[string, 'close' | 'escalate' | 'fix-forward', Crash]> = [
+      ['close: the final checklist', 'close', afterChecklist],
+      [
+        'close: closing the issue',
+        'close',
+        (_t, g) =>
+          g.failNext({ method: 'PATCH', path: '/repos/acme/api/issues/1' }, 'network-error'),
+      ],
+      [
+        'close: stopping the session',
+        'close',
+        (t) => t.failNext({ commandType: 'thread.session.stop' }, 'network-error'),
+      ],
+      [
+        'close: archiving the thread',
+        'close',
+        (t) => t.failNext({ commandType: 'thread.archive' }, 'network-error'),
+      ],
+      [
+        'close: removing the lock',
+        'close',
+        (_t, g) => g.failNext({ method: 'DELETE', path: /\/labels\// }, 'network-error'),
+      ],
+      ['escalate: the checklist', 'escalate', afterChecklist],
+      [
+        'escalate: stopping the session',
+        'escalate',
+        (t) => t.failNext({ commandType: 'thread.session.stop' }, 'network-error'),
+      ],
+      ['escalate: the doorbell', 'escalate', (_t, _g, s) => s.failNext('network-error', 2)],
+      [
+        'escalate: the human label',
+        'escalate',
+        (_t, g) => g.failNext({ method: 'POST', path: /\/labels$/ }, 'network-error'),
+      ],
+      [
+        'escalate: removing the lock',
+        'escalate',
+        (_t, g) => g.failNext({ method: 'DELETE', path: /\/labels\// }, 'network-error'),
+      ],
+      [
+        'fix-forward: the corrective turn',
+        'fix-forward',
+        (t) => t.failNext({ commandType: 'thread.turn.start' }, 'network-error'),
+      ],
+      ['fix-forward: recording it', 'fix-forward', afterChecklist],
+    ];
+
+    it.each(cases)(
+      'ends like an uninterrupted tick when it died at %s',
+      async (_name, decision, crash) => {
+        await reach(decision);
+        crash(t3, gh, slack);
+        await tick('watch');
+        gh.clearFailures();
+        const clean = await tick('watch');
+        expect(clean.code, clean.stdout).toBe(0);
+
         expect(afkComments()).toHaveLength(1);
-        expect(afkComments()[0]?.body).toContain('### afk: done (attempt 1)');
-        expect(gh.issue('acme/api', 1)).toMatchObject({
-          state: 'closed',
-          stateReason: 'completed',
-        });
-        expect(labels()).toEqual([]);
-        expect(t3.state.threads.get(THREAD)?.archivedAt).not.toBeNull();
-        expect(t3.state.threads.get(THREAD)?.session?.status).toBe('stopped');
-        expect(turns()).toHaveLength(1);
-
-        // The run is over: the next tick has nothing to watch.
-        const writes = gh.writes().length + t3.writes().length;
-        watched = await tick('watch');
-        expect(watched.stdout).toContain('watch: no live runs');
-        expect(gh.writes().length + t3.writes().length).toBe(writes);
+        if (decision === 'close') {
+          expect(gh.issue('acme/api', 1).state).toBe('closed');
+          expect(labels()).toEqual([]);
+          expect(t3.state.threads.get(THREAD)?.archivedAt).not.toBeNull();
+          expect(t3.commands.filter((c) => c.command['type'] === 'thread.archive')).toHaveLength(1);
+          expect(
+            t3.commands.filter((c) => c.command['type'] === 'thread.session.stop'),
+          ).toHaveLength(1);
+          expect(slack.messages.filter((m) => m.text.includes('review requested'))).toHaveLength(1);
+          expect(record().outcome).toBe('closed');
+        } else if (decision === 'escalate') {
+          expect(labels()).toEqual(['ready-for-human']);
+          expect(slack.messages.filter((m) => m.text.includes('needs-input'))).toHaveLength(1);
+          expect(record()).toMatchObject({
+            outcome: 'escalated',
+            doorbell: { rungAt: expect.any(String) },
+          });
+        } else {
+          expect(turns()).toHaveLength(2);
+          expect(record()).toMatchObject({ fixForwards: 1, fixForwardShas: [HEAD] });
+          expect(labels()).toEqual(['agent-in-progress']);
+        }
       },
     );
   });
-});
 
-describe('afk watch fix-forward and escalation', () => {
-  beforeEach(() => setup());
+  describe('afk watch --dry-run', () => {
+    it('makes no write anywhere and prints the plan the real run executes', async () => {
+      setup(forge);
+      await dispatch();
+      t3.failProviderStart(THREAD, 'boom');
+      seen.length = 0;
+      const dry = await tick('watch', '--dry-run');
+      expect(dry.code).toBe(0);
+      expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
+      expect(slack.messages).toEqual([]);
+      const kinds = (dry.json?.['plan'] as Array<{ kind: string }>).map((a) => a.kind);
+      expect(kinds).toEqual([
+        'upsertChecklist',
+        'stopSession',
+        'notify',
+        'addLabels',
+        'removeLabels',
+      ]);
 
-  it('sends one corrective turn per failing commit, then escalates and rings the doorbell once', async () => {
-    await dispatch();
-    await agentPushes('pull-request', HEAD);
-    gh.addCheckRun('acme/api', HEAD, {
-      name: 'unit tests',
-      status: 'completed',
-      conclusion: 'failure',
-      summary: 'expected 200, got 401',
+      clock = new Date(clock.getTime() - 60_000);
+      const live = await tick('watch');
+      expect(live.json?.['plan']).toEqual(dry.json?.['plan']);
+      expect(slack.messages).toHaveLength(1);
     });
-    gh.addCheckRun('acme/api', HEAD, { name: 'lint', status: 'completed', conclusion: 'success' });
-
-    let watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['fix-forward']);
-    expect(turns()).toHaveLength(2);
-    const text = String((turns()[1]?.command['message'] as { text: string }).text);
-    expect(text).toContain(`CI failed on commit ${HEAD}`);
-    expect(text).toContain('unit tests: failure');
-    expect(text).toContain('expected 200, got 401');
-    expect(text).not.toContain('lint');
-    expect(record()).toMatchObject({ fixForwards: 1, fixForwardShas: [HEAD] });
-
-    // Further ticks on the same red commit send nothing more.
-    watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['wait']);
-    t3.startProvider(THREAD);
-    watched = await tick('watch');
-    t3.completeTurn(THREAD, 'Still looking.');
-    watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['wait']);
-    expect(turns()).toHaveLength(2);
-
-    // A second red commit gets the second and last corrective turn.
-    gh.pushCommit('acme/api', 'afk/issue-1', HEAD2);
-    gh.addCheckRun('acme/api', HEAD2, {
-      name: 'unit tests',
-      status: 'completed',
-      conclusion: 'failure',
-    });
-    watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['fix-forward']);
-    expect(turns()).toHaveLength(3);
-    t3.startProvider(THREAD);
-    t3.completeTurn(THREAD, `AFK-PHASE: pushed ${HEAD3}`);
-
-    // A third red commit: out of fix-forwards.
-    gh.pushCommit('acme/api', 'afk/issue-1', HEAD3);
-    gh.addCheckRun('acme/api', HEAD3, {
-      name: 'unit tests',
-      status: 'completed',
-      conclusion: 'timed_out',
-    });
-    watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['escalate:fix-forward-exhausted']);
-    expect(turns()).toHaveLength(3);
-    expect(labels()).toEqual(['ready-for-human']);
-    expect(afkComments()[0]?.body).toContain('### afk: needs a human (attempt 1)');
-    expect(afkComments()[0]?.body).toContain(
-      '**Escalated:** fix-forward-exhausted: CI still fails on 3333',
-    );
-    expect(slack.messages).toHaveLength(1);
-    expect(slack.messages[0]?.text).toContain('acme/api#1 "Fix login": fix-forward-exhausted');
-    expect(JSON.stringify(slack.messages[0]?.blocks)).toContain(THREAD);
-
-    watched = await tick('watch');
-    expect(watched.stdout).toContain('watch: no live runs');
-    expect(slack.messages).toHaveLength(1);
-  });
-
-  it('starts a new attempt with a new thread when a human re-queues an escalated issue', async () => {
-    await dispatch();
-    t3.failProviderStart(THREAD, 'claude binary not found');
-    const watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['escalate:agent-error']);
-    expect(slack.messages).toHaveLength(1);
-
-    gh.unlabelIssue('acme/api', 1, 'ready-for-human', 'maintainer');
-    gh.labelIssue('acme/api', 1, 'ready-for-agent', 'maintainer');
-    const polled = await tick('poll');
-    expect(polled.code, polled.stdout).toBe(0);
-    const second = threadIdFor(ISSUE, 2);
-    expect(t3.state.threads.has(second)).toBe(true);
-    expect(afkComments()).toHaveLength(1);
-    expect(afkComments()[0]?.body).toContain('### afk: working on it (attempt 2)');
-    expect(record()).toMatchObject({
-      attempt: 2,
-      threadId: second,
-      history: [{ attempt: 1, outcome: 'escalated' }],
-    });
-    expect(labels()).toEqual(['agent-in-progress']);
-  });
-
-  it('escalates a phantom lock with no thread, once', async () => {
-    gh.addIssue('acme/api', { number: 2, title: 'Locked by hand', labels: ['agent-in-progress'] });
-    const watched = await tick('watch');
-    expect(decisions(watched)).toEqual(['escalate:thread-missing']);
-    expect(gh.issue('acme/api', 2).labels).toEqual(['ready-for-human']);
-    expect(gh.issue('acme/api', 2).comments).toHaveLength(1);
-    expect(slack.messages).toHaveLength(1);
-    await tick('watch');
-    expect(slack.messages).toHaveLength(1);
-  });
-
-  it('reports a failed doorbell and still hands the issue to a human', async () => {
-    await dispatch();
-    t3.failProviderStart(THREAD, 'boom');
-    slack.failNext({ status: 404, body: 'no_service' });
-    const watched = await tick('watch');
-    expect(watched.code).toBe(1);
-    expect(watched.stdout).not.toContain(SLACK_URL);
-    expect(watched.stderr).not.toContain(SLACK_URL);
-    expect(labels()).toEqual(['ready-for-human']);
   });
 });
 
-describe('afk watch after a tick that died mid-step', () => {
-  beforeEach(() => setup());
-
-  /** Brings the run to the edge of `decision`, so the next watch tick makes it. */
-  async function reach(decision: 'close' | 'escalate' | 'fix-forward') {
+describe('afk watch on GitHub only', () => {
+  it('closes the issue as completed (state_reason), which Forgejo does not have', async () => {
+    setup(github, { config: { delivery: { mode: 'trunk' } } });
     await dispatch();
-    await agentPushes('pull-request', HEAD);
-    if (decision === 'fix-forward') {
-      gh.addCheckRun('acme/api', HEAD, {
-        name: 'test',
-        status: 'completed',
-        conclusion: 'failure',
-      });
-    } else if (decision === 'escalate') {
-      await tick('watch');
-      gh.closePullRequest('acme/api', 12); // a human closes the PR unmerged
-    } else {
-      gh.addCheckRun('acme/api', HEAD, {
-        name: 'test',
-        status: 'completed',
-        conclusion: 'success',
-      });
-      await tick('watch'); // review requested
-      gh.mergePullRequest('acme/api', 12, MERGE);
-      gh.addCheckRun('acme/api', MERGE, {
-        name: 'test',
-        status: 'completed',
-        conclusion: 'success',
-      });
-    }
-  }
-
-  type Crash = (t: T3Fake, g: GitHubFake, s: SlackFake) => void;
-  const afterChecklist: Crash = (_t, g) =>
-    g.failNext({ method: 'PATCH', path: /\/issues\/comments\// }, 'network-error');
-  const cases: Array<[string, 'close' | 'escalate' | 'fix-forward', Crash]> = [
-    ['close: the final checklist', 'close', afterChecklist],
-    [
-      'close: closing the issue',
-      'close',
-      (_t, g) => g.failNext({ method: 'PATCH', path: '/repos/acme/api/issues/1' }, 'network-error'),
-    ],
-    [
-      'close: stopping the session',
-      'close',
-      (t) => t.failNext({ commandType: 'thread.session.stop' }, 'network-error'),
-    ],
-    [
-      'close: archiving the thread',
-      'close',
-      (t) => t.failNext({ commandType: 'thread.archive' }, 'network-error'),
-    ],
-    [
-      'close: removing the lock',
-      'close',
-      (_t, g) => g.failNext({ method: 'DELETE', path: /\/labels\// }, 'network-error'),
-    ],
-    ['escalate: the checklist', 'escalate', afterChecklist],
-    [
-      'escalate: stopping the session',
-      'escalate',
-      (t) => t.failNext({ commandType: 'thread.session.stop' }, 'network-error'),
-    ],
-    ['escalate: the doorbell', 'escalate', (_t, _g, s) => s.failNext('network-error', 2)],
-    [
-      'escalate: the human label',
-      'escalate',
-      (_t, g) => g.failNext({ method: 'POST', path: /\/labels$/ }, 'network-error'),
-    ],
-    [
-      'escalate: removing the lock',
-      'escalate',
-      (_t, g) => g.failNext({ method: 'DELETE', path: /\/labels\// }, 'network-error'),
-    ],
-    [
-      'fix-forward: the corrective turn',
-      'fix-forward',
-      (t) => t.failNext({ commandType: 'thread.turn.start' }, 'network-error'),
-    ],
-    ['fix-forward: recording it', 'fix-forward', afterChecklist],
-  ];
-
-  it.each(cases)(
-    'ends like an uninterrupted tick when it died at %s',
-    async (_name, decision, crash) => {
-      await reach(decision);
-      crash(t3, gh, slack);
-      await tick('watch');
-      gh.clearFailures();
-      const clean = await tick('watch');
-      expect(clean.code, clean.stdout).toBe(0);
-
-      expect(afkComments()).toHaveLength(1);
-      if (decision === 'close') {
-        expect(gh.issue('acme/api', 1)).toMatchObject({
-          state: 'closed',
-          stateReason: 'completed',
-        });
-        expect(labels()).toEqual([]);
-        expect(t3.state.threads.get(THREAD)?.archivedAt).not.toBeNull();
-        expect(t3.commands.filter((c) => c.command['type'] === 'thread.archive')).toHaveLength(1);
-        expect(t3.commands.filter((c) => c.command['type'] === 'thread.session.stop')).toHaveLength(
-          1,
-        );
-        expect(slack.messages.filter((m) => m.text.includes('review requested'))).toHaveLength(1);
-        expect(record().outcome).toBe('closed');
-      } else if (decision === 'escalate') {
-        expect(labels()).toEqual(['ready-for-human']);
-        expect(slack.messages.filter((m) => m.text.includes('needs-input'))).toHaveLength(1);
-        expect(record()).toMatchObject({
-          outcome: 'escalated',
-          doorbell: { rungAt: expect.any(String) },
-        });
-      } else {
-        expect(turns()).toHaveLength(2);
-        expect(record()).toMatchObject({ fixForwards: 1, fixForwardShas: [HEAD] });
-        expect(labels()).toEqual(['agent-in-progress']);
-      }
-    },
-  );
-});
-
-describe('afk watch --dry-run', () => {
-  it('makes no write anywhere and prints the plan the real run executes', async () => {
-    setup();
-    await dispatch();
-    t3.failProviderStart(THREAD, 'boom');
-    seen.length = 0;
-    const dry = await tick('watch', '--dry-run');
-    expect(dry.code).toBe(0);
-    expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
-    expect(slack.messages).toEqual([]);
-    const kinds = (dry.json?.['plan'] as Array<{ kind: string }>).map((a) => a.kind);
-    expect(kinds).toEqual([
-      'upsertChecklist',
-      'stopSession',
-      'notify',
-      'addLabels',
-      'removeLabels',
-    ]);
-
-    clock = new Date(clock.getTime() - 60_000);
-    const live = await tick('watch');
-    expect(live.json?.['plan']).toEqual(dry.json?.['plan']);
-    expect(slack.messages).toHaveLength(1);
+    await agentPushes('trunk', HEAD);
+    gh.setCi('acme/api', HEAD, 'test', 'success');
+    const watched = await tick('watch');
+    expect(decisions(watched)).toEqual(['close']);
+    expect(gh.issue('acme/api', 1)).toMatchObject({ state: 'closed', stateReason: 'completed' });
   });
 });
