@@ -4,8 +4,8 @@
 // built from method, path, status and GitHub's own `message`: never a token, never a query.
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
-import { throttling } from '@octokit/plugin-throttling';
-import { z } from 'zod';
+import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
+import * as z from 'zod';
 import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
 import type { Tracker } from '../core/ports.js';
 import {
@@ -43,6 +43,13 @@ export interface GitHubTrackerOptions {
   retries?: number | undefined;
   /** GitHub's rate-limit pacing (@octokit/plugin-throttling). Default true; tests pass false. */
   throttle?: boolean | undefined;
+  /**
+   * With `throttle`, whether writes are spaced (a second apart). Default true. False keeps the
+   * plugin's handling of rate-limit answers (one retry when the wait fits
+   * `maxRetryWaitSeconds`, else `rate-limited` at once) without the spacing: the fault
+   * matrix's ticks take GitHub's real rate-limit path without sleeping between writes.
+   */
+  pace?: boolean | undefined;
   userAgent?: string | undefined;
   fetch?: typeof fetch | undefined;
   /** Aborts every request, e.g. at the tick's deadline. */
@@ -155,6 +162,72 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
         comment_id: commentId,
         body,
       });
+    },
+
+    async getComment(repo, commentId) {
+      // https://docs.github.com/en/rest/issues/comments#get-an-issue-comment
+      const params = { ...splitRepo(repo), comment_id: commentId };
+      try {
+        const answer = await http.send(rest.issues.getComment, params);
+        return toComment(read(commentSchema, answer.data, answer));
+      } catch (error) {
+        if (error instanceof TrackerError && error.kind === 'not-found') return null;
+        throw error;
+      }
+    },
+
+    async deleteComment(repo, commentId) {
+      // 204; a comment that is already gone answers 404, which is what we want.
+      // https://docs.github.com/en/rest/issues/comments#delete-an-issue-comment
+      const params = { ...splitRepo(repo), comment_id: commentId };
+      try {
+        await http.send(rest.issues.deleteComment, params);
+      } catch (error) {
+        if (error instanceof TrackerError && error.kind === 'not-found') return;
+        throw error;
+      }
+    },
+
+    async claimComment(repo, commentId) {
+      // The forge's one atomic test-and-set: creating a reaction answers 201, and 200 with the
+      // existing reaction when the account already has it.
+      // https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
+      const params = {
+        ...splitRepo(repo),
+        comment_id: commentId,
+        content: 'eyes' as const,
+        // Not retried: a retry after a 5xx that did create the reaction would get 200 and
+        // read its own claim as another tick's. Failing is honest; the claim lapses.
+        request: { retries: 0 },
+      };
+      const answer = await http.send(rest.reactions.createForIssueComment, params);
+      if (answer.status !== 200 && answer.status !== 201) {
+        throw new TrackerError({
+          kind: 'malformed',
+          request: answer.request,
+          status: answer.status,
+          reason: 'expected 201 (created) or 200 (already there)',
+        });
+      }
+      const reaction = read(reactionSchema, answer.data, answer);
+      return {
+        acquired: answer.status === 201,
+        reactionId: reaction.id,
+        claimedAt: reaction.created_at,
+      };
+    },
+
+    async releaseClaim(repo, commentId, claim) {
+      // By the reaction's id, so a tick can only ever remove the claim it saw, never a newer
+      // one taken after it. 204; one already gone answers 404.
+      // https://docs.github.com/en/rest/reactions/reactions#delete-an-issue-comment-reaction
+      const params = { ...splitRepo(repo), comment_id: commentId, reaction_id: claim.reactionId };
+      try {
+        await http.send(rest.reactions.deleteForIssueComment, params);
+      } catch (error) {
+        if (error instanceof TrackerError && error.kind === 'not-found') return;
+        throw error;
+      }
     },
 
     async addLabels(issue, labels) {
@@ -364,6 +437,13 @@ const commentSchema = z.object({
   id: z.number().int(),
   user: userSchema,
   body: z.string(),
+  created_at: z.string(),
+});
+
+// https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
+const reactionSchema = z.object({
+  id: z.number().int(),
+  content: z.literal('eyes'),
   created_at: z.string(),
 });
 
@@ -710,7 +790,11 @@ function createClient(apiUrl: string, options: GitHubTrackerOptions): Client {
     throttle:
       options.throttle === false
         ? { enabled: false }
-        : { onRateLimit: fitsTick, onSecondaryRateLimit: fitsTick },
+        : {
+            onRateLimit: fitsTick,
+            onSecondaryRateLimit: fitsTick,
+            ...(options.pace === false ? unpaced : {}),
+          },
     retry: {
       enabled: retries > 0,
       retries,
@@ -723,6 +807,18 @@ function createClient(apiUrl: string, options: GitHubTrackerOptions): Client {
 }
 
 const ignore = (): void => undefined;
+
+// The plugin paces through limiter groups (writes a second apart, notifying writes three).
+// Unpaced, the same plugin still sees every rate-limit answer: these stand-ins run each job at
+// once. They implement the one call the plugin makes, `group.key(id).schedule(opts, job, ...)`.
+type LimiterGroup = NonNullable<Extract<ThrottlingOptions, { onRateLimit: unknown }>['write']>;
+const atOnce = {
+  key: () => ({
+    schedule: (_options: unknown, job: (...args: unknown[]) => unknown, ...args: unknown[]) =>
+      Promise.resolve().then(() => job(...args)),
+  }),
+} as unknown as LimiterGroup;
+const unpaced = { write: atOnce, notifications: atOnce, search: atOnce };
 
 const clientErrors = Array.from({ length: 100 }, (_, i) => 400 + i);
 

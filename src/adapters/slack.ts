@@ -34,9 +34,11 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
   const attempt = async (url: string, payload: SlackPayload): Promise<void> => {
     let status: number;
     let text: string;
+    let retryAfter: string | null;
     try {
       const response = await client.post(url, { json: payload });
       status = response.status;
+      retryAfter = response.headers.get('retry-after');
       text = await response.text();
     } catch (error) {
       // No cause: ky's TimeoutError and fetch's TypeError both carry the URL.
@@ -44,7 +46,7 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
       throw new SlackError({ kind: 'transient', request, reason });
     }
     if (status === 200 && text.trim() === 'ok') return;
-    throw failure(status, text);
+    throw failure(status, text, retryAfter);
   };
 
   return {
@@ -91,17 +93,19 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 // Slack answers errors as a short code in a text body.
 // https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks
-function failure(status: number, text: string): SlackError {
+function failure(status: number, text: string, retryAfter: string | null): SlackError {
   const code = /^[a-z0-9_]{1,80}$/.test(text.trim()) ? text.trim() : undefined;
-  const kind = failureKind(status);
+  const kind = failureKind(status, retryAfter);
   return new SlackError({ kind, request, status, reason: code });
 }
 
 // 400 invalid_payload/invalid_blocks: afk built a message Slack refuses (contract); 403
 // action_prohibited: the workspace refuses the webhook; 404 no_service: the webhook was
-// removed; 410 channel_is_archived (rejected). A 2xx that is not `ok` is malformed.
-const failureKind = (status: number): FailureKind =>
-  status >= 200 && status < 300 ? 'malformed' : failureKindOf(status);
+// removed; 410 channel_is_archived (rejected); 429 (or a 403 with retry-after) rate-limited:
+// the next tick rings again. A 2xx that is not `ok` is malformed.
+// https://api.slack.com/apis/rate-limits
+const failureKind = (status: number, retryAfter: string | null): FailureKind =>
+  status >= 200 && status < 300 ? 'malformed' : failureKindOf(status, retryAfter);
 
 // --- the message ----------------------------------------------------------------------------
 

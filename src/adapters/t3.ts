@@ -3,9 +3,10 @@
 // from https://github.com/pingdotgg/t3code (packages/contracts/src/orchestration.ts and the
 // server's orchestration HTTP routes), releases v0.0.27 to v0.0.33.
 import ky, { TimeoutError } from 'ky';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   T3Error,
+  isRetryAfter,
   sessionStatuses,
   turnStates,
   type CreateThreadCommand,
@@ -233,6 +234,8 @@ interface Call {
 interface Answer {
   status: number;
   text: string;
+  /** The `retry-after` header, when the answer carried one. */
+  retryAfter?: string;
   /** The token the request carried, so that an error built from the answer can omit it. */
   token?: string;
 }
@@ -269,7 +272,13 @@ function createHttp(options: T3ClientOptions) {
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
       });
       const text = await response.text();
-      return { status: response.status, text, ...(token === undefined ? {} : { token }) };
+      const retryAfter = response.headers.get('retry-after');
+      return {
+        status: response.status,
+        text,
+        ...(retryAfter === null ? {} : { retryAfter }),
+        ...(token === undefined ? {} : { token }),
+      };
     } catch (error) {
       // ky's TimeoutError holds the Request, headers and token included: not kept as cause.
       const timedOut = error instanceof TimeoutError;
@@ -342,6 +351,9 @@ function classifyFailure(request: string, answer: Answer): T3Error {
     new T3Error({ kind, request, status, reason: why });
 
   if (status === 401) return error('auth');
+  // T3 has no rate limits of its own; a proxy in front of it that says when to come back
+  // is rate limiting, not refusing the token's scope.
+  if (status === 403 && isRetryAfter(answer.retryAfter)) return error('rate-limited');
   if (status === 403) {
     const scope = codeOf(body?.requiredScope);
     return error('forbidden', code === 'insufficient_scope' && scope ? `${code}:${scope}` : reason);

@@ -73,19 +73,11 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
     ? (input, init) => globalThis.fetch(input, init)
     : readOnlyFetch;
 
-  if (config.tracker.kind !== 'github') {
-    checks.push(
-      check(
-        'fail',
-        'tracker',
-        `kind "${config.tracker.kind}" is not available in this version of afk`,
-      ),
-    );
-  } else if (!trackerPresent) {
+  if (!trackerPresent) {
     checks.push(check('skip', 'tracker', 'not checked without a tracker token'));
   } else {
-    const { createGitHubTracker } = await import('../adapters/github.js');
-    const tracker = createGitHubTracker({
+    const { createTracker } = await import('../adapters/tracker.js');
+    const tracker = await createTracker(config.tracker.kind, {
       apiUrl: config.tracker.apiUrl,
       token: requiredSecret(secrets.tracker, runtime.env),
       fetch,
@@ -227,7 +219,7 @@ async function checkTracker(
   for (const repo of config.repos) {
     try {
       checks.push({
-        ...checkRepoAccess(repo, await tracker.getRepoAccess(repo)),
+        ...checkRepoAccess(repo, await tracker.getRepoAccess(repo), config.tracker.kind),
         name: `${repo} access`,
       });
     } catch (error) {

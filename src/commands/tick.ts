@@ -31,9 +31,11 @@ export interface Runtime {
   now: () => Date;
   /**
    * Retry and throttle policy of the HTTP adapters. Production leaves it unset (the adapters'
-   * tick-sized defaults); tests turn waiting off so retries do not leak time across tests.
+   * tick-sized defaults); tests turn waiting off so retries do not leak time across tests. The
+   * fault matrix keeps GitHub's rate-limit handling but not its write pacing (`pace: false`),
+   * and sets a tiny per-request `timeoutMs` so that a timeout costs milliseconds.
    */
-  http?: { retries?: number; throttle?: boolean };
+  http?: { retries?: number; throttle?: boolean; pace?: boolean; timeoutMs?: number };
 }
 
 export type Mode = 'live' | 'dry-run';
@@ -150,13 +152,8 @@ export interface TickPorts extends Ports {
 export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): Promise<TickPorts> {
   const meter = createRequestMeter();
   const fetch = (upstream: Upstream) => fetchFor(mode, meter.fetchFor(upstream));
-  if (config.tracker.kind !== 'github') {
-    throw new ConfigError([
-      `tracker.kind: "${config.tracker.kind}" is not available in this version of afk (use github)`,
-    ]);
-  }
-  const [{ createGitHubTracker }, { createT3Client }, { createSlackDoorbell }] = await Promise.all([
-    import('../adapters/github.js'),
+  const [{ createTracker }, { createT3Client }, { createSlackDoorbell }] = await Promise.all([
+    import('../adapters/tracker.js'),
     import('../adapters/t3.js'),
     import('../adapters/slack.js'),
   ]);
@@ -181,25 +178,29 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
   // Both secrets must exist before the first request: a missing one is a configuration
   // error (exit 2), not an unreadable upstream. They are still read afresh per request.
   await Promise.all([trackerToken(), t3Token()]);
-  const { retries } = runtime.http ?? {};
+  const { retries, pace, timeoutMs } = runtime.http ?? {};
+  const timeout = timeoutMs === undefined ? {} : { timeoutMs };
   // GitHub's write pacing (about one write a second) protects a real GitHub; an emulator on
   // loopback (the demo, the end-to-end tests) has no secondary limits to respect.
   const throttle =
     runtime.http?.throttle ?? (isLoopback(config.tracker.apiUrl) ? false : undefined);
   return {
-    tracker: createGitHubTracker({
+    tracker: await createTracker(config.tracker.kind, {
       apiUrl: config.tracker.apiUrl,
       token: trackerToken,
       fetch: fetch('tracker'),
       ...(config.tracker.login === undefined ? {} : { login: config.tracker.login }),
       ...(retries === undefined ? {} : { retries }),
       ...(throttle === undefined ? {} : { throttle }),
+      ...(pace === undefined ? {} : { pace }),
+      ...timeout,
     }),
     t3: createT3Client({
       baseUrl: config.t3.url,
       token: t3Token,
       fetch: fetch('t3'),
       ...(retries === undefined ? {} : { retries }),
+      ...timeout,
     }),
     // No webhook configured means no doorbell: escalations still relabel and write the reason.
     doorbell: createSlackDoorbell({
@@ -215,6 +216,7 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
       ),
       fetch: fetch('slack'),
       ...(retries === 0 ? { retryDelayMs: 0 } : {}),
+      ...timeout,
     }),
     requestCounts: meter.counts,
   };

@@ -1,9 +1,21 @@
 // The operator interface: one zod schema, a default on every key, safe (disarmed) defaults.
 // Parsing is pure: the loader adapter reads the file and the environment and passes them in.
-import { z } from 'zod';
+import * as z from 'zod';
+
+// Every string has a ceiling. A config is an operator's, but a value megabytes long is a
+// mistake (a pasted file, a runaway template) that would travel into requests and comments.
+const MAX_PATH = 4096;
+const MAX_URL = 2048;
+const MAX_LOGIN = 100;
+const MAX_NAME = 255;
+const atMost = (max: number) => `at most ${max} characters`;
+const httpUrl = () =>
+  z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).max(MAX_URL, atMost(MAX_URL));
+const filePath = () => z.string().min(1).max(MAX_PATH, atMost(MAX_PATH));
 
 const repoName = z
   .string()
+  .max(140, atMost(140))
   .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected "owner/name"')
   .describe('a repository, "owner/name"');
 
@@ -15,18 +27,16 @@ const minutes = (fallback: number, what: string) =>
 const trackerSchema = z
   .strictObject({
     kind: z.enum(['github', 'forgejo']).default('github').describe('the issue tracker'),
-    apiUrl: z
-      .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+    apiUrl: httpUrl()
       .default('https://api.github.com')
       .describe('REST base URL: GitHub Enterprise (…/api/v3) or Forgejo (…/api/v1)'),
-    tokenFile: z
-      .string()
-      .min(1)
+    tokenFile: filePath()
       .optional()
       .describe('file holding the tracker token; unset: AFK_TRACKER_TOKEN, then GITHUB_TOKEN'),
     login: z
       .string()
       .min(1)
+      .max(MAX_LOGIN, atMost(MAX_LOGIN))
       .optional()
       .describe(
         'the login the token acts as (e.g. "afk-app[bot]" for a GitHub App); unset: asked from the tracker',
@@ -53,7 +63,10 @@ const trustSchema = z
       .union([
         z.literal('write-access'),
         z.literal('any'),
-        z.array(z.string().trim().min(1)).min(1, 'list at least one login'),
+        z
+          .array(z.string().trim().min(1).max(MAX_LOGIN, atMost(MAX_LOGIN)))
+          .min(1, 'list at least one login')
+          .max(1000),
       ])
       .default('write-access')
       .describe(
@@ -95,26 +108,30 @@ const modelSelectionInstance = z
 
 const t3Schema = z
   .strictObject({
-    url: z
-      .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+    url: httpUrl()
       .default('http://t3.afk.svc:3773')
       .describe('T3 Code server base URL (AFK_T3_URL overrides)'),
-    tokenFile: z
-      .string()
-      .min(1)
+    tokenFile: filePath()
       .optional()
       .describe('file holding the T3 bearer token, re-read on every request; unset: AFK_T3_TOKEN'),
     workspaceBase: z
       .string()
+      .max(MAX_PATH, atMost(MAX_PATH))
       .regex(/^\//, 'expected an absolute path')
       .default('/data')
       .describe('checkouts live here: owner/name works in <workspaceBase>/owner__name'),
     instanceId: modelSelectionInstance
       .default('claudeAgent')
       .describe('T3 provider instance the agent runs on'),
-    model: z.string().min(1).default('claude-sonnet-4-6').describe('model for new threads'),
+    model: z
+      .string()
+      .min(1)
+      .max(MAX_NAME, atMost(MAX_NAME))
+      .default('claude-sonnet-4-6')
+      .describe('model for new threads'),
     modelLabels: z
-      .record(labelName, z.string().min(1))
+      .record(labelName, z.string().min(1).max(MAX_NAME, atMost(MAX_NAME)))
+      .refine((labels) => Object.keys(labels).length <= 100, 'at most 100 labels')
       .default({})
       .describe('label → model, e.g. {"model:opus": "claude-opus-4-7"}: a label picks the model'),
     runtimeMode: z
@@ -132,6 +149,7 @@ const deliverySchema = z
       .describe('the agent opens a PR from its branch, or pushes to the default branch'),
     branchPrefix: z
       .string()
+      .max(200, atMost(200))
       .regex(/^[A-Za-z0-9._/-]+$/, 'expected characters valid in a git branch name')
       .default('afk/issue-')
       .describe('the agent works on <branchPrefix><issue number>'),
@@ -169,11 +187,13 @@ const deploySchema = z
     environment: z
       .string()
       .min(1)
+      .max(MAX_NAME, atMost(MAX_NAME))
       .default('production')
       .describe('deployment environment, for github-deployment'),
     context: z
       .string()
       .min(1)
+      .max(MAX_NAME, atMost(MAX_NAME))
       .default('deploy/production')
       .describe('commit status context, for commit-status'),
     timeoutMinutes: minutes(60, 'escalate a deploy not done in this long'),
@@ -182,9 +202,7 @@ const deploySchema = z
 
 const notifySchema = z
   .strictObject({
-    slackWebhookUrlFile: z
-      .string()
-      .min(1)
+    slackWebhookUrlFile: filePath()
       .optional()
       .describe(
         'file holding the Slack webhook URL; unset: AFK_SLACK_WEBHOOK_URL; neither: no doorbell',
@@ -196,8 +214,7 @@ const notifySchema = z
 // in no log line or error message.
 const metricsSchema = z
   .strictObject({
-    pushgatewayUrl: z
-      .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+    pushgatewayUrl: httpUrl()
       .nullable()
       .default(null)
       .describe(
@@ -261,6 +278,25 @@ export const configSchema = z
       }
       repos.add(repo.toLowerCase());
     });
+    if (config.tracker.kind === 'forgejo') {
+      // Forgejo serves its REST API under /api/v1 of the instance; the GitHub default is never
+      // right here, and a bare instance URL would answer HTML.
+      if (!/\/api\/v1\/?$/.test(new URL(config.tracker.apiUrl).pathname)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tracker', 'apiUrl'],
+          message: `a Forgejo API base ends in /api/v1 (e.g. https://forgejo.example/api/v1), not ${config.tracker.apiUrl}`,
+        });
+      }
+      // Forgejo has no Deployments API: deploy evidence there is a commit status.
+      if (config.deploy.kind === 'github-deployment') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deploy', 'kind'],
+          message: 'github-deployment needs tracker.kind github; on Forgejo use commit-status',
+        });
+      }
+    }
     if (config.dispatch.maxRunsPerRepo > config.dispatch.maxConcurrentRuns) {
       ctx.addIssue({
         code: 'custom',
@@ -271,6 +307,7 @@ export const configSchema = z
   });
 
 export type Config = z.output<typeof configSchema>;
+export type TrackerKind = Config['tracker']['kind'];
 
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -284,8 +321,26 @@ const parseBoolean = (value: string): boolean | undefined => {
   return v === 'true' ? true : v === 'false' ? false : undefined;
 };
 
+/**
+ * A key as a problem names it. The keys come from the file, so one can be anything: a key
+ * that is not a plain word is quoted (a newline in it cannot break the one-line message) and a
+ * long one is cut, so the message names it without repeating a megabyte.
+ */
+const formatKey = (key: PropertyKey): string => {
+  const name = String(key);
+  if (/^[A-Za-z0-9_:/-]{1,60}$/.test(name)) return name;
+  const chars = Array.from(name);
+  return JSON.stringify(chars.length > 60 ? `${chars.slice(0, 59).join('')}…` : name);
+};
+
 const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.length === 0 ? '(top level)' : path.map(String).join('.');
+  path.length === 0 ? '(top level)' : path.map(formatKey).join('.');
+
+/** An environment value quoted in a message, cut short: the variable may hold anything. */
+const shown = (value: string): string => {
+  const chars = Array.from(value);
+  return JSON.stringify(chars.length > 40 ? `${chars.slice(0, 39).join('')}…` : value);
+};
 
 /**
  * Validates the file's parsed content with the environment's overrides applied. `raw` is
@@ -303,9 +358,7 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
   if (killSwitch !== undefined && killSwitch !== '') {
     const value = parseBoolean(killSwitch);
     if (value === undefined) {
-      problems.push(
-        `AFK_KILL_SWITCH: expected "true" or "false", got ${JSON.stringify(killSwitch)}`,
-      );
+      problems.push(`AFK_KILL_SWITCH: expected "true" or "false", got ${shown(killSwitch)}`);
     } else {
       merged['killSwitch'] = value;
     }
@@ -335,9 +388,7 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
     logLevel !== '' &&
     !(logLevels as readonly string[]).includes(logLevel)
   ) {
-    problems.push(
-      `AFK_LOG_LEVEL: expected one of ${logLevels.join(', ')}, got ${JSON.stringify(logLevel)}`,
-    );
+    problems.push(`AFK_LOG_LEVEL: expected one of ${logLevels.join(', ')}, got ${shown(logLevel)}`);
   }
 
   const result = configSchema.safeParse(merged);

@@ -1,6 +1,6 @@
 // `afk doctor`'s checks as data: each is one line, and only a `fail` fails the run. The
 // messages are part of the operator interface (runbooks quote them): keep them stable.
-import type { Config } from './config.js';
+import type { Config, TrackerKind } from './config.js';
 import type { LabelSpec, RepoAccess, T3AuthSession } from './types.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info' | 'skip';
@@ -36,12 +36,28 @@ export function checkT3Session(session: T3AuthSession): Check {
  * afk writes labels, comments and closes issues: that is GitHub's `push` (write) role at
  * least. `triage` could relabel, but not comment on behalf of a closed run or close as a bot.
  */
-export function checkRepoAccess(repo: string, access: RepoAccess | null): Check {
+/**
+ * afk writes labels and comments, so it needs push. On Forgejo it needs admin: Forgejo lets
+ * only a repo admin read another user's permission, which is how afk checks who may start an
+ * agent (routers/api/v1/repo/collaborators.go, GetRepoPermissions).
+ */
+export function checkRepoAccess(
+  repo: string,
+  access: RepoAccess | null,
+  kind: TrackerKind = 'github',
+): Check {
   if (access === null) {
     return check(
       'warn',
       repo,
       'the tracker does not say what the token may do (an App token?): needs push',
+    );
+  }
+  if (kind === 'forgejo' && !access.admin) {
+    return check(
+      'fail',
+      repo,
+      `token lacks admin permission (has ${roleOf(access)}): Forgejo shows other users' permissions only to repo admins, and afk checks who applied the ready label`,
     );
   }
   if (!access.push) {

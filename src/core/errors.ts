@@ -84,16 +84,27 @@ export class ConfigError extends Error {
   }
 }
 
-/** The failure kind an HTTP error status means, for the upstreams without their own rules. */
-export function failureKindOf(status: number): FailureKind {
+/**
+ * The failure kind an HTTP error status means, for the upstreams without their own rules. A
+ * 403 that says when to come back (`retry-after`) is a rate limit, not a refusal: GitHub's
+ * secondary limits answer so, and so may a proxy in front of any upstream.
+ * https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
+ */
+export function failureKindOf(status: number, retryAfter?: string | null): FailureKind {
   if (status === 400) return 'contract';
   if (status === 401) return 'auth';
-  if (status === 403) return 'forbidden';
+  if (status === 403) return isRetryAfter(retryAfter) ? 'rate-limited' : 'forbidden';
   if (status === 404) return 'not-found';
   if (status === 429) return 'rate-limited';
   if (status >= 500) return 'transient';
   return 'rejected';
 }
+
+/** A `retry-after` value: seconds, or an HTTP date. */
+export const isRetryAfter = (value: string | null | undefined): boolean =>
+  value !== undefined &&
+  value !== null &&
+  (/^\s*\d+\s*$/.test(value) || !Number.isNaN(Date.parse(value)));
 
 /** A one-line description of any thrown value, safe to log (messages carry no secrets). */
 export const describeError = (error: unknown): string =>

@@ -40,6 +40,24 @@ export interface Tracker {
   removeLabel(issue: IssueRef, label: string): Promise<void>;
   closeIssue(issue: IssueRef): Promise<void>;
 
+  // Claims, for ticks that overlap (a CronJob overrun, a manual run): the forges have no lock,
+  // but they do have one atomic test-and-set, a reaction. Adding a reaction the account has
+  // already added answers 200 instead of 201, so of any number of concurrent callers exactly
+  // one acquires it.
+
+  /** One comment by id, or null when it is gone. */
+  getComment(repo: RepoName, commentId: number): Promise<IssueComment | null>;
+  /** Deleting a comment that is already gone is success. */
+  deleteComment(repo: RepoName, commentId: number): Promise<void>;
+  /**
+   * Claims `commentId` for afk's account with the `eyes` reaction. `acquired` is true only
+   * when this call created the reaction; `claimedAt` is when the reaction (this call's or the
+   * holder's) was created, so a claim left by a dead tick can be recognised as stale.
+   */
+  claimComment(repo: RepoName, commentId: number): Promise<CommentClaim>;
+  /** Removes afk's `eyes` reaction; one that is already gone is success. */
+  releaseClaim(repo: RepoName, commentId: number, claim: CommentClaim): Promise<void>;
+
   // Evidence for watch: what the agent pushed and what CI and the deploy made of it.
 
   /** The newest pull request (any state) whose head is `branch` in `repo`, or null. */
@@ -59,6 +77,14 @@ export interface Tracker {
   listRepoLabels(repo: RepoName): Promise<string[]>;
   /** Creates a repository label; one that already exists is success: the desired state holds. */
   createLabel(repo: RepoName, label: LabelSpec): Promise<void>;
+}
+
+export interface CommentClaim {
+  acquired: boolean;
+  /** The reaction's id (GitHub deletes by id; Forgejo by content, and ignores it). */
+  reactionId: number;
+  /** ISO 8601: when the reaction was created. */
+  claimedAt: string;
 }
 
 /** The doorbell: one message to the humans on call. */

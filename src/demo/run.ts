@@ -1,5 +1,6 @@
 // The demo: afk's real poll and watch ticks, run as the built CLI in child processes, against
-// loopback emulators of GitHub, T3 and Slack, with a scripted agent and a scripted human.
+// loopback emulators of the tracker (GitHub, or Forgejo with `--forge forgejo`), T3 and Slack,
+// with a scripted agent and a scripted human.
 // One issue goes from ready to closed; one exhausts its fix-forwards and goes to a human.
 // No credentials, no network beyond 127.0.0.1.
 import { execFile } from 'node:child_process';
@@ -10,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { threadIdFor } from '../core/index.js';
+import type { ForgeFake, ForgeKind } from '../emulators/forge.js';
+import { createForgejoFake } from '../emulators/forgejo.js';
 import { createGitHubFake, type GitHubFake } from '../emulators/github.js';
 import { startEmulator, type Emulator } from '../emulators/server.js';
 import { createSlackFake, type SlackFake } from '../emulators/slack.js';
@@ -21,6 +24,7 @@ const BIN = fileURLToPath(new URL('../../bin/afk.js', import.meta.url));
 const API = { repo: 'acme/api', number: 1 };
 const WEB = { repo: 'acme/web', number: 1 };
 const sha = (digit: string) => digit.repeat(40);
+const TRACKER_TOKEN = 'demo-tracker-token';
 
 export interface DemoResult {
   ticks: number;
@@ -31,7 +35,7 @@ export interface DemoResult {
 }
 
 interface World {
-  gh: GitHubFake;
+  gh: ForgeFake;
   t3: T3Fake;
   slack: SlackFake;
   servers: Emulator[];
@@ -39,10 +43,13 @@ interface World {
   env: NodeJS.ProcessEnv;
 }
 
-async function startWorld(): Promise<World> {
+async function startWorld(forge: ForgeKind): Promise<World> {
   const servers = await Promise.all([startEmulator(), startEmulator(), startEmulator()]);
   const [ghServer, t3Server, slackServer] = servers as [Emulator, Emulator, Emulator];
-  const gh = createGitHubFake({ baseUrl: ghServer.url });
+  const gh =
+    forge === 'github'
+      ? createGitHubFake({ baseUrl: ghServer.url, token: TRACKER_TOKEN })
+      : createForgejoFake({ baseUrl: `${ghServer.url}/api/v1`, token: TRACKER_TOKEN });
   const t3 = createT3Fake({ baseUrl: t3Server.url });
   const slackUrl = `${slackServer.url}/services/T000/B000/DEMO`;
   const slack = createSlackFake({ url: slackUrl });
@@ -51,7 +58,17 @@ async function startWorld(): Promise<World> {
   slackServer.use(slack.handlers);
 
   for (const repo of [API.repo, WEB.repo]) {
-    gh.addRepo(repo, { collaborators: { maintainer: 'maintain' } });
+    gh.addRepo(
+      repo,
+      forge === 'github'
+        ? { collaborators: { maintainer: 'maintain' } }
+        : // A Forgejo repo as the README sets it up: afk's account an admin (to read who
+          // labelled), afk's labels created (Forgejo adds labels by id only).
+          {
+            collaborators: { maintainer: 'write', [gh.selfLogin]: 'admin' },
+            labels: ['ready-for-agent', 'agent-in-progress', 'ready-for-human', 'P1', 'P2'],
+          },
+    );
     gh.pushCommit(repo, 'main', sha('0'));
   }
   gh.addIssue(API.repo, {
@@ -76,16 +93,20 @@ async function startWorld(): Promise<World> {
     stringify({
       killSwitch: false,
       repos: [API.repo, WEB.repo],
-      tracker: { apiUrl: ghServer.url },
+      tracker: { kind: forge, apiUrl: gh.apiUrl },
       t3: { url: t3Server.url },
       dispatch: { maxConcurrentRuns: 2, maxRunsPerRepo: 1, maxDispatchesPerTick: 2 },
       watch: { maxFixForwards: 1 },
-      deploy: { kind: 'github-deployment', environment: 'production' },
+      // Forgejo has no Deployments API: there the deploy pipeline sets a commit status.
+      deploy:
+        forge === 'github'
+          ? { kind: 'github-deployment', environment: 'production' }
+          : { kind: 'commit-status', context: 'deploy/production' },
     }),
   );
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    AFK_TRACKER_TOKEN: 'gh-test-token',
+    AFK_TRACKER_TOKEN: TRACKER_TOKEN,
     AFK_T3_TOKEN: 't3-test-token',
     AFK_SLACK_WEBHOOK_URL: slackUrl,
     AFK_LOG_LEVEL: 'warn',
@@ -97,14 +118,17 @@ async function startWorld(): Promise<World> {
 }
 
 /** The checklist a human sees on the issue, without the hidden record. */
-function checklistOf(gh: GitHubFake, issue: { repo: string; number: number }): string | null {
+function checklistOf(gh: ForgeFake, issue: { repo: string; number: number }): string | null {
   const comment = gh.issue(issue.repo, issue.number).comments.find((c) => c.author === 'afk-bot');
   if (comment === undefined) return null;
   return comment.body.replace(/\n*<!-- afk:run .* -->\s*$/s, '').trim();
 }
 
-export async function runDemo(out: (line: string) => void = console.log): Promise<DemoResult> {
-  const world = await startWorld();
+export async function runDemo(
+  out: (line: string) => void = console.log,
+  forge: ForgeKind = 'github',
+): Promise<DemoResult> {
+  const world = await startWorld(forge);
   const { gh, t3, slack } = world;
   const shown = new Map<string, string>();
   const exitCodes: number[] = [];
@@ -169,44 +193,39 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
     await tick('watch');
 
     say('CI: green on the api PR, red on the web PR');
-    gh.addCheckRun(API.repo, sha('a'), {
-      name: 'test',
-      status: 'completed',
-      conclusion: 'success',
-    });
-    gh.addCheckRun(WEB.repo, sha('b'), {
-      name: 'unit tests',
-      status: 'completed',
-      conclusion: 'failure',
-      title: '1 failed',
+    gh.setCi(API.repo, sha('a'), 'test', 'success');
+    gh.setCi(WEB.repo, sha('b'), 'unit tests', 'failure', {
       summary: 'theme.test.ts: expected "dark", received "light"',
     });
     await tick('watch');
 
     say('a maintainer merges the api PR; the web agent pushes a fix that is still red');
     gh.mergePullRequest(API.repo, 2, sha('c'));
-    gh.addCheckRun(API.repo, sha('c'), {
-      name: 'test',
-      status: 'completed',
-      conclusion: 'success',
-    });
+    gh.setCi(API.repo, sha('c'), 'test', 'success');
     t3.startProvider(webThread);
     gh.pushCommit(WEB.repo, 'afk/issue-1', sha('d'));
     t3.completeTurn(webThread, `Fixed the default theme.\nAFK-PHASE: pushed ${sha('d')}`);
-    gh.addCheckRun(WEB.repo, sha('d'), {
-      name: 'unit tests',
-      status: 'completed',
-      conclusion: 'failure',
-      summary: 'still light',
-    });
+    gh.setCi(WEB.repo, sha('d'), 'unit tests', 'failure', { summary: 'still light' });
     await tick('watch');
 
     say('the deploy pipeline ships the api merge commit to production');
-    const deployment = gh.addDeployment(API.repo, { sha: sha('c'), environment: 'production' });
-    gh.addDeploymentStatus(API.repo, deployment, {
-      state: 'success',
-      environmentUrl: 'https://api.acme.test',
-    });
+    if (gh.kind === 'github') {
+      const github = gh as GitHubFake;
+      const deployment = github.addDeployment(API.repo, {
+        sha: sha('c'),
+        environment: 'production',
+      });
+      github.addDeploymentStatus(API.repo, deployment, {
+        state: 'success',
+        environmentUrl: 'https://api.acme.test',
+      });
+    } else {
+      gh.addStatus(API.repo, sha('c'), {
+        context: 'deploy/production',
+        state: 'success',
+        targetUrl: 'https://api.acme.test',
+      });
+    }
     await tick('watch');
 
     say('nothing is left to follow');
@@ -232,7 +251,8 @@ export async function runDemo(out: (line: string) => void = console.log): Promis
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
-  runDemo().then(
+  const forge = forgeArgument(process.argv.slice(2));
+  runDemo(console.log, forge).then(
     (result) => {
       console.log(
         `\ndemo: ${result.ticks} ticks in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -244,4 +264,15 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
       process.exitCode = 1;
     },
   );
+}
+
+/** `--forge github|forgejo` (default github); anything else is a usage error. */
+function forgeArgument(args: string[]): ForgeKind {
+  const [flag, value, ...rest] = args;
+  if (flag === undefined) return 'github';
+  if (flag === '--forge' && (value === 'github' || value === 'forgejo') && rest.length === 0) {
+    return value;
+  }
+  console.error('usage: npm run demo [-- --forge github|forgejo]');
+  process.exit(2);
 }

@@ -1811,3 +1811,129 @@ describe('createLabel', () => {
     expect(forbidden).toMatchObject({ kind: 'forbidden', status: 403 });
   });
 });
+
+// Claims for overlapping ticks: a reaction is the forges' one atomic test-and-set.
+// https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
+describe('comment claims', () => {
+  let id: number;
+  beforeEach(() => {
+    fake.addIssue(repo, { number: 6, title: 'claimed' });
+    id = fake.addComment(repo, 6, { author: 'afk-bot', body: 'the record' });
+  });
+
+  it('reads one comment by id, and null for one that is gone', async () => {
+    await expect(tracker().getComment(repo, id)).resolves.toEqual({
+      id,
+      author: 'afk-bot',
+      body: 'the record',
+      createdAt: expect.any(String),
+    });
+    fake.deleteComment(repo, id);
+    await expect(tracker().getComment(repo, id)).resolves.toBeNull();
+    expect(fake.requests.map(sent)).toEqual([
+      { method: 'GET', path: `/repos/acme/app/issues/comments/${id}`, query: {}, body: undefined },
+      { method: 'GET', path: `/repos/acme/app/issues/comments/${id}`, query: {}, body: undefined },
+    ]);
+  });
+
+  it('deletes a comment by id, and treats one already gone as deleted', async () => {
+    await tracker().deleteComment(repo, id);
+    expect(fake.issue(repo, 6).comments).toEqual([]);
+    await expect(tracker().deleteComment(repo, id)).resolves.toBeUndefined();
+    expect(fake.writes().map(sent)).toEqual([
+      {
+        method: 'DELETE',
+        path: `/repos/acme/app/issues/comments/${id}`,
+        query: {},
+        body: undefined,
+      },
+      {
+        method: 'DELETE',
+        path: `/repos/acme/app/issues/comments/${id}`,
+        query: {},
+        body: undefined,
+      },
+    ]);
+  });
+
+  it('acquires with 201, and reports the holder’s claim on the 200 that follows', async () => {
+    const first = await tracker().claimComment(repo, id);
+    const second = await tracker().claimComment(repo, id);
+
+    expect(first).toEqual({
+      acquired: true,
+      reactionId: expect.any(Number),
+      claimedAt: expect.any(String),
+    });
+    expect(second).toEqual({ ...first, acquired: false });
+    expect(fake.reactions(repo, id)).toEqual({ eyes: ['afk-bot'] });
+    const claim = {
+      method: 'POST',
+      path: `/repos/acme/app/issues/comments/${id}/reactions`,
+      query: {},
+      body: { content: 'eyes' },
+    };
+    expect(fake.writes().map(sent)).toEqual([claim, claim]);
+  });
+
+  it('lets exactly one of many concurrent claims acquire', async () => {
+    const claims = await Promise.all(
+      Array.from({ length: 6 }, () => tracker().claimComment(repo, id)),
+    );
+    expect(claims.filter((c) => c.acquired)).toHaveLength(1);
+    expect(new Set(claims.map((c) => c.reactionId)).size).toBe(1);
+  });
+
+  it('releases by the reaction’s id, so that the claim can be taken again', async () => {
+    const held = await tracker().claimComment(repo, id);
+    await tracker().releaseClaim(repo, id, held);
+    expect(fake.reactions(repo, id)).toEqual({});
+    const again = await tracker().claimComment(repo, id);
+    expect(again.acquired).toBe(true);
+    expect(again.reactionId).not.toBe(held.reactionId);
+    expect(fake.writes().map(sent)[1]).toEqual({
+      method: 'DELETE',
+      path: `/repos/acme/app/issues/comments/${id}/reactions/${held.reactionId}`,
+      query: {},
+      body: undefined,
+    });
+  });
+
+  it('never removes a newer claim when releasing one already gone', async () => {
+    const stale = await tracker().claimComment(repo, id);
+    await tracker().releaseClaim(repo, id, stale);
+    const newer = await tracker().claimComment(repo, id);
+
+    await expect(tracker().releaseClaim(repo, id, stale)).resolves.toBeUndefined();
+
+    expect(fake.reactions(repo, id)).toEqual({ eyes: ['afk-bot'] });
+    expect((await tracker().claimComment(repo, id)).reactionId).toBe(newer.reactionId);
+  });
+
+  it('never retries a claim: a retry could take its own claim for another tick’s', async () => {
+    fake.failNext({ method: 'POST' }, { status: 502 });
+
+    const error = await failure(
+      tracker({ retries: 2, maxRetryWaitSeconds: 0 }).claimComment(repo, id),
+    );
+
+    expect(error).toMatchObject({ kind: 'transient', status: 502 });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('reports a claim on a comment that is gone as not found', async () => {
+    fake.deleteComment(repo, id);
+    const error = await failure(tracker().claimComment(repo, id));
+    expect(error).toMatchObject({
+      kind: 'not-found',
+      status: 404,
+      request: `POST /repos/acme/app/issues/comments/${id}/reactions`,
+    });
+  });
+
+  it('reports a claim answered with something other than a reaction as malformed', async () => {
+    fake.failNext({ method: 'POST' }, 'malformed');
+    const error = await failure(tracker().claimComment(repo, id));
+    expect(error).toMatchObject({ kind: 'malformed', status: 200 });
+  });
+});

@@ -2,10 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { ForgeFake } from '../../src/emulators/forge.js';
 import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, T3_TOKEN, TRACKER_TOKEN, writeConfig } from '../support/cli.js';
+import { forgejo } from '../support/forges.js';
 
 const { server, seen } = useMswServer();
 
@@ -268,5 +270,109 @@ describe('afk doctor', () => {
       name: 'repos',
       message: 'none allow-listed: nothing to check',
     });
+  });
+});
+
+describe('afk doctor on Forgejo', () => {
+  let fj: ForgeFake;
+  const forgejoConfig = (overrides: Record<string, unknown> = {}) =>
+    writeConfig(armedConfig({ tracker: forgejo.tracker, ...overrides }));
+  beforeEach(() => {
+    seen.length = 0;
+    fj = forgejo.create();
+    t3 = createT3Fake();
+    server.resetHandlers(...fj.handlers, ...t3.handlers);
+    fj.addRepo('acme/api');
+    fj.addRepo('acme/web');
+  });
+
+  it('passes a healthy setup: the token, admin access and the labels (repo and org)', async () => {
+    const result = await runCli(['doctor', '--config', forgejoConfig()], { env: slack });
+
+    expect(result.code, result.stdout).toBe(0);
+    expect(lines(result.stdout).slice(5, 10)).toEqual([
+      'pass  tracker: token works, acting as afk-bot',
+      'pass  acme/api access: token has admin permission',
+      'pass  acme/api labels: all 7 present',
+      'pass  acme/web access: token has admin permission',
+      'pass  acme/web labels: all 7 present',
+    ]);
+    expect(seen.filter((r) => r.startsWith('GET https://forgejo.test'))).toEqual([
+      'GET https://forgejo.test/api/v1/user',
+      'GET https://forgejo.test/api/v1/repos/acme/api',
+      'GET https://forgejo.test/api/v1/repos/acme/api/labels?limit=50&page=1',
+      'GET https://forgejo.test/api/v1/orgs/acme/labels?limit=50&page=1',
+      'GET https://forgejo.test/api/v1/repos/acme/web',
+      'GET https://forgejo.test/api/v1/repos/acme/web/labels?limit=50&page=1',
+    ]);
+    expect(fj.writes()).toEqual([]);
+  });
+
+  it('fails a token with write but not admin access, and says why admin is needed', async () => {
+    fj.addRepo('acme/rw', { collaborators: { 'afk-bot': 'write' } });
+
+    const result = await runCli(['doctor', '--config', forgejoConfig({ repos: ['acme/rw'] })], {
+      env: slack,
+    });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      "fail  acme/rw access: token lacks admin permission (has push): Forgejo shows other users' permissions only to repo admins, and afk checks who applied the ready label",
+    );
+  });
+
+  it('fails on a refused token', async () => {
+    fj.setToken('another-token');
+
+    const result = await runCli(['doctor', '--config', forgejoConfig()], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContainEqual(
+      expect.stringMatching(/^fail {2}tracker: token refused: GET \/user: 401 auth/),
+    );
+    expect(lines(result.stdout)).toContain(
+      'skip  repos: not checked: the tracker token is refused',
+    );
+  });
+
+  it('creates the missing labels with --fix-labels, by name with a colour, and then passes', async () => {
+    fj.addRepo('acme/new', { labels: ['ready-for-agent', 'P0'] });
+    const config = forgejoConfig({ repos: ['acme/new'] });
+
+    const before = await runCli(['doctor', '--config', config], { env: slack });
+    expect(before.code).toBe(1);
+    expect(lines(before.stdout)).toContain(
+      'fail  acme/new labels: missing agent-in-progress, ready-for-human, P1, P2, P3 (run afk doctor --fix-labels to create)',
+    );
+    expect(fj.writes()).toEqual([]);
+
+    const fixed = await runCli(['doctor', '--config', config, '--fix-labels'], { env: slack });
+    expect(fixed.code, fixed.stdout).toBe(0);
+    expect(fj.writes().map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body)}`)).toEqual([
+      'POST /repos/acme/new/labels {"name":"agent-in-progress","color":"1d76db","description":"An afk run owns this issue; do not remove by hand"}',
+      'POST /repos/acme/new/labels {"name":"ready-for-human","color":"d93f0b","description":"afk gave up: a human must act"}',
+      'POST /repos/acme/new/labels {"name":"P1","color":"d93f0b","description":"afk priority 2 of 4: lower numbers go first"}',
+      'POST /repos/acme/new/labels {"name":"P2","color":"fbca04","description":"afk priority 3 of 4: lower numbers go first"}',
+      'POST /repos/acme/new/labels {"name":"P3","color":"c2e0c6","description":"afk priority 4 of 4: lower numbers go first"}',
+    ]);
+    const again = await runCli(['doctor', '--config', config], { env: slack });
+    expect(lines(again.stdout)).toContain('pass  acme/new labels: all 7 present');
+  });
+
+  it.each([
+    [
+      { deploy: { kind: 'github-deployment' } },
+      'deploy.kind: github-deployment needs tracker.kind github',
+    ],
+    [
+      { tracker: { kind: 'forgejo', apiUrl: 'https://forgejo.test' } },
+      'tracker.apiUrl: a Forgejo API base ends in /api/v1',
+    ],
+  ])('exits 2 on a config Forgejo cannot serve: %j', async (overrides, problem) => {
+    const result = await runCli(['doctor', '--config', forgejoConfig(overrides)]);
+
+    expect(result.code).toBe(2);
+    expect(lines(result.stdout)[0]).toContain(problem);
+    expect(seen).toEqual([]);
   });
 });

@@ -52,7 +52,9 @@ const afkComments = (repo: string, number: number) =>
   gh.issue(repo, number).comments.filter((c) => c.author === 'afk-bot');
 
 // The reads of dispatching acme/api#2 and acme/web#3: one listing per repo and label, then only
-// what the two dispatches need (who applied the label, may they, afk's login, the comments).
+// what the two dispatches need: who applied the label and may they, afk's login, the comments
+// (twice: once to find afk's record, once to verify the comment it wrote is the only one).
+// Forgejo also resolves label names to ids, once per repo and once for the organisation.
 const expectedDispatchReads: Record<ForgeKind, string[]> = {
   github: [
     '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
@@ -65,9 +67,28 @@ const expectedDispatchReads: Record<ForgeKind, string[]> = {
     '/repos/acme/web/collaborators/maintainer/permission',
     '/user',
     '/repos/acme/api/issues/2/comments?per_page=100',
+    '/repos/acme/api/issues/2/comments?per_page=100',
+    '/repos/acme/web/issues/3/comments?per_page=100',
     '/repos/acme/web/issues/3/comments?per_page=100',
   ],
-  forgejo: [],
+  forgejo: [
+    '/repos/acme/api/issues?state=open&type=issues&labels=ready-for-agent&limit=50&page=1',
+    '/repos/acme/api/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+    '/repos/acme/web/issues?state=open&type=issues&labels=ready-for-agent&limit=50&page=1',
+    '/repos/acme/web/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+    '/repos/acme/api/issues/2/timeline',
+    '/repos/acme/web/issues/3/timeline',
+    '/repos/acme/api/collaborators/maintainer/permission',
+    '/repos/acme/web/collaborators/maintainer/permission',
+    '/user',
+    '/repos/acme/api/issues/2/comments?limit=50&page=1',
+    '/repos/acme/api/issues/2/comments?limit=50&page=1',
+    '/repos/acme/web/issues/3/comments?limit=50&page=1',
+    '/repos/acme/web/issues/3/comments?limit=50&page=1',
+    '/repos/acme/api/labels?limit=50&page=1',
+    '/repos/acme/web/labels?limit=50&page=1',
+    '/orgs/acme/labels?limit=50&page=1',
+  ],
 };
 
 describe.each(forges)('afk poll on $kind', (forge) => {
@@ -279,7 +300,8 @@ describe.each(forges)('afk poll on $kind', (forge) => {
   it('skips an issue whose labeler cannot be checked, and exits 1', async () => {
     ready('acme/api', 1);
     gh.failNext(
-      { method: 'GET', path: /\/events$/ },
+      // The labeler's events: GitHub's /events, Forgejo's /timeline.
+      { method: 'GET', path: /\/(events|timeline)$/ },
       { status: 502, body: { message: 'Bad Gateway' } },
       10,
     );

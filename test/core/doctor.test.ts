@@ -59,6 +59,21 @@ describe('checkRepoAccess', () => {
   ])('judges %j: %s', (given, status, message) => {
     expect(checkRepoAccess('acme/api', given)).toEqual({ status, name: 'acme/api', message });
   });
+
+  it.each([
+    [access({ admin: true, push: true }), 'pass', 'token has admin permission'],
+    [
+      access({ push: true }),
+      'fail',
+      "token lacks admin permission (has push): Forgejo shows other users' permissions only to repo admins, and afk checks who applied the ready label",
+    ],
+  ])('on Forgejo judges %j: %s', (given, status, message) => {
+    expect(checkRepoAccess('acme/api', given, 'forgejo')).toEqual({
+      status,
+      name: 'acme/api',
+      message,
+    });
+  });
 });
 
 describe('labels', () => {

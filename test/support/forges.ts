@@ -2,8 +2,20 @@
 // config section that points afk at it. A suite written with `describe.each(forges)` and the
 // `ForgeFake` vocabulary runs unchanged on GitHub and on Forgejo.
 import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
+import { createForgejoFake } from '../../src/emulators/forgejo.js';
 import { createGitHubFake } from '../../src/emulators/github.js';
-import { GITHUB_URL } from './cli.js';
+import { GITHUB_URL, TRACKER_TOKEN } from './cli.js';
+
+export const FORGEJO_URL = 'https://forgejo.test/api/v1';
+const afkLabels = [
+  'ready-for-agent',
+  'agent-in-progress',
+  'ready-for-human',
+  'P0',
+  'P1',
+  'P2',
+  'P3',
+];
 
 export interface ForgeUnderTest {
   kind: ForgeKind;
@@ -18,4 +30,24 @@ export const github: ForgeUnderTest = {
   tracker: { kind: 'github', apiUrl: GITHUB_URL },
 };
 
-export const forges: ForgeUnderTest[] = [github];
+export const forgejo: ForgeUnderTest = {
+  kind: 'forgejo',
+  create: (options = {}) => {
+    const fake = createForgejoFake({ baseUrl: FORGEJO_URL, token: TRACKER_TOKEN, ...options });
+    // Forgejo lets only a repo admin read another user's permission (the labeler check), so
+    // afk's account is an admin of every repo there, as the README's Forgejo section requires.
+    // Forgejo adds labels by id and never creates one on the fly (GitHub does): afk's labels
+    // exist in a set-up repo, as `afk doctor --fix-labels` leaves it.
+    const addRepo = fake.addRepo.bind(fake);
+    fake.addRepo = (repo, opts = {}) =>
+      addRepo(repo, {
+        ...opts,
+        collaborators: { [fake.selfLogin]: 'admin', ...opts.collaborators },
+        labels: opts.labels ?? afkLabels,
+      });
+    return fake;
+  },
+  tracker: { kind: 'forgejo', apiUrl: FORGEJO_URL },
+};
+
+export const forges: ForgeUnderTest[] = [github, forgejo];

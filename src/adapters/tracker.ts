@@ -1,0 +1,16 @@
+// The tracker by `tracker.kind`: both adapters take the same options, so the commands build
+// one without knowing which forge it is. Each is imported only when chosen.
+import type { Tracker } from '../core/ports.js';
+import type { TrackerKind } from '../core/config.js';
+import type { GitHubTrackerOptions } from './github.js';
+
+export type TrackerOptions = GitHubTrackerOptions;
+
+export async function createTracker(kind: TrackerKind, options: TrackerOptions): Promise<Tracker> {
+  switch (kind) {
+    case 'github':
+      return (await import('./github.js')).createGitHubTracker(options);
+    case 'forgejo':
+      return (await import('./forgejo.js')).createForgejoTracker(options);
+  }
+}
