@@ -114,7 +114,8 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
   }
 
   const waiting: Waiting[] = skipped;
-  const results: ActionResult[] = flags.mode === 'live' ? await executePlan(plan, ports) : [];
+  const results: ActionResult[] =
+    flags.mode === 'live' ? await executePlan(plan, ports, { now: runtime.now }) : [];
   for (const r of results) {
     if (r.status === 'failed')
       log.error({ command: 'poll', issue: issueKey(r.action.issue) }, r.error);
@@ -166,7 +167,7 @@ async function readQueue(tracker: Tracker, config: Config, repos: RepoName[]) {
  * Selection needs to know who applied each ready label, but only for issues that would be
  * dispatched: look those up, decide again, and repeat while an untrusted labeler freed a slot.
  */
-async function selectWithTrust(
+export async function selectWithTrust(
   tracker: Tracker,
   config: Config,
   queue: { ready: Issue[]; inProgress: Issue[] },
@@ -202,5 +203,5 @@ async function selectWithTrust(
     selection.needTrust.forEach((issue, i) => trust.set(issueKey(issue), facts[i] as TrustFact));
     selection = selectDispatchable({ config, ...queue, trust });
   }
-  return selection;
+  return { ...selection, trust };
 }

@@ -115,7 +115,8 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   });
   const runs = decided.filter((r): r is RunOutcome => r !== null);
   const plan = runs.flatMap((r) => r.actions);
-  const results: ActionResult[] = flags.mode === 'live' ? await executePlan(plan, ports) : [];
+  const results: ActionResult[] =
+    flags.mode === 'live' ? await executePlan(plan, ports, { now: runtime.now }) : [];
   for (const r of results) {
     if (r.status === 'failed') {
       log.error({ command: 'watch', issue: issueKey(r.action.issue) }, r.error);

@@ -1,7 +1,7 @@
 // The one afk comment per issue: a checklist a human reads, and a hidden record afk reads
 // back on the next tick (the tick is stateless; this comment and the labels are its memory).
 // Render and parse are inverses; a round-trip test keeps them so.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IssueComment } from './types.js';
 
 export const phaseNames = ['dispatched', 'testsRed', 'green', 'pushed', 'ci', 'deployed'] as const;
@@ -153,18 +153,48 @@ export function parseChecklist(body: string): ParsedRecord {
 export interface AfkComment {
   comment: IssueComment;
   parsed: ParsedRecord;
+  /**
+   * afk's other record-carrying comments on the issue, oldest first: two overlapping ticks
+   * that both wrote one, where the loser died before deleting its own. They are deleted.
+   */
+  duplicates?: IssueComment[];
 }
 
+const isAfkComment = (comment: IssueComment, self: string): boolean =>
+  comment.author?.toLowerCase() === self && comment.body.includes(`<!-- ${MARKER} `);
+
 /**
- * afk's comment is the first one written by afk's own account that carries a record marker.
- * A record in anybody else's comment is ignored: issue authors can write HTML comments too.
+ * afk's comment is the one with the lowest id among those written by afk's own account that
+ * carry a record marker. A record in anybody else's comment is ignored: issue authors can
+ * write HTML comments too. The lowest id, not the first listed: ids grow with creation on
+ * both forges, so every tick, whatever else it sees, agrees on the oldest one, and two ticks
+ * that each wrote one keep the same one (see docs/concurrency.md).
  */
 export function findAfkComment(comments: IssueComment[], selfLogin: string): AfkComment | null {
   const self = selfLogin.toLowerCase();
-  const comment = comments.find(
-    (c) => c.author?.toLowerCase() === self && c.body.includes(`<!-- ${MARKER} `),
-  );
-  return comment === undefined ? null : { comment, parsed: parseChecklist(comment.body) };
+  const [comment, ...duplicates] = comments
+    .filter((c) => isAfkComment(c, self))
+    .sort((a, b) => a.id - b.id);
+  if (comment === undefined) return null;
+  return { comment, parsed: parseChecklist(comment.body), duplicates };
+}
+
+export type DoorbellPurpose = 'escalation' | 'review-requested';
+
+/**
+ * Does `record` show this doorbell rung? Both marks are per attempt: an escalation's
+ * `doorbell.rungAt`, a green PR's `reviewNotifiedAt`. A record of another attempt says
+ * nothing about this one.
+ */
+export function doorbellRung(
+  record: RunRecord,
+  purpose: DoorbellPurpose,
+  attempt: number,
+): boolean {
+  if (record.attempt !== attempt) return false;
+  return purpose === 'escalation'
+    ? record.doorbell?.rungAt !== undefined
+    : record.reviewNotifiedAt !== undefined;
 }
 
 /**

@@ -1,6 +1,14 @@
 // The plan: every write a tick makes, as data. A dry run prints it; the executor performs it,
 // in order. Each action names its issue so the executor can stop an issue's later steps when
 // an earlier one failed (a dispatch whose thread was not created must not start a turn).
+// Writes to afk's comment carry the body they expect to find, so that a tick overlapping
+// another one can tell a comment that moved on from the one it read (docs/concurrency.md).
+import {
+  doorbellRung,
+  parseChecklist,
+  type AfkComment,
+  type DoorbellPurpose,
+} from './checklist.js';
 import type {
   DoorbellMessage,
   CreateThreadCommand,
@@ -19,22 +27,44 @@ export type Action =
       purpose: 'first-turn' | 'fix-forward' | 'continue';
       command: StartTurnCommand;
     }
-  | { kind: 'upsertChecklist'; issue: IssueRef; commentId: number | null; body: string }
+  | {
+      kind: 'upsertChecklist';
+      issue: IssueRef;
+      /** null: write a new comment. */
+      commentId: number | null;
+      /** The body the tick read and decided from; null with a new comment. */
+      previous: string | null;
+      body: string;
+    }
+  /** A second afk comment left by overlapping ticks: afk's comment is the oldest. */
+  | { kind: 'deleteComment'; issue: IssueRef; commentId: number }
   | { kind: 'addLabels'; issue: IssueRef; labels: string[] }
-  | { kind: 'removeLabels'; issue: IssueRef; labels: string[] }
+  | {
+      kind: 'removeLabels';
+      issue: IssueRef;
+      labels: string[];
+      /**
+       * Removing the lock takes the run out of watch's view, so no claim on afk's comment may
+       * outlive it: the executor first releases its own, a stale one, or one whose release an
+       * earlier tick failed, and waits while another tick holds it. `commentId` null: the
+       * comment this plan creates earlier.
+       */
+      release?: { commentId: number | null };
+    }
   | { kind: 'closeIssue'; issue: IssueRef }
   | { kind: 'stopSession'; issue: IssueRef; command: ThreadCommand }
   | { kind: 'archiveThread'; issue: IssueRef; command: ThreadCommand }
   | {
       kind: 'notify';
       issue: IssueRef;
-      purpose: 'escalation' | 'review-requested';
+      purpose: DoorbellPurpose;
       message: DoorbellMessage;
       /**
        * The afk comment rewritten right after the doorbell rang, recording it. `commentId`
-       * null: the comment this plan creates earlier for the same issue.
+       * null: the comment this plan creates earlier for the same issue. `before` is the body
+       * the comment holds when the doorbell is due (after this plan's earlier checklist write).
        */
-      record: { commentId: number | null; body: string };
+      record: { commentId: number | null; before: string; body: string };
     };
 
 export type ActionKind = Action['kind'];
@@ -59,10 +89,12 @@ export function describeAction(action: Action): string {
       return action.commentId === null
         ? `${where}: write the afk comment`
         : `${where}: update the afk comment ${action.commentId}`;
+    case 'deleteComment':
+      return `${where}: delete the duplicate afk comment ${action.commentId}`;
     case 'addLabels':
       return `${where}: add label(s) ${action.labels.join(', ')}`;
     case 'removeLabels':
-      return `${where}: remove label(s) ${action.labels.join(', ')}`;
+      return `${where}: remove label(s) ${action.labels.join(', ')}${action.release === undefined ? '' : " (afk's claim released first)"}`;
     case 'closeIssue':
       return `${where}: close the issue as completed`;
     case 'stopSession':
@@ -72,4 +104,60 @@ export function describeAction(action: Action): string {
     case 'notify':
       return `${where}: ring the doorbell (${action.purpose}): ${firstLine(action.message.text, 80)}`;
   }
+}
+
+/** afk's other record-carrying comments on an issue go: the lowest id is the one kept. */
+export function planDuplicateCleanup(
+  issue: IssueRef,
+  afkComment: Pick<AfkComment, 'duplicates'> | null,
+): Action[] {
+  const ref = { repo: issue.repo, number: issue.number };
+  return (afkComment?.duplicates ?? []).map((duplicate) => ({
+    kind: 'deleteComment' as const,
+    issue: ref,
+    commentId: duplicate.id,
+  }));
+}
+
+// Claims. Ticks can overlap (a CronJob overrun, a manual run, a laptop beside the cluster).
+// The executor writes an existing afk comment, and rings the doorbell, only while it holds
+// the comment's claim (afk's own `eyes` reaction: the forge lets exactly one caller create it)
+// and only if the comment still says what the plan was decided from. docs/concurrency.md.
+
+/**
+ * How long a claim stands before a tick takes it for one a dead tick left, and releases it.
+ * A live holder keeps it for a few requests, each bounded by its timeout and retries (GitHub:
+ * 3 × 15 s plus at most 10 s of backoff; Slack: 2 × 10 s plus 1 s), so well under five
+ * minutes, and a CronJob tick is killed after 150 s. Ten minutes leaves room for that and for
+ * skew between the forge's clock and the tick's. A doorbell owed by a dead holder waits at
+ * most this long plus two ticks (one releases, the next claims and rings).
+ */
+export const CLAIM_LEASE_MINUTES = 10;
+
+/** A claim older than the lease, or whose time cannot be read, no longer holds anyone off. */
+export const claimIsStale = (claimedAt: string, now: Date): boolean =>
+  !(now.getTime() - Date.parse(claimedAt) < CLAIM_LEASE_MINUTES * 60_000);
+
+export type CommentWrite = Extract<Action, { kind: 'upsertChecklist' | 'notify' }>;
+
+/**
+ * What a claimed comment says about a write: `proceed` (it holds what the plan expects),
+ * `already` (another tick made this very change: for a doorbell, the record shows it rung),
+ * or `changed` (it moved on since this tick read it: the plan is stale, the next tick decides
+ * again from what is there now).
+ */
+export type CommentVerdict = 'proceed' | 'already' | 'changed';
+
+export function judgeComment(write: CommentWrite, current: string): CommentVerdict {
+  if (write.kind === 'upsertChecklist') {
+    if (current === write.body) return 'already';
+    return current === write.previous ? 'proceed' : 'changed';
+  }
+  if (current === write.record.body) return 'already';
+  const found = parseChecklist(current);
+  const planned = parseChecklist(write.record.body);
+  if (found.ok && planned.ok && doorbellRung(found.record, write.purpose, planned.record.attempt)) {
+    return 'already';
+  }
+  return current === write.record.before ? 'proceed' : 'changed';
 }

@@ -4,8 +4,8 @@
 import { attemptFor, renderChecklist, type AfkComment, type RunRecord } from './checklist.js';
 import type { Config } from './config.js';
 import { commandIdFor, messageIdFor, projectIdFor, threadIdFor } from './ids.js';
-import type { Action } from './plan.js';
-import { branchFor, buildFirstTurn, modelFor, workspaceRootFor } from './prompt.js';
+import { planDuplicateCleanup, type Action } from './plan.js';
+import { branchFor, buildFirstTurn, modelFor, sanitizeLine, workspaceRootFor } from './prompt.js';
 import type { Issue, T3Snapshot, T3Thread } from './types.js';
 
 export interface DispatchFacts {
@@ -21,11 +21,19 @@ export type DispatchPlan =
   | { ok: true; attempt: number; threadId: string; actions: Action[] }
   | { ok: false; reason: string };
 
-/** At most this many attempts are skipped over because their thread was archived or deleted. */
+/** At most this many attempts are skipped over because their thread is over (`isGone`). */
 const MAX_ATTEMPT_SCAN = 100;
 
-const isGone = (thread: T3Thread | undefined): boolean =>
-  thread !== undefined && (thread.archived || thread.deleted);
+/**
+ * An attempt is over when a human archived or deleted its thread. Without a readable record (a
+ * human deleted afk's comment) a stopped session also ends it: afk stops the session when it
+ * escalates, and taking that thread back would replay the old attempt's evidence (the same
+ * blocked reason, a second doorbell). A dispatch that died before its comment leaves a thread
+ * whose session is idle or running, never stopped, so it is still resumed.
+ */
+const isGone = (thread: T3Thread | undefined, recorded: boolean): boolean =>
+  thread !== undefined &&
+  (thread.archived || thread.deleted || (!recorded && thread.session?.status === 'stopped'));
 
 /** Did the first turn reach T3? Right after turn.start the snapshot may show none of this. */
 const turnStarted = (thread: T3Thread): boolean =>
@@ -39,20 +47,26 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
   const threads = new Map(snapshot.threads.map((t) => [t.id, t]));
 
   // An attempt whose thread a human archived or deleted is over, whatever the record says.
+  const recorded = record !== null;
   let attempt = attemptFor(record);
-  for (let i = 0; i < MAX_ATTEMPT_SCAN && isGone(threads.get(threadIdFor(issue, attempt))); i++) {
+  for (
+    let i = 0;
+    i < MAX_ATTEMPT_SCAN && isGone(threads.get(threadIdFor(issue, attempt)), recorded);
+    i++
+  ) {
     attempt += 1;
   }
   const threadId = threadIdFor(issue, attempt);
   const thread = threads.get(threadId);
-  if (isGone(thread)) return { ok: false, reason: `too many archived attempts (${attempt})` };
+  if (isGone(thread, recorded))
+    return { ok: false, reason: `too many archived attempts (${attempt})` };
 
   const project = resolveProject(config, issue, snapshot);
   if (!project.ok) return project;
 
   const model = modelFor(config, issue);
-  const actions: Action[] = [];
   const ref = { repo: issue.repo, number: issue.number };
+  const actions: Action[] = planDuplicateCleanup(ref, afkComment);
   if (project.create) {
     actions.push({
       kind: 'ensureProject',
@@ -74,7 +88,7 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
         commandId: commandIdFor(threadId, 'create'),
         threadId,
         projectId: project.projectId,
-        title: `${issue.repo}#${issue.number}: ${issue.title}`.slice(0, 200),
+        title: sanitizeLine(`${issue.repo}#${issue.number}: ${issue.title}`, 200),
         modelSelection: model,
         runtimeMode: config.t3.runtimeMode,
         interactionMode: 'default',
@@ -104,6 +118,7 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
       kind: 'upsertChecklist',
       issue: ref,
       commentId: afkComment?.comment.id ?? null,
+      previous: afkComment?.comment.body ?? null,
       body,
     });
   }

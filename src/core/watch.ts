@@ -7,8 +7,8 @@ import { attemptFor, renderChecklist, type AfkComment, type RunRecord } from './
 import type { Config } from './config.js';
 import { judgeCi, readThreadFacts, type FailingCheck, type ThreadFacts } from './evidence.js';
 import { commandIdFor, messageIdFor, threadIdFor } from './ids.js';
-import type { Action } from './plan.js';
-import { branchFor, buildContinueTurn, buildFixForwardTurn } from './prompt.js';
+import { planDuplicateCleanup, type Action } from './plan.js';
+import { branchFor, buildContinueTurn, buildFixForwardTurn, sanitizeLine } from './prompt.js';
 import type {
   CiFacts,
   CommitPlacement,
@@ -113,6 +113,14 @@ function locateRun(input: WatchInput): { record: RunRecord | null; thread: T3Thr
 }
 
 export function watchRun(input: WatchInput): WatchStep {
+  const step = decide(input);
+  if (step.kind === 'read') return step;
+  const cleanup = planDuplicateCleanup(input.issue, input.afkComment);
+  return cleanup.length === 0 ? step : { ...step, actions: [...cleanup, ...step.actions] };
+}
+
+/** The decision for one run, before the cleanup every plan of the issue starts with. */
+function decide(input: WatchInput): WatchStep {
   const { config, issue, now } = input;
   const located = locateRun(input);
   const at = now.toISOString();
@@ -524,6 +532,7 @@ function checklist(input: WatchInput, record: RunRecord): Action[] {
       kind: 'upsertChecklist',
       issue: refOf(input.issue),
       commentId: input.afkComment?.comment.id ?? null,
+      previous: input.afkComment?.comment.body ?? null,
       body,
     },
   ];
@@ -565,7 +574,11 @@ function reviewRequested(
           `review requested: CI is green on pull request #${pr.number}`,
           pr.url,
         ),
-        record: { commentId: input.afkComment?.comment.id ?? null, body: renderChecklist(after) },
+        record: {
+          commentId: input.afkComment?.comment.id ?? null,
+          before: renderChecklist(before),
+          body: renderChecklist(after),
+        },
       },
     ],
   };
@@ -574,7 +587,7 @@ function reviewRequested(
 function doorbellMessage(input: WatchInput, record: RunRecord, reason: string, url?: string) {
   const { issue } = input;
   return {
-    text: `afk: ${issue.repo}#${issue.number} "${issue.title.slice(0, 120)}": ${reason}`,
+    text: `afk: ${issue.repo}#${issue.number} "${sanitizeLine(issue.title, 120)}": ${reason}`,
     url: url ?? issue.url,
     fields: [
       { label: 'repo', value: issue.repo },
@@ -609,7 +622,11 @@ const stopAction = (input: WatchInput, thread: T3Thread | null) =>
 const archiveAction = (input: WatchInput, thread: T3Thread | null) =>
   threadAction(input, thread, 'archiveThread', (t) => !t.archived);
 
-/** The lock goes last: everything else the run's end needs comes before it. */
+/**
+ * The lock goes last: everything else the run's end needs comes before it, the release of
+ * afk's claim on its comment included (a claim left on a run watch no longer sees would
+ * never be cleared).
+ */
 function unlock(input: WatchInput, add: string[]): Action[] {
   const { issue, config } = input;
   const ref = refOf(issue);
@@ -617,7 +634,12 @@ function unlock(input: WatchInput, add: string[]): Action[] {
   const missing = add.filter((label) => !has(issue, label));
   if (missing.length > 0) actions.push({ kind: 'addLabels', issue: ref, labels: missing });
   if (has(issue, config.labels.inProgress)) {
-    actions.push({ kind: 'removeLabels', issue: ref, labels: [config.labels.inProgress] });
+    actions.push({
+      kind: 'removeLabels',
+      issue: ref,
+      labels: [config.labels.inProgress],
+      release: { commentId: input.afkComment?.comment.id ?? null },
+    });
   }
   return actions;
 }
@@ -693,7 +715,11 @@ function finish(input: WatchInput, record: RunRecord, thread: T3Thread | null): 
           issue: ref,
           purpose: 'escalation',
           message: doorbellMessage(input, ended, doorbell.reason),
-          record: { commentId: input.afkComment?.comment.id ?? null, body: renderChecklist(rung) },
+          record: {
+            commentId: input.afkComment?.comment.id ?? null,
+            before: renderChecklist(ended),
+            body: renderChecklist(rung),
+          },
         });
       }
       actions.push(...unlock(input, [config.labels.human]));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   attemptFor,
+  doorbellRung,
   findAfkComment,
   parseChecklist,
   renderChecklist,
@@ -94,6 +95,19 @@ describe('findAfkComment', () => {
     expect(findAfkComment(comments, 'afk-bot')?.comment.id).toBe(2);
   });
 
+  it('takes the lowest id, whatever the order, and names the others as duplicates', () => {
+    const at = '2026-11-21T08:00:00Z';
+    const comments = [
+      { id: 9, author: 'afk-bot', body: record, createdAt: at },
+      { id: 4, author: 'afk-bot', body: record, createdAt: at },
+      { id: 2, author: 'afk-bot', body: 'no record here', createdAt: at },
+      { id: 7, author: 'afk-bot', body: record, createdAt: at },
+    ];
+    const found = findAfkComment(comments, 'afk-bot');
+    expect(found?.comment.id).toBe(4);
+    expect(found?.duplicates?.map((c) => c.id)).toEqual([7, 9]);
+  });
+
   it('finds none when only others carry a record', () => {
     const comments = [
       { id: 1, author: 'mallory', body: record, createdAt: '2026-11-21T08:00:00Z' },
@@ -109,5 +123,49 @@ describe('attemptFor', () => {
     ['an ended attempt, followed by the next', escalated, 3],
   ])('%s', (_name, record, attempt) => {
     expect(attemptFor(record)).toBe(attempt);
+  });
+});
+
+describe('doorbellRung', () => {
+  const rungAt = '2026-11-21T09:00:00.000Z';
+  it.each<[string, RunRecord, 'escalation' | 'review-requested', number, boolean]>([
+    [
+      'an escalation recorded as rung',
+      { ...escalated, doorbell: { reason: 'x', rungAt } },
+      'escalation',
+      2,
+      true,
+    ],
+    [
+      'an escalation still owed',
+      { ...escalated, doorbell: { reason: 'x' } },
+      'escalation',
+      2,
+      false,
+    ],
+    [
+      'a review notice recorded',
+      { ...live, reviewNotifiedAt: rungAt },
+      'review-requested',
+      1,
+      true,
+    ],
+    ['a review notice not yet sent', live, 'review-requested', 1, false],
+    [
+      'a review notice, asked about the escalation',
+      { ...live, reviewNotifiedAt: rungAt },
+      'escalation',
+      1,
+      false,
+    ],
+    [
+      'an earlier attempt’s doorbell',
+      { ...escalated, doorbell: { reason: 'x', rungAt } },
+      'escalation',
+      3,
+      false,
+    ],
+  ])('%s', (_name, record, purpose, attempt, expected) => {
+    expect(doorbellRung(record, purpose, attempt)).toBe(expected);
   });
 });

@@ -11,6 +11,8 @@ import {
   threadIdFor,
   type Action,
   type RunRecord,
+  type SessionStatus,
+  type T3Session,
   type T3Snapshot,
 } from '../../src/core/index.js';
 import { config, issue, snapshot, thread } from '../support/fixtures.js';
@@ -47,6 +49,12 @@ const liveRecord = (attempt = 1): RunRecord => ({
   outcome: null,
   phases: { dispatched: '2026-11-21T07:00:00.000Z' },
   history: [],
+});
+const session = (status: SessionStatus): T3Session => ({
+  status,
+  activeTurnId: null,
+  lastError: null,
+  updatedAt: now.toISOString(),
 });
 const plan = (
   overrides: {
@@ -111,7 +119,7 @@ describe('planDispatch', () => {
       },
     });
     const checklist = result.actions[3];
-    expect(checklist).toMatchObject({ kind: 'upsertChecklist', commentId: null });
+    expect(checklist).toMatchObject({ kind: 'upsertChecklist', commentId: null, previous: null });
     expect(checklist?.kind === 'upsertChecklist' && parseChecklist(checklist.body)).toEqual({
       ok: true,
       record: {
@@ -227,7 +235,9 @@ describe('planDispatch', () => {
     expect(result.attempt).toBe(2);
     expect(result.threadId).toBe(threadIdFor(target, 2));
     const upsert = result.actions.find((a) => a.kind === 'upsertChecklist');
-    expect(upsert).toMatchObject({ commentId: 77 });
+    // The body it was decided from travels with the write: a tick that overlaps another
+    // must not overwrite a comment that moved on (docs/concurrency.md).
+    expect(upsert).toMatchObject({ commentId: 77, previous: renderChecklist(ended) });
     const parsed = upsert?.kind === 'upsertChecklist' ? parseChecklist(upsert.body) : null;
     expect(parsed?.ok && parsed.record).toMatchObject({
       attempt: 2,
@@ -238,6 +248,24 @@ describe('planDispatch', () => {
     );
   });
 
+  it('deletes the duplicate afk comments two overlapping ticks left, first', () => {
+    const body = renderChecklist(liveRecord());
+    const comments = [88, 77, 99].map((id) => ({
+      id,
+      author: 'afk-bot',
+      body,
+      createdAt: now.toISOString(),
+    }));
+    const result = plan({
+      snapshot: snapshot({ projects: [project], threads: [thread({ id: thread1, projectId })] }),
+      afkComment: findAfkComment(comments, 'afk-bot'),
+    });
+    expect(result.ok && result.actions.slice(0, 2)).toEqual([
+      { kind: 'deleteComment', issue: { repo: 'acme/api', number: 42 }, commentId: 88 },
+      { kind: 'deleteComment', issue: { repo: 'acme/api', number: 42 }, commentId: 99 },
+    ]);
+  });
+
   it('skips past an attempt whose thread a human archived, even with no record', () => {
     const result = plan({
       snapshot: snapshot({
@@ -246,6 +274,34 @@ describe('planDispatch', () => {
       }),
     });
     expect(result.ok && result.attempt).toBe(2);
+  });
+
+  it.each([
+    ['stopped', 2],
+    ['ready', 1],
+    ['running', 1],
+  ] as const)(
+    'without a record, treats a thread whose session is %s as attempt %i’s',
+    (status, expected) => {
+      const result = plan({
+        snapshot: snapshot({
+          projects: [project],
+          threads: [thread({ id: thread1, projectId, session: session(status) })],
+        }),
+      });
+      expect(result.ok && result.attempt).toBe(expected);
+    },
+  );
+
+  it('with a live record, resumes its attempt even when the session stopped', () => {
+    const result = plan({
+      afkComment: comment(liveRecord(1)),
+      snapshot: snapshot({
+        projects: [project],
+        threads: [thread({ id: thread1, projectId, session: session('stopped') })],
+      }),
+    });
+    expect(result.ok && result.attempt).toBe(1);
   });
 
   it('adopts a live project an operator made for the same checkout', () => {

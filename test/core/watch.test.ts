@@ -710,7 +710,11 @@ describe('watchRun plans', () => {
       'removeLabels',
     ]);
     expect(step.actions[3]).toMatchObject({ labels: ['ready-for-human'] });
-    expect(step.actions[4]).toMatchObject({ labels: ['agent-in-progress'] });
+    // No claim on afk's comment may outlive the lock: watch would never see the run again.
+    expect(step.actions[4]).toMatchObject({
+      labels: ['agent-in-progress'],
+      release: { commentId: 99 },
+    });
     const notify = step.actions[2];
     expect(notify?.kind === 'notify' && notify.message.fields).toEqual([
       { label: 'repo', value: 'acme/api' },
@@ -805,6 +809,54 @@ describe('watchRun plans', () => {
       pullRequest: null,
     });
     expect(second.reads).toEqual([{ kind: 'pullRequest', branch: 'afk/issue-7' }]);
+  });
+
+  it('names, with each write to afk’s comment, the body it was decided from', () => {
+    const record = baseRecord({ fixForwards: 2 });
+    const { step } = decide({ record, pullRequest: pr(), ci: { [SHA]: red(SHA) } });
+    const [checklist, , notify] = step.actions;
+    if (checklist?.kind !== 'upsertChecklist' || notify?.kind !== 'notify') {
+      throw new Error('expected the checklist, then the doorbell');
+    }
+    expect(checklist.previous).toBe(renderChecklist(record));
+    // The doorbell expects the comment as this plan's checklist write leaves it.
+    expect(notify.record.before).toBe(checklist.body);
+    expect(notify.record).toMatchObject({ commentId: 99 });
+  });
+
+  it('expects the observed body before a doorbell when the checklist is already written', () => {
+    const record = baseRecord({
+      outcome: 'escalated',
+      reason: 'stalled: x',
+      doorbell: { reason: 'stalled: x' },
+    });
+    const { step } = decide({ record });
+    const notify = step.actions.find((a) => a.kind === 'notify');
+    expect(notify?.kind === 'notify' && notify.record.before).toBe(renderChecklist(record));
+  });
+
+  it('deletes the duplicate afk comments overlapping ticks left, before anything else', () => {
+    const body = renderChecklist(baseRecord());
+    const comments = [12, 10, 11].map((id) => ({
+      id,
+      author: 'afk-bot',
+      body,
+      createdAt: NOW.toISOString(),
+    }));
+    const step = watchRun({
+      config: makeConfig(),
+      issue: target,
+      afkComment: findAfkComment(comments, 'afk-bot'),
+      snapshot: snapshot({ threads: [runningThread()] }),
+      evidence: { pullRequest: pr() },
+      now: NOW,
+    });
+    if (step.kind !== 'plan') throw new Error('expected a plan');
+    expect(step.actions.slice(0, 2)).toEqual([
+      { kind: 'deleteComment', issue: { repo: 'acme/api', number: 7 }, commentId: 11 },
+      { kind: 'deleteComment', issue: { repo: 'acme/api', number: 7 }, commentId: 12 },
+    ]);
+    expect(step.actions.slice(2)).toMatchObject([{ kind: 'upsertChecklist', commentId: 10 }]);
   });
 
   it('rebuilds a deleted record from the newest live thread of the issue', () => {
