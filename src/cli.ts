@@ -1,9 +1,19 @@
 // The commander program and the only top-level catch: every error ends here as one line and
 // an exit code (2 for configuration and usage, 3 for an upstream that could not be read).
+//
+// Start-up is part of every tick (a CronJob starts a fresh process each time), so this file
+// loads commander and nothing else up front: each command, the logger (pino) and the config
+// loader (yaml, zod) are imported when a command runs, and `--help`/`--version` never load
+// them. The bundle splits at these dynamic imports (`npm run bundle`, docs/benchmarks.md).
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, describeError, UpstreamError } from './core/index.js';
-import { EXIT, loggerFor, type Runtime, type TickFlags } from './commands/tick.js';
+import { ConfigError, describeError, UpstreamError } from './core/errors.js';
+import type { Logger } from './adapters/log.js';
+import { redactOutput } from './adapters/secrets.js';
+import type { Runtime, TickFlags } from './commands/tick.js';
+
+/** The shared tick module: exit codes and the logger, loaded with the first command. */
+const tickModule = () => import('./commands/tick.js');
 
 const version = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -48,8 +58,10 @@ export function defaultRuntime(): Runtime {
 }
 
 export async function main(argv: string[], runtime: Runtime = defaultRuntime()): Promise<number> {
-  let exitCode: number = EXIT.ok;
-  const log = loggerFor(runtime);
+  runtime = redactOutput(runtime); // a secret that reached a message anyway is taken out
+  let exitCode: number | undefined;
+  let logged: Logger | undefined;
+  const logger = async () => (logged ??= (await tickModule()).loggerFor(runtime));
   const program = new Command('afk')
     .description('The away-from-keyboard control plane for coding agents.')
     .version(version(), '-V, --version')
@@ -64,14 +76,14 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
     .description('one tick: dispatch ready issues to coding agents on T3')
     .action(async (raw: RawFlags) => {
       const { poll } = await import('./commands/poll.js');
-      exitCode = await poll(toTickFlags(raw), runtime, log);
+      exitCode = await poll(toTickFlags(raw), runtime, await logger());
     });
 
   tickOptions(program.command('watch'))
     .description('one tick: follow live runs through CI and deploy; fix forward, escalate, close')
     .action(async (raw: RawFlags) => {
       const { watch } = await import('./commands/watch.js');
-      exitCode = await watch(toTickFlags(raw), runtime, log);
+      exitCode = await watch(toTickFlags(raw), runtime, await logger());
     });
 
   program
@@ -93,7 +105,7 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
           ...(raw.repo === undefined ? {} : { repo: raw.repo }),
         },
         runtime,
-        log,
+        await logger(),
       );
     });
 
@@ -116,18 +128,21 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
           ...(raw.config === undefined ? {} : { config: raw.config }),
         },
         runtime,
-        log,
+        await logger(),
       );
     });
 
   try {
     await program.parseAsync(argv);
-    return exitCode;
+    // Every command's action sets the code; commander ends any other parse by throwing.
+    return exitCode ?? (await tickModule()).EXIT.ok;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end through here too, with exit code 0.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
+    // --help and --version end through here with commander's exit code 0, before anything
+    // else is loaded: they are the fast path.
+    if (error instanceof CommanderError && error.exitCode === 0) return error.exitCode;
+    const { EXIT } = await tickModule();
+    if (error instanceof CommanderError) return EXIT.usage;
+    const log = await logger();
     if (error instanceof ConfigError) {
       log.error({ problems: error.problems }, error.message);
       return EXIT.usage;

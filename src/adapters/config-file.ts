@@ -2,7 +2,7 @@
 // `--config` and AFK_CONFIG name a file explicitly, and a named file that is missing is an
 // error (a forgotten ConfigMap mount must not look like "all defaults"); the implicit
 // ./afk.yaml may be absent, which means all defaults: disabled.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, parseConfig, type Config, type Env } from '../core/index.js';
@@ -26,8 +26,16 @@ export async function loadConfig(options: {
 
   let text: string | null;
   try {
+    // A config is a few hundred bytes; a file far larger is the wrong file (a log, an image).
+    const { size } = await stat(path);
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError([
+        `${key}: ${path} is ${size} bytes; a config file is at most ${MAX_CONFIG_BYTES} bytes`,
+      ]);
+    }
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     if (code !== 'ENOENT') throw new ConfigError([`${key}: cannot read ${path} (${code})`]);
     if (named !== undefined) throw new ConfigError([`${key}: no such file: ${path}`]);
@@ -39,6 +47,8 @@ export async function loadConfig(options: {
   if (!parsed.ok) throw new ConfigError(parsed.problems, text === null ? 'the defaults' : path);
   return { config: parsed.config, source: text === null ? null : path };
 }
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 function parseYaml(text: string, path: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
@@ -54,7 +64,14 @@ function parseYaml(text: string, path: string): unknown {
     });
     throw new ConfigError(problems, path);
   }
-  return doc.toJS() ?? undefined;
+  try {
+    // Resolving aliases can still fail: the yaml library refuses a document whose aliases
+    // expand past its limit (a "billion laughs" file) by throwing here, not in `errors`.
+    return doc.toJS({ maxAliasCount: 100 }) ?? undefined;
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new ConfigError([`(yaml): ${message ?? 'the document cannot be read'}`], path);
+  }
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>

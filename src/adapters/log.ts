@@ -3,7 +3,7 @@
 // turns each line into text. Credentials are never passed to the logger; the redact list is
 // a second line of defence for a field someone adds later.
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from '../core/index.js';
+import { logLevels, type LogLevel } from '../core/index.js';
 
 export type { Logger };
 
@@ -20,9 +20,12 @@ export function createLogger(options: {
     options.format === 'json'
       ? options.sink
       : { write: (line: string) => options.sink.write(toText(line)) };
+  // The level comes straight from AFK_LOG_LEVEL, before the config is validated; pino throws
+  // on a name it does not know. Log at `info` until the config check reports the variable.
+  const level = (logLevels as readonly string[]).includes(options.level) ? options.level : 'info';
   return pino(
     {
-      level: options.level,
+      level,
       base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

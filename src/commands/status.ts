@@ -20,6 +20,8 @@ import {
   type StatusView,
   type T3Snapshot,
 } from '../core/index.js';
+import { selectWithTrust } from './poll.js';
+import type { Failure } from './report.js';
 import { buildPorts, EXIT, loadScope, mapLimit, type Runtime } from './tick.js';
 
 export interface StatusFlags {
@@ -83,6 +85,13 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
   }
 
   const failures: string[] = [];
+  // The labelers of the issues poll would take next, looked up as poll does: an untrusted one
+  // is shown with the reason poll will never start it.
+  const trustFailures: Failure[] = [];
+  const { trust } = await selectWithTrust(tracker, config, { ready, inProgress }, trustFailures);
+  for (const { issue, error } of trustFailures) {
+    failures.push(`${issue === null ? 'status' : issueKey(issue)}: ${error}`);
+  }
   const commentsOf = async (issue: Issue): Promise<AfkComment | null> => {
     try {
       return findAfkComment(await tracker.listComments(issue), selfLogin);
@@ -109,7 +118,7 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
         now,
       }),
     ),
-    queue: describeQueue({ config, ready, inProgress }),
+    queue: describeQueue({ config, ready, inProgress, trust }),
     escalations: escalated.map((issue, i) =>
       describeEscalation(issue, escalationComments[i] ?? null),
     ),

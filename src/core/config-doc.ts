@@ -1,6 +1,6 @@
 // The README's config reference is generated from the schema, and a test fails when the two
 // drift apart: the table is what operators read, the schema is what afk enforces.
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from './config.js';
 
 interface JsonSchema {

@@ -1,6 +1,14 @@
 // Facts read off the evidence: what the thread shows of the agent, and what CI says of a
 // commit. Pure functions of what the adapters returned.
+import { sanitizeLine } from './prompt.js';
 import type { CheckRun, CiFacts, CommitStatus, T3Activity, T3Thread } from './types.js';
+
+// Text the agent or its CI can choose (a blocked reason, a provider error, a check's name)
+// ends up in afk's comment and the doorbell. It is cleaned to one line first: an HTML comment
+// in it would hide text from the reader, and one spelling `<!-- afk:run {...} -->` would sit
+// in afk's own comment beside the real record.
+const MAX_REASON_CHARS = 300;
+const MAX_NAME_CHARS = 200;
 
 export interface ThreadFacts {
   /** A turn runs or the provider is starting one. */
@@ -53,8 +61,9 @@ export function readMarkers(thread: T3Thread): Markers | null {
   const latestTurnId = thread.latestTurn?.turnId ?? null;
   const latest = assistant.filter((m) => latestTurnId === null || m.turnId === latestTurnId);
   for (const message of latest) {
-    const blocked = BLOCKED_MARKER.exec(message.text)?.[1]?.trim();
-    if (blocked !== undefined && blocked !== '') markers.blocked = blocked.slice(0, 300);
+    const found = BLOCKED_MARKER.exec(message.text)?.[1];
+    const blocked = found === undefined ? '' : sanitizeLine(found, MAX_REASON_CHARS);
+    if (blocked !== '') markers.blocked = blocked;
   }
   return markers;
 }
@@ -81,7 +90,7 @@ function pendingRequest(activities: T3Activity[]): ThreadFacts['pendingRequest']
           : null;
     const requestId = payloadField(activity, 'requestId');
     if (kind !== null && typeof requestId === 'string' && !resolved.has(requestId)) {
-      return { kind, requestId };
+      return { kind, requestId: sanitizeLine(requestId, MAX_NAME_CHARS) };
     }
   }
   return null;
@@ -118,12 +127,14 @@ export function readThreadFacts(thread: T3Thread, lastTurnAt: string | null): Th
   const busy = turn?.state === 'running' || (session !== null && BUSY_SESSION.has(session.status));
   const idle = session !== null && IDLE_SESSION.has(session.status) && turn?.state !== 'running';
   const activities = thread.activities ?? [];
-  const error =
+  const failure =
     turn?.state === 'error'
       ? (session?.lastError ?? 'the turn ended in error')
       : session?.status === 'error'
         ? (session.lastError ?? 'the session is in error')
         : providerFailure(activities, lastTurnAt);
+  const error =
+    failure === null ? null : sanitizeLine(failure, MAX_REASON_CHARS) || 'an unnamed error';
   return {
     busy,
     idle,
@@ -172,7 +183,7 @@ export function judgeCi(
     ...ci.checkRuns
       .filter((r) => r.status === 'completed' && FAILED_CONCLUSIONS.has(r.conclusion ?? ''))
       .map((r: CheckRun) => ({
-        name: r.name,
+        name: sanitizeLine(r.name, MAX_NAME_CHARS),
         conclusion: r.conclusion ?? 'failure',
         url: r.url,
         summary: r.summary,
@@ -180,7 +191,7 @@ export function judgeCi(
     ...statuses
       .filter((s) => s.state === 'failure' || s.state === 'error')
       .map((s: CommitStatus) => ({
-        name: s.context,
+        name: sanitizeLine(s.context, MAX_NAME_CHARS),
         conclusion: s.state,
         url: s.url,
         summary: s.description,

@@ -9,24 +9,62 @@ export const MAX_TITLE_CHARS = 256;
 export const MAX_BODY_CHARS = 20_000;
 
 // Invisible or misleading characters: Unicode format characters (zero-width, bidi overrides
-// and isolates, tag characters U+E0000..U+E007F, soft hyphen), control characters other than
-// newline and tab, and variation selectors (which can smuggle bytes past a reader).
-const HIDDEN = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]|[^\P{Cc}\n\t]/gu;
+// and isolates, soft hyphen), the whole tag block U+E0000..U+E007F (its unassigned code points
+// are as invisible as its tags), control characters other than newline and tab, variation
+// selectors (which can smuggle bytes past a reader), and lone surrogate halves (binary junk
+// that decoded badly; no UTF-8 encoder can carry them).
+const HIDDEN =
+  /[\p{Cf}\p{Cs}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]|[\u{E0000}-\u{E007F}]|[^\P{Cc}\n\t]/gu;
 
-/** HTML comments render as nothing on the forge; an unterminated one hides the rest. */
-const HTML_COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
+/**
+ * HTML comments render as nothing on the forge, and an unterminated one hides the rest. One
+ * pass that watches what it has kept: a removal that joins `<!` and `--` into a new opener
+ * (`<!<!---->-- x -->`) is caught too, so no `<!--` survives, in linear time.
+ */
+function stripHtmlComments(text: string): string {
+  const kept: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    kept.push(text[i] as string);
+    i += 1;
+    const n = kept.length;
+    if (kept[n - 1] === '-' && kept[n - 2] === '-' && kept[n - 3] === '!' && kept[n - 4] === '<') {
+      kept.length = n - 4;
+      const close = text.indexOf('-->', i);
+      i = close === -1 ? text.length : close + 3;
+    }
+  }
+  return kept.join('');
+}
 
+/**
+ * Untrusted text made safe to show the agent: line endings unified, hidden characters and
+ * HTML comments removed (in that order, so a hidden character cannot break up a comment's
+ * opener), and at most `maxChars` characters, with a note saying how much was cut.
+ */
 export function sanitizeUntrusted(text: string, maxChars: number): string {
-  const cleaned = text.replace(/\r\n?/g, '\n').replace(HTML_COMMENT, '').replace(HIDDEN, '').trim();
+  const cleaned = stripHtmlComments(text.replace(/\r\n?/g, '\n').replace(HIDDEN, '')).trim();
   const chars = Array.from(cleaned);
   if (chars.length <= maxChars) return cleaned;
   const cut = chars.slice(0, maxChars).join('');
   return `${cut}\n[afk: truncated, ${chars.length - maxChars} more characters not shown]`;
 }
 
+/**
+ * Untrusted text for one line of afk's own writing (an escalation reason on the checklist, a
+ * doorbell): cleaned like the prompt's, whitespace runs (newlines included) folded to one
+ * space, and cut at `maxChars` characters with an ellipsis.
+ */
+export function sanitizeLine(text: string, maxChars: number): string {
+  const line = sanitizeUntrusted(text, Number.POSITIVE_INFINITY).replace(/\s+/g, ' ');
+  const chars = Array.from(line);
+  return chars.length <= maxChars ? line : `${chars.slice(0, maxChars - 1).join('')}…`;
+}
+
 /** A backtick fence longer than any backtick run inside, so the content cannot close it. */
 export function fence(info: string, content: string): string {
-  const longest = Math.max(0, ...Array.from(content.matchAll(/`+/g), (m) => m[0].length));
+  let longest = 0;
+  for (const run of content.matchAll(/`+/g)) longest = Math.max(longest, run[0].length);
   const ticks = '`'.repeat(Math.max(3, longest + 1));
   return `${ticks}${info}\n${content}\n${ticks}`;
 }
@@ -88,6 +126,7 @@ export function buildFirstTurn(config: Config, issue: Issue): string {
 
 export const MAX_CHECKS_IN_TURN = 10;
 export const MAX_CHECK_SUMMARY_CHARS = 1_000;
+export const MAX_CHECK_URL_CHARS = 500;
 
 export interface FailingCheckInput {
   name: string;
@@ -110,8 +149,9 @@ export function buildFixForwardTurn(
       check.summary === null
         ? ''
         : `\n${sanitizeUntrusted(check.summary, MAX_CHECK_SUMMARY_CHARS)}`;
-    const link = check.url === null ? '' : ` ${check.url}`;
-    return `- ${sanitizeUntrusted(check.name, 200)}: ${check.conclusion}${link}${summary}`;
+    // The link and the conclusion come from whoever posted the check or status, like the name.
+    const link = check.url === null ? '' : ` ${sanitizeLine(check.url, MAX_CHECK_URL_CHARS)}`;
+    return `- ${sanitizeLine(check.name, 200)}: ${sanitizeLine(check.conclusion, 50)}${link}${summary}`;
   });
   const more = failure.checks.length - MAX_CHECKS_IN_TURN;
   if (more > 0) checks.push(`- … and ${more} more`);

@@ -8,6 +8,7 @@ import {
   priorityRank,
   selectDispatchable,
   type SkipReason,
+  type TrustFact,
 } from './dispatch.js';
 import { issueKey, type Issue, type T3Snapshot } from './types.js';
 
@@ -149,22 +150,27 @@ function ciVerdict(record: RunRecord): string | null {
 }
 
 /**
- * The ready queue in poll's order, each with why it waits. No trust lookup is made: an issue
- * poll would take next is shown as such, its labeler to be checked when poll dispatches it.
+ * The ready queue in poll's order, each with why it waits. `trust` holds what the command
+ * learned of the labelers of the issues poll would take next (the same lookups poll makes), so
+ * an issue whose ready label an untrusted account applied shows why it is never started. An
+ * issue whose labeler was not looked up is shown as next, to be checked when poll takes it.
  */
 export function describeQueue(input: {
   config: Pick<Config, 'labels' | 'dispatch' | 'trust'>;
   ready: Issue[];
   inProgress: Issue[];
+  trust?: ReadonlyMap<string, TrustFact>;
 }): QueueEntry[] {
   const { config } = input;
-  const selection = selectDispatchable({ ...input, trust: new Map() });
+  const selection = selectDispatchable({ ...input, trust: input.trust ?? new Map() });
   const waits = new Map<string, { waits: QueueWait; detail: string }>();
-  for (const issue of [...selection.selected, ...selection.needTrust]) {
-    const checked = config.trust.labelers === 'any';
+  for (const issue of selection.selected) {
+    waits.set(issueKey(issue), { waits: 'next', detail: 'would dispatch next' });
+  }
+  for (const issue of selection.needTrust) {
     waits.set(issueKey(issue), {
       waits: 'next',
-      detail: checked ? 'would dispatch next' : 'would dispatch next (labeler checked at dispatch)',
+      detail: 'would dispatch next (labeler checked at dispatch)',
     });
   }
   for (const skipped of selection.skipped) {

@@ -22,8 +22,8 @@ beforeEach(() => {
   gh = createGitHubFake();
   t3 = createT3Fake();
   server.use(...gh.handlers, ...t3.handlers);
-  gh.addRepo('acme/api');
-  gh.addRepo('acme/web');
+  gh.addRepo('acme/api', { collaborators: { maintainer: 'write' } });
+  gh.addRepo('acme/web', { collaborators: { maintainer: 'write' } });
 });
 
 const record = (overrides: Partial<RunRecord>): RunRecord => ({
@@ -94,6 +94,7 @@ function queue() {
     title: 'Later',
     labels: ['ready-for-agent', 'P0'],
     createdAt: '2026-11-02T00:00:00Z',
+    labeledBy: { 'ready-for-agent': 'maintainer' },
   });
   // acme/web: #3 (P1) is next, #4 (P2) waits on the one-dispatch-per-tick cap.
   gh.addIssue('acme/web', {
@@ -101,12 +102,14 @@ function queue() {
     title: 'Lower',
     labels: ['ready-for-agent', 'P2'],
     createdAt: '2026-11-01T00:00:00Z',
+    labeledBy: { 'ready-for-agent': 'maintainer' },
   });
   gh.addIssue('acme/web', {
     number: 3,
     title: 'Higher',
     labels: ['ready-for-agent', 'P1'],
     createdAt: '2026-11-05T00:00:00Z',
+    labeledBy: { 'ready-for-agent': 'maintainer' },
   });
 }
 
@@ -150,7 +153,7 @@ describe('afk status', () => {
         'queue (3)',
         '  #  ISSUE       PRIORITY  WAITS',
         '  1  acme/api#8  P0        repo-busy: 1 of 1 runs live in acme/api',
-        '  2  acme/web#3  P1        would dispatch next (labeler checked at dispatch)',
+        '  2  acme/web#3  P1        would dispatch next',
         '  3  acme/web#4  P2        tick-cap: 1 dispatch(es) per tick',
         '',
         'escalations (1)',
@@ -161,8 +164,8 @@ describe('afk status', () => {
         '',
       ].join('\n'),
     );
-    // Listings, afk's login, one comment read per run and escalation, the snapshot: no CI, no
-    // label events, no writes.
+    // Listings, who labelled the next issue (as poll checks it), afk's login, one comment read
+    // per run and escalation, the snapshot: no CI, no writes.
     expect(seen.sort()).toEqual(
       [
         'GET https://api.github.test/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
@@ -171,6 +174,8 @@ describe('afk status', () => {
         'GET https://api.github.test/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
         'GET https://api.github.test/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
         'GET https://api.github.test/repos/acme/web/issues?labels=ready-for-human&state=open&per_page=100',
+        'GET https://api.github.test/repos/acme/web/issues/3/events?per_page=100',
+        'GET https://api.github.test/repos/acme/web/collaborators/maintainer/permission',
         'GET https://api.github.test/user',
         'GET https://api.github.test/repos/acme/api/issues/7/comments?per_page=100',
         'GET https://api.github.test/repos/acme/web/issues/9/comments?per_page=100',
@@ -220,7 +225,7 @@ describe('afk status', () => {
           issue: 'acme/web#3',
           priority: 'P1',
           waits: 'next',
-          detail: 'would dispatch next (labeler checked at dispatch)',
+          detail: 'would dispatch next',
         }),
         expect.objectContaining({
           position: 3,
@@ -256,7 +261,10 @@ describe('afk status', () => {
     );
     expect(result.stdout).toContain('  1  acme/api#8  P0        would dispatch next');
     // No live run and no escalation: neither the snapshot nor afk's login is needed.
-    expect(seen.every((r) => r.includes('/issues?labels='))).toBe(true);
+    expect(seen.filter((r) => !r.includes('/issues?labels=')).sort()).toEqual([
+      'GET https://api.github.test/repos/acme/api/collaborators/maintainer/permission',
+      'GET https://api.github.test/repos/acme/api/issues/8/events?per_page=100',
+    ]);
   });
 
   it('says there is nothing to show with an empty allowlist, without a request', async () => {
