@@ -1,0 +1,211 @@
+// The worlds the fault matrix starts from: together their ticks make every kind of request
+// poll and watch send (tracker reads and writes, the labeler-trust reads, T3 reads and
+// commands, the Slack doorbell). Each is built on fresh fakes for every case.
+import { planDispatch, threadIdFor } from '../../src/core/index.js';
+import type { GitHubFake } from '../../src/emulators/github.js';
+import type { Scenario, World } from './harness.js';
+
+const API1 = { repo: 'acme/api', number: 1 };
+const API2 = { repo: 'acme/api', number: 2 };
+const WEB2 = { repo: 'acme/web', number: 2 };
+const WEB3 = { repo: 'acme/web', number: 3 };
+const THREAD = threadIdFor(API1, 1);
+const HEAD = '1'.repeat(40);
+const MERGE = '4'.repeat(40);
+
+const ready = (world: World, issue: typeof API1, labeler: string, createdAt: string) =>
+  world.forge.addIssue(issue.repo, {
+    number: issue.number,
+    title: `Fix thing ${issue.number}`,
+    body: `Please fix thing ${issue.number}.`,
+    labels: ['ready-for-agent'],
+    labeledBy: { 'ready-for-agent': labeler },
+    createdAt,
+  });
+
+function repos(world: World): void {
+  world.forge.addRepo('acme/api', { collaborators: { maintainer: 'write', 'drive-by': 'read' } });
+  world.forge.addRepo('acme/web', { collaborators: { maintainer: 'maintain' } });
+  world.forge.pushCommit('acme/api', 'main', '0'.repeat(40));
+}
+
+/**
+ * acme/api#1 as poll leaves it: the thread and its first turn in T3, afk's comment, the lock.
+ * Poll's own plan is carried out, its T3 commands over HTTP and its tracker writes through the
+ * fake's scenario API: a setup poll tick would cost a whole tick of requests per case.
+ */
+async function dispatched(world: World): Promise<void> {
+  repos(world);
+  const createdAt = '2026-11-01T00:00:00Z';
+  const title = 'Fix thing 1';
+  const body = 'Please fix thing 1.';
+  world.forge.addIssue(API1.repo, {
+    number: API1.number,
+    title,
+    body,
+    labels: ['agent-in-progress'],
+    createdAt,
+  });
+  const plan = planDispatch({
+    config: world.config,
+    issue: {
+      ...API1,
+      title,
+      body,
+      labels: ['ready-for-agent'],
+      state: 'open',
+      author: 'octocat',
+      createdAt,
+      url: `https://forge.test/${API1.repo}/issues/${API1.number}`,
+    },
+    afkComment: null,
+    snapshot: { sequence: 0, detail: 'slim', projects: [], threads: [] },
+    now: world.now(),
+  });
+  if (!plan.ok) throw new Error(plan.reason);
+  for (const action of plan.actions) {
+    if (action.kind === 'ensureProject') await world.t3Client.createProject(action.command);
+    if (action.kind === 'createThread') await world.t3Client.createThread(action.command);
+    if (action.kind === 'startTurn') await world.t3Client.startTurn(action.command);
+    if (action.kind === 'upsertChecklist') {
+      world.forge.addComment(API1.repo, API1.number, {
+        author: world.forge.selfLogin,
+        body: action.body,
+      });
+    }
+  }
+}
+
+/** The agent works test-first, pushes `sha` (its PR's head in pull-request mode) and stops. */
+function agentPushes(world: World, mode: 'pull-request' | 'trunk', sha: string): void {
+  world.t3.startProvider(THREAD);
+  world.t3.say(THREAD, 'Wrote a failing test.\nAFK-PHASE: tests-red');
+  world.t3.say(THREAD, 'All tests pass.\nAFK-PHASE: green');
+  if (mode === 'pull-request') {
+    world.forge.addPullRequest('acme/api', { head: 'afk/issue-1', headSha: sha, number: 12 });
+  } else {
+    world.forge.pushCommit('acme/api', 'main', sha);
+  }
+  world.t3.completeTurn(THREAD, `Pushed.\nAFK-PHASE: pushed ${sha}`);
+}
+
+export const pollInTwoRepos: Scenario = {
+  name: 'poll dispatching in two repos, one labeler untrusted',
+  command: 'poll',
+  config: { dispatch: { maxConcurrentRuns: 5, maxRunsPerRepo: 2, maxDispatchesPerTick: 3 } },
+  issues: [API1, API2, WEB3],
+  async build(world) {
+    repos(world);
+    ready(world, API1, 'maintainer', '2026-11-01T00:00:00Z');
+    ready(world, API2, 'drive-by', '2026-11-02T00:00:00Z');
+    ready(world, WEB3, 'maintainer', '2026-11-03T00:00:00Z');
+  },
+};
+
+export const watchRunningTurn: Scenario = {
+  name: 'watch with a running turn',
+  command: 'watch',
+  issues: [API1],
+  async build(world) {
+    await dispatched(world);
+    world.t3.startProvider(THREAD);
+    world.t3.say(THREAD, 'Wrote a failing test.\nAFK-PHASE: tests-red');
+  },
+};
+
+export const watchCiFailure: Scenario = {
+  name: 'watch at a CI failure (fix-forward)',
+  command: 'watch',
+  issues: [API1],
+  async build(world) {
+    await dispatched(world);
+    agentPushes(world, 'pull-request', HEAD);
+    world.forge.setCi('acme/api', HEAD, 'unit tests', 'failure', {
+      summary: 'expected 200, got 401',
+    });
+  },
+};
+
+export const watchReviewRequested: Scenario = {
+  name: 'watch at green CI on an open PR (review requested)',
+  command: 'watch',
+  issues: [API1],
+  knownFailures: [
+    {
+      upstream: 'tracker',
+      request: /^PATCH \/repos\/acme\/api\/issues\/comments\/\d+$/,
+      occurrence: 2,
+      faults: ['503', 'timeout', 'reset', '401', '403 secondary rate limit', '429'],
+      why: 'the notice rang but the tracker refused both writes of the record for the whole tick, so the next tick rings it again (at least once, by design: docs/concurrency.md)',
+    },
+    {
+      upstream: 'slack',
+      request: /./,
+      faults: ['malformed 200'],
+      why: 'Slack took the notice but its answer was unreadable; the next tick rings again',
+    },
+  ],
+  async build(world) {
+    await dispatched(world);
+    agentPushes(world, 'pull-request', HEAD);
+    world.forge.setCi('acme/api', HEAD, 'test', 'success');
+  },
+};
+
+export const watchCloseAfterDeployment: Scenario = {
+  name: 'watch at a merged PR, CI green and a GitHub deployment done (close)',
+  command: 'watch',
+  forges: ['github'],
+  config: { delivery: { mode: 'pull-request' }, deploy: { kind: 'github-deployment' } },
+  issues: [API1],
+  async build(world) {
+    await dispatched(world);
+    agentPushes(world, 'pull-request', HEAD);
+    world.forge.setCi('acme/api', HEAD, 'test', 'success');
+    world.forge.mergePullRequest('acme/api', 12, MERGE);
+    world.forge.setCi('acme/api', MERGE, 'test', 'success');
+    const github = world.forge as GitHubFake;
+    const deployment = github.addDeployment('acme/api', { sha: MERGE, environment: 'production' });
+    github.addDeploymentStatus('acme/api', deployment, { state: 'success' });
+  },
+};
+
+export const watchCloseAfterCommitStatus: Scenario = {
+  name: 'watch at a trunk push, CI green and a deploy commit status (close)',
+  command: 'watch',
+  config: { delivery: { mode: 'trunk' }, deploy: { kind: 'commit-status' } },
+  issues: [API1],
+  async build(world) {
+    await dispatched(world);
+    agentPushes(world, 'trunk', HEAD);
+    world.forge.setCi('acme/api', HEAD, 'test', 'success');
+    world.forge.addStatus('acme/api', HEAD, { context: 'deploy/production', state: 'success' });
+  },
+};
+
+export const watchEscalations: Scenario = {
+  name: 'watch at two escalations (agent error; a phantom lock)',
+  command: 'watch',
+  issues: [API1, WEB2],
+  plantedLocks: [WEB2],
+  async build(world) {
+    await dispatched(world);
+    world.t3.failProviderStart(THREAD, 'claude binary not found');
+    world.forge.addIssue('acme/web', {
+      number: 2,
+      title: 'Locked by hand',
+      labels: ['agent-in-progress'],
+    });
+  },
+};
+
+/** Every scenario, in the order the forges after the first meet each kind of request. */
+export const allScenarios: Scenario[] = [
+  pollInTwoRepos,
+  watchRunningTurn,
+  watchCiFailure,
+  watchReviewRequested,
+  watchCloseAfterDeployment,
+  watchCloseAfterCommitStatus,
+  watchEscalations,
+];
