@@ -20,6 +20,13 @@ import { createT3Fake, type T3Fake } from '../emulators/t3.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/afk.js', import.meta.url));
+/** `AFK_DEMO_SNAPSHOT=dist/afk.blob`: run the ticks from the image's startup snapshot instead. */
+const cli = (args: string[]): string[] => {
+  const blob = process.env['AFK_DEMO_SNAPSHOT'];
+  return blob === undefined || blob === ''
+    ? [BIN, ...args]
+    : ['--snapshot-blob', blob, '--', ...args];
+};
 
 const API = { repo: 'acme/api', number: 1 };
 const WEB = { repo: 'acme/web', number: 1 };
@@ -137,7 +144,7 @@ export async function runDemo(
   const tick = async (command: 'poll' | 'watch') => {
     ticks += 1;
     out(`\n━━ tick ${ticks}: afk ${command} ━━`);
-    const result = await run(process.execPath, [BIN, command, '--config', world.configFile], {
+    const result = await run(process.execPath, cli([command, '--config', world.configFile]), {
       env: world.env,
       timeout: 20_000,
     }).then(
