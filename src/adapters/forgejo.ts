@@ -11,6 +11,7 @@ import ky, { TimeoutError } from 'ky';
 import * as z from 'zod';
 import { ConfigError, isRetryAfter, TrackerError, type FailureKind } from '../core/errors.js';
 import type { CommentClaim, Tracker } from '../core/ports.js';
+import { read, splitRepo, type Origin } from './tracker-wire.js';
 import type {
   CiFacts,
   CommitPlacement,
@@ -574,37 +575,6 @@ const toCommitStatus = (raw: z.infer<typeof commitStatusSchema>): CommitStatus =
   url: raw.target_url || null,
   description: raw.description || null,
 });
-
-/** Where a body came from, for the error when it is not what afk expects. */
-interface Origin {
-  request: string;
-  status: number;
-}
-
-function read<T>(schema: z.ZodType<T>, data: unknown, { request, status }: Origin): T {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
-  throw new TrackerError({
-    kind: 'malformed',
-    request,
-    status,
-    reason: `${where}: ${issue?.message ?? 'unexpected shape'}`,
-  });
-}
-
-function splitRepo(repo: RepoName): { owner: string; name: string } {
-  const [owner, name, ...rest] = repo.split('/');
-  if (owner === undefined || owner === '' || name === undefined || name === '' || rest.length > 0) {
-    throw new TrackerError({
-      kind: 'contract',
-      request: `(repo "${repo}")`,
-      reason: 'expected owner/name',
-    });
-  }
-  return { owner, name };
-}
 
 const segment = (value: string) => encodeURIComponent(value);
 /** A branch in a path: Forgejo routes these with a wildcard, so `/` stays a `/`. */

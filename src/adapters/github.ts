@@ -8,6 +8,7 @@ import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import * as z from 'zod';
 import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
 import type { Tracker } from '../core/ports.js';
+import { read, splitRepo, type Origin } from './tracker-wire.js';
 import {
   checkRunConclusions,
   checkRunStatuses,
@@ -80,7 +81,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     let branch = defaultBranches.get(repo);
     if (branch === undefined) {
       branch = http
-        .send(rest.repos.get, splitRepo(repo))
+        .send(rest.repos.get, repoParams(repo))
         .then((answer) => read(repoSchema, answer.data, answer).default_branch);
       defaultBranches.set(repo, branch);
       branch.catch(() => defaultBranches.delete(repo));
@@ -90,7 +91,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
 
   return {
     async listLabelledIssues(repo, label, state) {
-      const params = { ...splitRepo(repo), labels: label, state, per_page: perPage };
+      const params = { ...repoParams(repo), labels: label, state, per_page: perPage };
       const list = await http.sendAll(rest.issues.listForRepo, params);
       // The issues endpoint lists pull requests too; they carry a `pull_request` key.
       // https://docs.github.com/en/rest/issues/issues#list-repository-issues
@@ -100,13 +101,13 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     },
 
     async listComments(issue) {
-      const params = { ...splitRepo(issue.repo), issue_number: issue.number, per_page: perPage };
+      const params = { ...repoParams(issue.repo), issue_number: issue.number, per_page: perPage };
       const list = await http.sendAll(rest.issues.listComments, params);
       return list.items.map((item) => toComment(read(commentSchema, item, list)));
     },
 
     async listLabelEvents(issue) {
-      const params = { ...splitRepo(issue.repo), issue_number: issue.number, per_page: perPage };
+      const params = { ...repoParams(issue.repo), issue_number: issue.number, per_page: perPage };
       const list = await http.sendAll(rest.issues.listEvents, params);
       // The list holds every kind of event (closed, assigned, renamed, ...).
       // https://docs.github.com/en/rest/using-the-rest-api/issue-event-types
@@ -116,7 +117,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     },
 
     async getPermission(repo, login) {
-      const params = { ...splitRepo(repo), username: login };
+      const params = { ...repoParams(repo), username: login };
       try {
         const answer = await http.send(rest.repos.getCollaboratorPermissionLevel, params);
         return toPermission(read(permissionSchema, answer.data, answer));
@@ -145,7 +146,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
 
     async createComment(issue, body) {
       const params = {
-        ...splitRepo(issue.repo),
+        ...repoParams(issue.repo),
         issue_number: issue.number,
         body,
         // Not idempotent: a 502 may hide a comment GitHub did create, and a retry would post a
@@ -158,7 +159,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
 
     async updateComment(repo, commentId, body) {
       await http.send(rest.issues.updateComment, {
-        ...splitRepo(repo),
+        ...repoParams(repo),
         comment_id: commentId,
         body,
       });
@@ -166,7 +167,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
 
     async getComment(repo, commentId) {
       // https://docs.github.com/en/rest/issues/comments#get-an-issue-comment
-      const params = { ...splitRepo(repo), comment_id: commentId };
+      const params = { ...repoParams(repo), comment_id: commentId };
       try {
         const answer = await http.send(rest.issues.getComment, params);
         return toComment(read(commentSchema, answer.data, answer));
@@ -179,7 +180,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     async deleteComment(repo, commentId) {
       // 204; a comment that is already gone answers 404, which is what we want.
       // https://docs.github.com/en/rest/issues/comments#delete-an-issue-comment
-      const params = { ...splitRepo(repo), comment_id: commentId };
+      const params = { ...repoParams(repo), comment_id: commentId };
       try {
         await http.send(rest.issues.deleteComment, params);
       } catch (error) {
@@ -193,7 +194,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
       // existing reaction when the account already has it.
       // https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
       const params = {
-        ...splitRepo(repo),
+        ...repoParams(repo),
         comment_id: commentId,
         content: 'eyes' as const,
         // Not retried: a retry after a 5xx that did create the reaction would get 200 and
@@ -221,7 +222,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
       // By the reaction's id, so a tick can only ever remove the claim it saw, never a newer
       // one taken after it. 204; one already gone answers 404.
       // https://docs.github.com/en/rest/reactions/reactions#delete-an-issue-comment-reaction
-      const params = { ...splitRepo(repo), comment_id: commentId, reaction_id: claim.reactionId };
+      const params = { ...repoParams(repo), comment_id: commentId, reaction_id: claim.reactionId };
       try {
         await http.send(rest.reactions.deleteForIssueComment, params);
       } catch (error) {
@@ -233,14 +234,14 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     async addLabels(issue, labels) {
       if (labels.length === 0) return;
       await http.send(rest.issues.addLabels, {
-        ...splitRepo(issue.repo),
+        ...repoParams(issue.repo),
         issue_number: issue.number,
         labels,
       });
     },
 
     async removeLabel(issue, label) {
-      const params = { ...splitRepo(issue.repo), issue_number: issue.number, name: label };
+      const params = { ...repoParams(issue.repo), issue_number: issue.number, name: label };
       try {
         // Octokit URL-encodes `name` into the path ("area/ui" → "area%2Fui").
         await http.send(rest.issues.removeLabel, params);
@@ -255,7 +256,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     async closeIssue(issue) {
       // https://docs.github.com/en/rest/issues/issues#update-an-issue
       await http.send(rest.issues.update, {
-        ...splitRepo(issue.repo),
+        ...repoParams(issue.repo),
         issue_number: issue.number,
         state: 'closed' as const,
         state_reason: 'completed' as const,
@@ -263,7 +264,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     },
 
     async findPullRequest(repo, branch) {
-      const params = splitRepo(repo);
+      const params = repoParams(repo);
       // `head` must be `owner:branch`: GitHub silently ignores a bare branch name and lists
       // every pull request of the repository.
       // https://docs.github.com/en/rest/pulls/pulls#list-pull-requests
@@ -289,7 +290,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
       // https://docs.github.com/en/rest/commits/commits#compare-two-commits
       if (!shaPattern.test(sha)) return 'unknown-commit';
       const params = {
-        ...splitRepo(repo),
+        ...repoParams(repo),
         basehead: `${sha}...${await defaultBranch(repo)}`,
         per_page: 1,
       };
@@ -302,7 +303,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     },
 
     async readCi(repo, sha) {
-      const params = { ...splitRepo(repo), ref: sha };
+      const params = { ...repoParams(repo), ref: sha };
       // `filter=latest` keeps the newest run of each name: a re-run replaces the failed one.
       // https://docs.github.com/en/rest/checks/runs#list-check-runs-for-a-git-reference
       const [runs, statuses] = await Promise.all([
@@ -331,7 +332,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     },
 
     async readDeployment(repo, sha, environment) {
-      const base = splitRepo(repo);
+      const base = repoParams(repo);
       // Both lists come newest first, so one item of each is the latest.
       // https://docs.github.com/en/rest/deployments/deployments#list-deployments
       const list = await http.send(rest.repos.listDeployments, {
@@ -368,7 +369,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
       // `permissions` is the authenticated user's role on the repository; GitHub leaves it out
       // for tokens that are not a user's (an App installation's), which then say nothing.
       // https://docs.github.com/en/rest/repos/repos#get-a-repository
-      const answer = await http.send(rest.repos.get, splitRepo(repo));
+      const answer = await http.send(rest.repos.get, repoParams(repo));
       const permissions = read(repoAccessSchema, answer.data, answer).permissions;
       if (permissions === undefined) return null;
       // Older GHES versions know no maintain or triage role: fold them as GitHub does.
@@ -383,7 +384,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
 
     async listRepoLabels(repo) {
       // https://docs.github.com/en/rest/issues/labels#list-labels-for-a-repository
-      const params = { ...splitRepo(repo), per_page: perPage };
+      const params = { ...repoParams(repo), per_page: perPage };
       const list = await http.sendAll(rest.issues.listLabelsForRepo, params);
       return list.items.map((item) => read(repoLabelSchema, item, list).name);
     },
@@ -391,7 +392,7 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
     async createLabel(repo, label) {
       // https://docs.github.com/en/rest/issues/labels#create-a-label
       const params = {
-        ...splitRepo(repo),
+        ...repoParams(repo),
         name: label.name,
         color: label.color,
         description: label.description,
@@ -635,34 +636,9 @@ const toCommitStatus = (raw: z.infer<typeof commitStatusSchema>): CommitStatus =
   description: raw.description || null,
 });
 
-/** Where a body came from, for the error when it is not what afk expects. */
-interface Origin {
-  request: string;
-  status: number;
-}
-
-function read<T>(schema: z.ZodType<T>, data: unknown, { request, status }: Origin): T {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
-  throw new TrackerError({
-    kind: 'malformed',
-    request,
-    status,
-    reason: `${where}: ${issue?.message ?? 'unexpected shape'}`,
-  });
-}
-
-function splitRepo(repo: RepoName): { owner: string; repo: string } {
-  const [owner, name, ...rest] = repo.split('/');
-  if (owner === undefined || owner === '' || name === undefined || name === '' || rest.length > 0) {
-    throw new TrackerError({
-      kind: 'contract',
-      request: `(repo "${repo}")`,
-      reason: 'expected owner/name',
-    });
-  }
+/** Octokit's route parameters for a repo. */
+function repoParams(repo: RepoName): { owner: string; repo: string } {
+  const { owner, name } = splitRepo(repo);
   return { owner, repo: name };
 }
 
