@@ -8,16 +8,19 @@
 // them silently, which would hide a typo in afk).
 // https://forgejo.org/docs/latest/user/api-usage/
 import { createHash } from 'node:crypto';
-import { delay, http, HttpResponse, type HttpHandler } from 'msw';
-import type {
-  FakeCiState,
-  FakeFailure,
-  FakeRole,
-  FakeStatusInput,
-  ForgeFake,
-  RecordedRequest,
-  RequestMatch,
-} from './forge.js';
+import { http, HttpResponse, type HttpHandler } from 'msw';
+import type { FakeCiState, FakeFailure, FakeRole, FakeStatusInput, ForgeFake } from './forge.js';
+import {
+  compare,
+  createCommitGraph,
+  createRequestLog,
+  failureAnswer as answerFailure,
+  fakeSha,
+  flatten,
+  isObject,
+  userId,
+  type CommitRecord,
+} from './forge-core.js';
 
 export type {
   FakeFailure,
@@ -108,14 +111,6 @@ interface IssueRecord {
   timeline: TimelineRecord[];
 }
 
-interface CommitRecord {
-  sha: string;
-  parents: string[];
-  /** Push order: the compare endpoint lists commits oldest first. */
-  order: number;
-  createdAt: string;
-}
-
 interface PullRecord {
   id: number;
   number: number;
@@ -161,12 +156,6 @@ interface RepoRecord {
 interface OrgRecord {
   name: string;
   labels: LabelRecord[];
-}
-
-interface PendingFailure {
-  match: RequestMatch;
-  answer: FakeFailure;
-  remaining: number;
 }
 
 // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/modules/setting/api.go
@@ -231,11 +220,12 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
   /** Every login the fake has seen: Forgejo answers 404 for a user that does not exist. */
   const users = new Map<string, string>([[selfLogin.toLowerCase(), selfLogin]]);
   const labelsById = new Map<number, LabelRecord>();
-  const requests: RecordedRequest[] = [];
-  const failures: PendingFailure[] = [];
+  const log = createRequestLog(basePath);
   let nextId = 1000;
   const newId = () => ++nextId;
   const stamp = () => goTime(now().toISOString());
+  const { fullSha, pushTo, commitOf, historyOf, mergeInto, startPull, mergePull, closePull } =
+    createCommitGraph('forgejo fake', stamp);
 
   const knowUser = (login: string) => {
     if (!users.has(login.toLowerCase())) users.set(login.toLowerCase(), login);
@@ -358,79 +348,6 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     modeRank[selfMode(repo)] >= modeRank[floor];
 
   // --- commits, branches and pull requests ------------------------------------------------
-
-  const pushTo = (repo: RepoRecord, branch: string, sha: string, parents?: string[]): string => {
-    const key = fullSha(sha);
-    if (!repo.commits.has(key)) {
-      const tip = repo.branches.get(branch) ?? repo.branches.get(repo.defaultBranch);
-      const given = (parents ?? (tip === undefined ? [] : [tip])).map(fullSha);
-      const missing = given.find((parent) => !repo.commits.has(parent));
-      if (missing !== undefined) {
-        throw new Error(`forgejo fake: parent ${missing} was never pushed`);
-      }
-      repo.commits.set(key, {
-        sha: key,
-        parents: given,
-        order: repo.commits.size,
-        createdAt: stamp(),
-      });
-    }
-    // An existing commit just moves the branch, like a reset or a fast-forward.
-    repo.branches.set(branch, key);
-    // An open pull request follows its head branch; a closed one keeps its last head.
-    for (const pull of repo.pulls.values()) {
-      if (pull.head === branch && repo.issues.get(pull.number)?.state === 'open') {
-        pull.headSha = key;
-      }
-    }
-    return key;
-  };
-
-  /** A ref as git resolves it: a branch name, a full sha, or an unambiguous abbreviation. */
-  const commitOf = (repo: RepoRecord, ref: string): CommitRecord | undefined => {
-    const tip = repo.branches.get(ref);
-    if (tip !== undefined) return repo.commits.get(tip);
-    const key = ref.toLowerCase();
-    if (!/^[0-9a-f]{7,40}$/.test(key)) return undefined;
-    const found = [...repo.commits.values()].filter((commit) => commit.sha.startsWith(key));
-    return found.length === 1 ? found[0] : undefined;
-  };
-
-  /** The commit and all it descends from. */
-  const historyOf = (repo: RepoRecord, commit: CommitRecord): Set<string> => {
-    const seen = new Set<string>();
-    const stack = [commit.sha];
-    for (let sha = stack.pop(); sha !== undefined; sha = stack.pop()) {
-      if (seen.has(sha)) continue;
-      seen.add(sha);
-      stack.push(...(repo.commits.get(sha)?.parents ?? []));
-    }
-    return seen;
-  };
-
-  const mergeInto = (repo: RepoRecord, pull: PullRecord, sha: string, at: string) => {
-    const tip = repo.branches.get(repo.defaultBranch);
-    const parents = [...(tip === undefined ? [] : [tip]), pull.headSha];
-    pull.mergeCommitSha = pushTo(repo, repo.defaultBranch, sha, parents);
-    pull.mergedAt = at;
-    const issue = repo.issues.get(pull.number);
-    if (issue !== undefined && issue.state === 'open') {
-      issue.state = 'closed';
-      issue.closedAt = at;
-      issue.updatedAt = at;
-    }
-  };
-
-  /** The issue side of an open pull request; merging or closing anything else is an error. */
-  const openPullIssue = (repo: string, number: number): IssueRecord => {
-    const record = repoOrThrow(repo);
-    const issue = record.issues.get(number);
-    if (!record.pulls.has(number) || issue === undefined) {
-      throw new Error(`forgejo fake: no pull request ${repo}#${number}`);
-    }
-    if (issue.state !== 'open') throw new Error(`forgejo fake: ${repo}#${number} is not open`);
-    return issue;
-  };
 
   /**
    * What the statuses routes make of `{ref}`: a branch or tag resolves to its tip, anything
@@ -824,19 +741,11 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     });
   };
 
-  const failureAnswer = async (failure: FakeFailure) => {
-    if (failure === 'network-error') return HttpResponse.error();
-    if (failure === 'timeout') {
-      await delay('infinite');
-      return HttpResponse.error();
-    }
-    if (failure === 'malformed') return answer(200, { unexpected: 'shape' });
-    const body =
-      failure.body === undefined && failure.status >= 400
-        ? { message: `fake failure ${failure.status}`, url: swaggerUrl }
-        : failure.body;
-    return answer(failure.status, body, failure.headers);
-  };
+  const failureAnswer = (failure: FakeFailure) =>
+    answerFailure(failure, answer, (status) => ({
+      message: `fake failure ${status}`,
+      url: swaggerUrl,
+    }));
 
   // --- the request pipeline: record, injected failures, auth, then the route ----------------
 
@@ -847,41 +756,6 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     body: unknown;
   }
   type Route = (incoming: Incoming) => Response | Promise<Response>;
-
-  const record = async (request: Request) => {
-    const url = new URL(request.url);
-    const rawBody =
-      request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
-    let body: unknown;
-    let parseError: string | undefined;
-    if (rawBody !== '') {
-      try {
-        body = JSON.parse(rawBody);
-      } catch (error) {
-        body = rawBody;
-        parseError = error instanceof Error ? error.message : String(error);
-      }
-    }
-    const recorded: RecordedRequest = {
-      method: request.method,
-      path: url.pathname.slice(basePath.length),
-      search: url.search,
-      query: Object.fromEntries(url.searchParams),
-      body,
-      headers: Object.fromEntries(request.headers),
-    };
-    requests.push(recorded);
-    return { recorded, url, parseError };
-  };
-
-  const takeFailure = (recorded: RecordedRequest): FakeFailure | undefined => {
-    const index = failures.findIndex(({ match }) => matches(match, recorded));
-    const pending = failures[index];
-    if (pending === undefined) return undefined;
-    pending.remaining -= 1;
-    if (pending.remaining <= 0) failures.splice(index, 1);
-    return pending.answer;
-  };
 
   // `Authorization: token <t>` (lower-case `token`) or `Bearer <t>` (any case). A token Forgejo
   // does not know answers 401 with the user lookup's error; no token at all answers 401 "token
@@ -906,8 +780,8 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
       // `/issues/comments` is another endpoint, not issue number "comments": fall through.
       if (flat['index'] !== undefined && !/^\d+$/.test(flat['index'])) return undefined;
       if (flat['id'] !== undefined && !/^\d+$/.test(flat['id'])) return undefined;
-      const { recorded, url, parseError } = await record(request);
-      const failure = takeFailure(recorded);
+      const { recorded, url, parseError } = await log.record(request);
+      const failure = log.takeFailure(recorded);
       if (failure !== undefined) return failureAnswer(failure);
       const refused = authRefusal(recorded.headers);
       if (refused !== undefined) return refusalAnswer(refused);
@@ -1572,8 +1446,8 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     apiUrl: baseUrl,
     selfLogin,
     handlers,
-    requests,
-    writes: () => requests.filter((r) => r.method !== 'GET'),
+    requests: log.requests,
+    writes: log.writes,
 
     labelRef(repo, label) {
       const found = usableLabel(repoOrThrow(repo), label);
@@ -1748,13 +1622,8 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
       return byContent;
     },
 
-    failNext(match, failure, times = 1) {
-      failures.push({ match, answer: failure, remaining: times });
-    },
-
-    clearFailures() {
-      failures.length = 0;
-    },
+    failNext: log.failNext,
+    clearFailures: log.clearFailures,
 
     setToken(next) {
       token = next;
@@ -1776,13 +1645,7 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
 
     addPullRequest(repo, input) {
       const record = repoOrThrow(repo);
-      const number = input.number ?? Math.max(0, ...record.issues.keys()) + 1;
-      if (record.issues.has(number)) throw new Error(`forgejo fake: ${repo}#${number} exists`);
-      if (input.merged === true && input.mergeCommitSha === undefined) {
-        throw new Error('forgejo fake: a merged pull request needs its mergeCommitSha');
-      }
-      const headSha = fullSha(input.headSha);
-      if (record.branches.get(input.head) !== headSha) pushTo(record, input.head, headSha);
+      const { number, headSha } = startPull(record, repo, input);
       const createdAt = goTime(input.createdAt ?? stamp());
       const closed = input.state === 'closed';
       const author = input.author ?? 'octocat';
@@ -1818,18 +1681,11 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     },
 
     mergePullRequest(repo, number, mergeCommitSha) {
-      openPullIssue(repo, number);
-      const record = repoOrThrow(repo);
-      const pull = record.pulls.get(number);
-      if (pull !== undefined) mergeInto(record, pull, mergeCommitSha, stamp());
+      mergePull(repoOrThrow(repo), repo, number, mergeCommitSha);
     },
 
     closePullRequest(repo, number) {
-      const issue = openPullIssue(repo, number);
-      const at = stamp();
-      issue.state = 'closed';
-      issue.closedAt = at;
-      issue.updatedAt = at;
+      closePull(repoOrThrow(repo), repo, number);
     },
 
     setCi(repo, sha, name, state, opts: { summary?: string } = {}) {
@@ -1870,28 +1726,6 @@ const statusRank: Record<FakeStatusInput['state'], number> = {
   success: 4,
 };
 
-function matches(match: RequestMatch, request: RecordedRequest): boolean {
-  if (match.method !== undefined && match.method.toUpperCase() !== request.method) return false;
-  if (match.path === undefined) return true;
-  return typeof match.path === 'string'
-    ? match.path === request.path
-    : match.path.test(request.path);
-}
-
-function flatten(
-  params: Record<string, string | readonly string[] | undefined>,
-): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [key, value] of Object.entries(params)) {
-    if (typeof value === 'string') flat[key] = value;
-  }
-  return flat;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function unsupported(query: URLSearchParams, implemented: string[]): void {
   for (const name of query.keys()) {
     if (!implemented.includes(name)) {
@@ -1926,29 +1760,6 @@ function chronological<T extends { id: number; createdAt: string }>(rows: T[]): 
   return [...rows].sort((a, b) => compare(a.createdAt, b.createdAt) || a.id - b.id);
 }
 
-function compare(a: string | number, b: string | number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A stable id per login. */
-function userId(login: string): number {
-  let hash = 7;
-  for (const char of login.toLowerCase()) hash = (hash * 31 + char.charCodeAt(0)) % 100_000_000;
-  return hash;
-}
-
 function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');
-}
-
-/** A full, lower-case sha; the fake refuses anything else as a commit id. */
-function fullSha(sha: string): string {
-  const key = sha.toLowerCase();
-  if (!/^[0-9a-f]{40}$/.test(key)) throw new Error(`forgejo fake: "${sha}" is not a full sha`);
-  return key;
-}
-
-/** A stable sha-shaped id for objects the fake invents (trees). */
-function fakeSha(seed: string): string {
-  return createHash('sha1').update(seed).digest('hex');
 }

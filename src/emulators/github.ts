@@ -3,17 +3,19 @@
 // and refuses what GitHub refuses; routes it does not implement fall through to msw's
 // `onUnhandledRequest: 'error'`, and query parameters it does not implement answer 501.
 // https://docs.github.com/en/rest/issues
-import { createHash } from 'node:crypto';
-import { delay, http, HttpResponse, type HttpHandler } from 'msw';
-import type {
-  FakeCiState,
-  FakeFailure,
-  FakeRole,
-  FakeStatusInput,
-  ForgeFake,
-  RecordedRequest,
-  RequestMatch,
-} from './forge.js';
+import { http, HttpResponse, type HttpHandler } from 'msw';
+import type { FakeCiState, FakeFailure, FakeRole, FakeStatusInput, ForgeFake } from './forge.js';
+import {
+  compare,
+  createCommitGraph,
+  createRequestLog,
+  failureAnswer as answerFailure,
+  fakeSha,
+  flatten,
+  isObject,
+  userId,
+  type CommitRecord,
+} from './forge-core.js';
 
 export type {
   FakeFailure,
@@ -154,14 +156,6 @@ interface IssueRecord {
   events: EventRecord[];
 }
 
-interface CommitRecord {
-  sha: string;
-  parents: string[];
-  /** Push order: compare lists commits oldest first. */
-  order: number;
-  createdAt: string;
-}
-
 interface PullRecord {
   id: number;
   number: number;
@@ -232,12 +226,6 @@ interface RepoRecord {
   deployments: DeploymentRecord[];
 }
 
-interface PendingFailure {
-  match: RequestMatch;
-  answer: FakeFailure;
-  remaining: number;
-}
-
 const docs = 'https://docs.github.com/rest';
 // https://docs.github.com/en/rest/reactions/reactions#about-reactions
 const reactionContents = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
@@ -274,11 +262,14 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
   let token = options.token ?? 'gh-test-token';
 
   const repos = new Map<string, RepoRecord>();
-  const requests: RecordedRequest[] = [];
-  const failures: PendingFailure[] = [];
+  const log = createRequestLog(basePath);
+  const requests = log.requests;
   let nextId = 1000;
   const newId = () => ++nextId;
   const stamp = () => now().toISOString();
+  // Merging or closing a pull request that is not open: GitHub's API answers 405 there.
+  const { fullSha, pushTo, commitOf, historyOf, mergeInto, startPull, mergePull, closePull } =
+    createCommitGraph('github fake', stamp, ' (GitHub answers 405)');
 
   // --- lookups ----------------------------------------------------------------------------
 
@@ -395,79 +386,6 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
   };
 
   // --- commits, branches and pull requests ------------------------------------------------
-
-  const pushTo = (repo: RepoRecord, branch: string, sha: string, parents?: string[]): string => {
-    const key = fullSha(sha);
-    if (!repo.commits.has(key)) {
-      const tip = repo.branches.get(branch) ?? repo.branches.get(repo.defaultBranch);
-      const given = (parents ?? (tip === undefined ? [] : [tip])).map(fullSha);
-      const missing = given.find((parent) => !repo.commits.has(parent));
-      if (missing !== undefined) throw new Error(`github fake: parent ${missing} was never pushed`);
-      repo.commits.set(key, {
-        sha: key,
-        parents: given,
-        order: repo.commits.size,
-        createdAt: stamp(),
-      });
-    }
-    // An existing commit just moves the branch, like a reset or a fast-forward.
-    repo.branches.set(branch, key);
-    // An open pull request follows its head branch; a closed one keeps its last head.
-    for (const pull of repo.pulls.values()) {
-      if (pull.head === branch && repo.issues.get(pull.number)?.state === 'open') {
-        pull.headSha = key;
-      }
-    }
-    return key;
-  };
-
-  /** A ref as git resolves it: a branch name, a full sha, or an unambiguous abbreviation. */
-  const commitOf = (repo: RepoRecord, ref: string): CommitRecord | undefined => {
-    const tip = repo.branches.get(ref);
-    if (tip !== undefined) return repo.commits.get(tip);
-    const key = ref.toLowerCase();
-    if (!/^[0-9a-f]{7,40}$/.test(key)) return undefined;
-    const found = [...repo.commits.values()].filter((commit) => commit.sha.startsWith(key));
-    return found.length === 1 ? found[0] : undefined;
-  };
-
-  /** The commit and all it descends from. */
-  const historyOf = (repo: RepoRecord, commit: CommitRecord): Set<string> => {
-    const seen = new Set<string>();
-    const stack = [commit.sha];
-    for (let sha = stack.pop(); sha !== undefined; sha = stack.pop()) {
-      if (seen.has(sha)) continue;
-      seen.add(sha);
-      stack.push(...(repo.commits.get(sha)?.parents ?? []));
-    }
-    return seen;
-  };
-
-  const mergeInto = (repo: RepoRecord, pull: PullRecord, sha: string, at: string) => {
-    const base = repo.branches.get(repo.defaultBranch);
-    const parents = [...(base === undefined ? [] : [base]), pull.headSha];
-    pull.mergeCommitSha = pushTo(repo, repo.defaultBranch, sha, parents);
-    pull.mergedAt = at;
-    const issue = repo.issues.get(pull.number);
-    if (issue !== undefined && issue.state === 'open') {
-      issue.state = 'closed';
-      issue.closedAt = at;
-      issue.updatedAt = at;
-    }
-  };
-
-  /** The issue side of an open pull request; merging or closing anything else is an error. */
-  const openPullIssue = (repo: string, number: number): IssueRecord => {
-    const record = repoOrThrow(repo);
-    const issue = record.issues.get(number);
-    if (!record.pulls.has(number) || issue === undefined) {
-      throw new Error(`github fake: no pull request ${repo}#${number}`);
-    }
-    if (issue.state !== 'open') {
-      throw new Error(`github fake: ${repo}#${number} is not open (GitHub answers 405)`);
-    }
-    return issue;
-  };
 
   const checkRunOf = (repo: string, id: number): CheckRunRecord => {
     const run = repoOrThrow(repo).checkRuns.find((r) => r.id === id);
@@ -836,23 +754,12 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       status: String(refusal.status),
     });
 
-  const failureAnswer = async (failure: FakeFailure) => {
-    if (failure === 'network-error') return HttpResponse.error();
-    if (failure === 'timeout') {
-      await delay('infinite');
-      return HttpResponse.error();
-    }
-    if (failure === 'malformed') return answer(200, { unexpected: 'shape' });
-    const body =
-      failure.body === undefined && failure.status >= 400
-        ? {
-            message: `fake failure ${failure.status}`,
-            documentation_url: docs,
-            status: String(failure.status),
-          }
-        : failure.body;
-    return answer(failure.status, body, failure.headers);
-  };
+  const failureAnswer = (failure: FakeFailure) =>
+    answerFailure(failure, answer, (status) => ({
+      message: `fake failure ${status}`,
+      documentation_url: docs,
+      status: String(status),
+    }));
 
   // --- the request pipeline: record, injected failures, auth, then the route ----------------
 
@@ -863,41 +770,6 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     rawBody: string;
   }
   type Route = (incoming: Incoming) => Response | Promise<Response>;
-
-  const record = async (
-    request: Request,
-  ): Promise<{ recorded: RecordedRequest; rawBody: string }> => {
-    const url = new URL(request.url);
-    const rawBody =
-      request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
-    let body: unknown;
-    if (rawBody !== '') {
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = rawBody;
-      }
-    }
-    const recorded: RecordedRequest = {
-      method: request.method,
-      path: url.pathname.slice(basePath.length),
-      search: url.search,
-      query: Object.fromEntries(url.searchParams),
-      body,
-      headers: Object.fromEntries(request.headers),
-    };
-    requests.push(recorded);
-    return { recorded, rawBody };
-  };
-
-  const takeFailure = (recorded: RecordedRequest): FakeFailure | undefined => {
-    const index = failures.findIndex(({ match }) => matches(match, recorded));
-    const pending = failures[index];
-    if (pending === undefined) return undefined;
-    pending.remaining -= 1;
-    if (pending.remaining <= 0) failures.splice(index, 1);
-    return pending.answer;
-  };
 
   const authRefusal = (headers: Record<string, string>): Refusal | undefined => {
     const header = headers['authorization'];
@@ -916,8 +788,8 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       // `/issues/comments` is another endpoint, not issue number "comments": fall through.
       if (flat['number'] !== undefined && !/^\d+$/.test(flat['number'])) return undefined;
       if (flat['id'] !== undefined && !/^\d+$/.test(flat['id'])) return undefined;
-      const { recorded, rawBody } = await record(request);
-      const failure = takeFailure(recorded);
+      const { recorded, rawBody } = await log.record(request);
+      const failure = log.takeFailure(recorded);
       if (failure !== undefined) return failureAnswer(failure);
       const refused = authRefusal(recorded.headers);
       if (refused !== undefined) return refusalAnswer(refused);
@@ -1656,7 +1528,7 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     selfLogin,
     handlers,
     requests,
-    writes: () => requests.filter((r) => r.method !== 'GET'),
+    writes: log.writes,
     labelRef: (_repo, label) => encodeURIComponent(label),
 
     addRepo(repo, opts = {}) {
@@ -1791,13 +1663,8 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       };
     },
 
-    failNext(match, failure, times = 1) {
-      failures.push({ match, answer: failure, remaining: times });
-    },
-
-    clearFailures() {
-      failures.length = 0;
-    },
+    failNext: log.failNext,
+    clearFailures: log.clearFailures,
 
     setToken(next) {
       token = next;
@@ -1809,13 +1676,7 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
 
     addPullRequest(repo, input) {
       const record = repoOrThrow(repo);
-      const number = input.number ?? Math.max(0, ...record.issues.keys()) + 1;
-      if (record.issues.has(number)) throw new Error(`github fake: ${repo}#${number} exists`);
-      if (input.merged === true && input.mergeCommitSha === undefined) {
-        throw new Error('github fake: a merged pull request needs its mergeCommitSha');
-      }
-      const headSha = fullSha(input.headSha);
-      if (record.branches.get(input.head) !== headSha) pushTo(record, input.head, headSha);
+      const { number, headSha } = startPull(record, repo, input);
       const createdAt = input.createdAt ?? stamp();
       const closed = input.state === 'closed';
       record.issues.set(number, {
@@ -1852,18 +1713,11 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     },
 
     mergePullRequest(repo, number, mergeCommitSha) {
-      openPullIssue(repo, number);
-      const record = repoOrThrow(repo);
-      const pull = record.pulls.get(number);
-      if (pull !== undefined) mergeInto(record, pull, mergeCommitSha, stamp());
+      mergePull(repoOrThrow(repo), repo, number, mergeCommitSha);
     },
 
     closePullRequest(repo, number) {
-      const issue = openPullIssue(repo, number);
-      const at = stamp();
-      issue.state = 'closed';
-      issue.closedAt = at;
-      issue.updatedAt = at;
+      closePull(repoOrThrow(repo), repo, number);
     },
 
     addCheckRun,
@@ -1954,24 +1808,6 @@ function rolePermissions(role: FakeRole | undefined) {
   };
 }
 
-function matches(match: RequestMatch, request: RecordedRequest): boolean {
-  if (match.method !== undefined && match.method.toUpperCase() !== request.method) return false;
-  if (match.path === undefined) return true;
-  return typeof match.path === 'string'
-    ? match.path === request.path
-    : match.path.test(request.path);
-}
-
-function flatten(
-  params: Record<string, string | readonly string[] | undefined>,
-): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [key, value] of Object.entries(params)) {
-    if (typeof value === 'string') flat[key] = value;
-  }
-  return flat;
-}
-
 /** The check run GitHub Actions shows for each forge-neutral CI state. */
 const ciRun: Record<FakeCiState, Pick<FakeCheckRunInput, 'status' | 'conclusion'>> = {
   pending: { status: 'queued' },
@@ -1979,10 +1815,6 @@ const ciRun: Record<FakeCiState, Pick<FakeCheckRunInput, 'status' | 'conclusion'
   success: { status: 'completed', conclusion: 'success' },
   failure: { status: 'completed', conclusion: 'failure' },
 };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function jsonObject(
   body: unknown,
@@ -2068,29 +1900,6 @@ function unsupported(query: URLSearchParams, implemented: string[]): void {
 function clamp(value: number, min: number, max: number, fallback: number): number {
   if (!Number.isFinite(value) || value < 1) return fallback;
   return Math.min(Math.max(Math.floor(value), min), max);
-}
-
-function compare(a: string | number, b: string | number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A stable id per login, as GitHub's are. */
-function userId(login: string): number {
-  let hash = 7;
-  for (const char of login.toLowerCase()) hash = (hash * 31 + char.charCodeAt(0)) % 100_000_000;
-  return hash;
-}
-
-/** A full, lower-case sha; the fake refuses anything else as a commit id. */
-function fullSha(sha: string): string {
-  const key = sha.toLowerCase();
-  if (!/^[0-9a-f]{40}$/.test(key)) throw new Error(`github fake: "${sha}" is not a full sha`);
-  return key;
-}
-
-/** A stable sha-shaped id for commits the fake invents (test merges, trees). */
-function fakeSha(seed: string): string {
-  return createHash('sha1').update(seed).digest('hex');
 }
 
 /** `owner:branch`, or undefined: GitHub ignores a `head` without an owner and lists them all. */
