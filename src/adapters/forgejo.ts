@@ -11,7 +11,7 @@ import ky, { TimeoutError } from 'ky';
 import * as z from 'zod';
 import { ConfigError, isRetryAfter, TrackerError, type FailureKind } from '../core/errors.js';
 import type { CommentClaim, Tracker } from '../core/ports.js';
-import { read, splitRepo, type Origin } from './tracker-wire.js';
+import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 import type {
   CiFacts,
   CommitPlacement,
@@ -25,34 +25,7 @@ import type {
   RepoName,
 } from '../core/types.js';
 
-/** The same options, with the same meaning, as `GitHubTrackerOptions`. */
-export interface ForgejoTrackerOptions {
-  /** The instance's REST base, `https://forgejo.example/api/v1`. */
-  apiUrl: string;
-  /** Asked before every request, never cached: tokens rotate. */
-  token: () => Promise<string>;
-  /** The login the token acts as; when set, `getSelfLogin` makes no request. */
-  login?: string | undefined;
-  /** Per request (each attempt), in milliseconds. Default 15000. */
-  timeoutMs?: number | undefined;
-  /**
-   * The longest a tick may sleep before one retry: a 429 whose `retry-after` is longer fails
-   * at once with kind `rate-limited`, and the 5xx backoff is scaled to fit. Default 10.
-   */
-  maxRetryWaitSeconds?: number | undefined;
-  /** Retries of a 5xx or network failure. Default 2. */
-  retries?: number | undefined;
-  /**
-   * Honour a 429's `retry-after` (once, within `maxRetryWaitSeconds`). Forgejo documents no
-   * secondary limits and needs no write pacing; a proxy in front of it may still answer 429.
-   * Default true; tests pass false.
-   */
-  throttle?: boolean | undefined;
-  userAgent?: string | undefined;
-  fetch?: typeof fetch | undefined;
-  /** Aborts every request, e.g. at the tick's deadline. */
-  signal?: AbortSignal | undefined;
-}
+export type ForgejoTrackerOptions = TrackerOptions;
 
 // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/modules/setting/api.go: MaxResponseItems
 const pageSize = 50;

@@ -8,7 +8,7 @@ import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import * as z from 'zod';
 import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
 import type { Tracker } from '../core/ports.js';
-import { read, splitRepo, type Origin } from './tracker-wire.js';
+import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 import {
   checkRunConclusions,
   checkRunStatuses,
@@ -26,36 +26,7 @@ import {
   type RepoName,
 } from '../core/types.js';
 
-export interface GitHubTrackerOptions {
-  /** REST base URL: `https://api.github.com`, or `https://ghe.example/api/v3`. */
-  apiUrl: string;
-  /** Asked before every request, never cached: tokens rotate. */
-  token: () => Promise<string>;
-  /** The login the token acts as; when set, `getSelfLogin` makes no request. */
-  login?: string | undefined;
-  /** Per request (each attempt), in milliseconds. Default 15000. */
-  timeoutMs?: number | undefined;
-  /**
-   * The longest a tick may sleep before one retry: a rate limit that clears later fails at
-   * once with kind `rate-limited`, and the 5xx backoff is scaled to fit. Default 10.
-   */
-  maxRetryWaitSeconds?: number | undefined;
-  /** Retries of a 5xx or network failure. Default 2. */
-  retries?: number | undefined;
-  /** GitHub's rate-limit pacing (@octokit/plugin-throttling). Default true; tests pass false. */
-  throttle?: boolean | undefined;
-  /**
-   * With `throttle`, whether writes are spaced (a second apart). Default true. False keeps the
-   * plugin's handling of rate-limit answers (one retry when the wait fits
-   * `maxRetryWaitSeconds`, else `rate-limited` at once) without the spacing: the fault
-   * matrix's ticks take GitHub's real rate-limit path without sleeping between writes.
-   */
-  pace?: boolean | undefined;
-  userAgent?: string | undefined;
-  fetch?: typeof fetch | undefined;
-  /** Aborts every request, e.g. at the tick's deadline. */
-  signal?: AbortSignal | undefined;
-}
+export type GitHubTrackerOptions = TrackerOptions;
 
 // https://docs.github.com/en/rest/about-the-rest-api/api-versions
 const apiVersion = '2022-11-28';

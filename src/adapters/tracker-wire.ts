@@ -5,6 +5,41 @@ import type * as z from 'zod';
 import { TrackerError } from '../core/errors.js';
 import type { RepoName } from '../core/types.js';
 
+/** How either tracker adapter is built: the commands swap one for the other by `tracker.kind`. */
+export interface TrackerOptions {
+  /** REST base: `https://api.github.com`, `https://ghe.example/api/v3`, `https://forgejo.example/api/v1`. */
+  apiUrl: string;
+  /** Asked before every request, never cached: tokens rotate. */
+  token: () => Promise<string>;
+  /** The login the token acts as; when set, `getSelfLogin` makes no request. */
+  login?: string | undefined;
+  /** Per request (each attempt), in milliseconds. Default 15000. */
+  timeoutMs?: number | undefined;
+  /**
+   * The longest a tick may sleep before one retry: a rate limit that clears later fails at
+   * once with kind `rate-limited`, and the 5xx backoff is scaled to fit. Default 10.
+   */
+  maxRetryWaitSeconds?: number | undefined;
+  /** Retries of a 5xx or network failure. Default 2. */
+  retries?: number | undefined;
+  /**
+   * Honour rate-limit answers: on GitHub @octokit/plugin-throttling (its limits and write
+   * pacing); on Forgejo, which documents no secondary limits, a 429's `retry-after` once within
+   * `maxRetryWaitSeconds`. Default true; tests pass false.
+   */
+  throttle?: boolean | undefined;
+  /**
+   * GitHub, with `throttle`: whether writes are spaced (a second apart). Default true. False
+   * keeps the handling of rate-limit answers without the spacing: the fault matrix's ticks take
+   * GitHub's real rate-limit path without sleeping between writes. Forgejo ignores it.
+   */
+  pace?: boolean | undefined;
+  userAgent?: string | undefined;
+  fetch?: typeof fetch | undefined;
+  /** Aborts every request, e.g. at the tick's deadline. */
+  signal?: AbortSignal | undefined;
+}
+
 /** Where a body came from, for the error when it is not what afk expects. */
 export interface Origin {
   request: string;

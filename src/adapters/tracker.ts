@@ -2,9 +2,9 @@
 // one without knowing which forge it is. Each is imported only when chosen.
 import type { Tracker } from '../core/ports.js';
 import type { TrackerKind } from '../core/config.js';
-import type { GitHubTrackerOptions } from './github.js';
+import type { TrackerOptions } from './tracker-wire.js';
 
-export type TrackerOptions = GitHubTrackerOptions;
+export type { TrackerOptions } from './tracker-wire.js';
 
 export async function createTracker(kind: TrackerKind, options: TrackerOptions): Promise<Tracker> {
   switch (kind) {
