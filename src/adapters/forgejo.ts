@@ -1,7 +1,7 @@
 // Forgejo (and Gitea) as afk's tracker: the `Tracker` port over the `/api/v1` REST API with ky.
 // The same domain semantics as the GitHub adapter, over a forge with its own traps: labels are
 // added and removed by id, closing answers 201, a commit with no statuses has `state: ""`,
-// lists page with `page`/`limit` (50 at most) and `X-Total-Count`, and no Deployments API.
+// most lists page with `page`/`limit` (50 at most) and `X-Total-Count`, and no Deployments API.
 // Every answer is validated before it becomes a domain value, and every failure leaves this
 // file as a `TrackerError` built from method, path, status and Forgejo's own `message`: never
 // a token, never a query. The facts are Forgejo's swagger (templates/swagger/v1_json.tmpl) and
@@ -115,12 +115,16 @@ export function createForgejoTracker(options: ForgejoTrackerOptions): Tracker {
     },
 
     async listComments(issue) {
-      // Forgejo answers every comment at once (page and limit are ignored here), oldest first.
-      const list = await http.sendAll({
+      // One request: this list has no paging (its only parameters are `since` and `before`)
+      // and answers every comment, oldest first. `page` and `limit` would be ignored.
+      // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/routers/api/v1/repo/issue_comment.go (ListIssueComments)
+      const answer = await http.send({
         method: 'GET',
         path: `${issuePath(issue.repo, issue.number)}/comments`,
       });
-      return list.items.map((item) => toComment(read(commentSchema, item, list)));
+      return selectArray(answer.data, answer).map((item) =>
+        toComment(read(commentSchema, item, answer)),
+      );
     },
 
     async listLabelEvents(issue) {

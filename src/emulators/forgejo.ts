@@ -986,11 +986,14 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     return answer(201, issueJson(repo, issue));
   };
 
-  // No pagination: every comment, oldest first, with X-Total-Count (page and limit are
-  // accepted and ignored). https://codeberg.org/forgejo/forgejo/src/branch/forgejo/routers/api/v1/repo/issue_comment.go
+  // No pagination: every comment, oldest first, with X-Total-Count. The route's only
+  // parameters are `since` and `before` (not implemented here). Forgejo ignores `page` and
+  // `limit` on it; the fake refuses them like any parameter it does not implement, so a
+  // client that pages this list (and believes it got one page) shows up in its tests.
+  // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/routers/api/v1/repo/issue_comment.go (ListIssueComments)
   const listComments: Route = ({ url, params }) => {
     const repo = repoOf(params);
-    unsupported(url.searchParams, ['page', 'limit']);
+    unsupported(url.searchParams, []);
     const issue = issueOf(repo, params);
     const comments = chronological(issue.timeline).filter((row) => row.type === 'comment');
     return answer(
