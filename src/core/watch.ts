@@ -260,6 +260,11 @@ function decide(input: WatchInput): WatchStep {
     if (verdict === 'failure') {
       return fixForwardOrEscalate(input, record, thread, subjectSha, 'CI', failing);
     }
+    if (verdict === 'none' && pr?.merged === true) {
+      const head = standHeadCi(input, record, pr, deployContext);
+      if (head.kind === 'read') return head;
+      if (head.record !== null) return judgeDeploy(input, head.record, thread, subjectSha);
+    }
     if (verdict !== 'success') {
       const since = record.subject?.since ?? at;
       if (minutesBetween(since, now) >= config.watch.ciTimeoutMinutes) {
@@ -288,6 +293,37 @@ function decide(input: WatchInput): WatchStep {
     return wait(input, record, thread, `awaiting review of pull request #${pr.number}`);
   }
   return judgeDeploy(input, record, thread, subjectSha);
+}
+
+/**
+ * A merged PR whose merge commit has no CI at all: the PR head's green CI (what branch
+ * protection required before the merge) stands, because a repository whose CI runs only on
+ * pull requests never reports on the merge commit, and waiting for it would only end in
+ * `ci-timeout`. Any CI on the merge commit, even pending, is judged instead (the caller
+ * only asks when there is none). The head's verdict is usually in the record already (afk
+ * saw it green before the merge); a PR merged before afk saw its head green costs one read,
+ * and a head that is not green does not stand: the run waits for CI as before.
+ * "None" means none at the time of the decision, made afresh at each tick: CI that starts on
+ * the merge commit later gates the run from then on (while a deploy is awaited), but CI that
+ * has not started yet at the first tick after the merge is not waited for. README: an
+ * operator who wants the default branch's CI to gate the close uses `deploy.kind:
+ * commit-status` with that CI's context.
+ */
+function standHeadCi(
+  input: WatchInput,
+  record: RunRecord,
+  pr: PullRequest,
+  deployContext: string | null,
+): { kind: 'read'; read: ReadRequest } | { kind: 'judged'; record: RunRecord | null } {
+  if (record.ciGreen?.sha === pr.headSha) return { kind: 'judged', record };
+  const ci = input.evidence.ci?.[pr.headSha];
+  if (ci === undefined) return { kind: 'read', read: { kind: 'ci', sha: pr.headSha } };
+  if (judgeCi(ci, deployContext).verdict !== 'success') return { kind: 'judged', record: null };
+  const at = input.now.toISOString();
+  return {
+    kind: 'judged',
+    record: withPhase({ ...record, ciGreen: { sha: pr.headSha, at } }, 'ci', at),
+  };
 }
 
 function judgeDeploy(
@@ -346,7 +382,10 @@ function judgeDeploy(
   if (state === 'failure') {
     return fixForwardOrEscalate(input, record, thread, sha, 'the deploy', failing);
   }
-  const since = record.ciGreen?.at ?? at;
+  // The deploy timer starts when CI stood for this commit: when it went green here, or, for a
+  // merge commit standing on its PR head's CI, when afk first saw the merge commit (the head
+  // may have gone green long before, while the PR waited for review).
+  const since = record.ciGreen?.sha === sha ? record.ciGreen.at : (record.subject?.since ?? at);
   if (minutesBetween(since, now) >= config.deploy.timeoutMinutes) {
     return escalate(
       input,

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
-import type { ForgeFake } from '../../src/emulators/forge.js';
+import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
 import type { GitHubFake } from '../../src/emulators/github.js';
 import { createSlackFake, type SlackFake } from '../../src/emulators/slack.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
@@ -99,6 +99,44 @@ async function agentPushes(mode: 'pull-request' | 'trunk', sha: string) {
   t3.completeTurn(THREAD, `Pushed.\nAFK-PHASE: pushed ${sha}`);
 }
 
+/**
+ * The watch tick that closes a merged run with no CI on its merge commit: one CI read, on the
+ * merge commit (the head's green CI is in the record), then the close.
+ */
+const requestsOfAMergedRun: Record<ForgeKind, string[]> = {
+  github: [
+    'GET /repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
+    'GET /repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+    'GET /user',
+    'GET /repos/acme/api/issues/1/comments?per_page=100',
+    'GET /repos/acme/api/pulls?head=acme%3Aafk%2Fissue-1&state=all&sort=created&direction=desc&per_page=10',
+    `GET /repos/acme/api/commits/${MERGE}/check-runs?filter=latest&per_page=100`,
+    `GET /repos/acme/api/commits/${MERGE}/status?per_page=100`,
+    'POST /repos/acme/api/issues/comments/:id/reactions',
+    'GET /repos/acme/api/issues/comments/:id',
+    'PATCH /repos/acme/api/issues/comments/:id',
+    'PATCH /repos/acme/api/issues/1',
+    'DELETE /repos/acme/api/issues/comments/:id/reactions/:id',
+    'DELETE /repos/acme/api/issues/1/labels/agent-in-progress',
+  ],
+  forgejo: [
+    'GET /repos/acme/api/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+    'GET /repos/acme/web/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+    'GET /user',
+    'GET /repos/acme/api/issues/1/comments',
+    'GET /repos/acme/api/pulls?state=all&limit=50&page=1',
+    `GET /repos/acme/api/commits/${MERGE}/status?limit=50&page=1`,
+    'POST /repos/acme/api/issues/comments/:id/reactions',
+    'GET /repos/acme/api/issues/comments/:id',
+    'PATCH /repos/acme/api/issues/comments/:id',
+    'PATCH /repos/acme/api/issues/1',
+    'DELETE /repos/acme/api/issues/comments/:id/reactions',
+    'GET /repos/acme/api/labels?limit=50&page=1',
+    'GET /orgs/acme/labels?limit=50&page=1',
+    'DELETE /repos/acme/api/issues/1/labels/1002',
+  ],
+};
+
 describe.each(forges)('afk watch on $kind', (forge) => {
   describe.each([
     ['T3 v0.0.32 (slim snapshot + thread route)', '0.0.32'],
@@ -150,10 +188,13 @@ describe.each(forges)('afk watch on $kind', (forge) => {
             expect(afkComments()[0]?.body).toContain('Now: awaiting review of pull request #12');
             expect(slack.messages).toHaveLength(1);
 
+            // CI that runs on the default branch too: once it reports on the merge commit, it
+            // is what the run waits for.
             gh.mergePullRequest('acme/api', 12, MERGE);
+            gh.setCi('acme/api', MERGE, 'test', 'running');
             watched = await tick('watch');
             expect(decisions(watched)).toEqual(['wait']);
-            expect(afkComments()[0]?.body).toContain('Now: CI has not started on 4444444');
+            expect(afkComments()[0]?.body).toContain('Now: CI pending on 4444444');
             gh.setCi('acme/api', MERGE, 'test', 'success');
             final = MERGE;
           }
@@ -201,6 +242,62 @@ describe.each(forges)('afk watch on $kind', (forge) => {
           expect(gh.writes().length + t3.writes().length).toBe(writes);
         },
       );
+    });
+  });
+
+  describe('afk watch after the merge', () => {
+    /** The PR's head went green, afk asked for review, and a human merged it. */
+    async function merge(config: Record<string, unknown> = {}) {
+      setup(forge, { config });
+      await dispatch();
+      await agentPushes('pull-request', HEAD);
+      gh.setCi('acme/api', HEAD, 'test', 'success');
+      expect(decisions(await tick('watch'))).toEqual(['review-requested']);
+      gh.mergePullRequest('acme/api', 12, MERGE);
+    }
+    const requestsSince = (from: number) =>
+      gh.requests
+        .slice(from)
+        .map(
+          (r) =>
+            `${r.method} ${r.path.replace(/\/(comments|reactions)\/\d+/g, '/$1/:id')}${r.search}`,
+        );
+
+    it('closes a merged PR whose CI runs only on pull requests, with exactly these requests', async () => {
+      await merge();
+      const from = gh.requests.length;
+      const watched = await tick('watch');
+
+      expect(watched.code, watched.stdout).toBe(0);
+      expect(decisions(watched)).toEqual(['close']);
+      expect(requestsSince(from)).toEqual(requestsOfAMergedRun[forge.kind]);
+      expect(record()).toMatchObject({ outcome: 'closed', ciGreen: { sha: HEAD } });
+      expect(gh.issue('acme/api', 1).state).toBe('closed');
+      expect(labels()).toEqual([]);
+    });
+
+    it('waits for CI pending on the merge commit, and fixes forward when it fails there', async () => {
+      await merge();
+      gh.setCi('acme/api', MERGE, 'test', 'running');
+      let watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['wait']);
+      expect(afkComments()[0]?.body).toContain('Now: CI pending on 4444444');
+
+      gh.setCi('acme/api', MERGE, 'test', 'failure');
+      watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['fix-forward']);
+      expect(record()).toMatchObject({ fixForwardShas: [MERGE] });
+    });
+
+    it('judges a commit-status deploy on the merge commit, with no CI there', async () => {
+      await merge({ deploy: { kind: 'commit-status' } });
+      let watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['wait']);
+      expect(afkComments()[0]?.body).toContain('Now: waiting for the deploy of 4444444');
+
+      gh.addStatus('acme/api', MERGE, { context: 'deploy/production', state: 'success' });
+      watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['close']);
     });
   });
 

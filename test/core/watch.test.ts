@@ -138,6 +138,17 @@ const red = (sha: string) =>
     ['test', 'completed', 'failure'],
     ['lint', 'completed', 'success'],
   ]);
+const noCi = (sha: string) => ci(sha, []);
+/** The run as afk left it at the PR's last tick before the merge: head green, review asked. */
+const reviewed = (over: Partial<RunRecord> = {}): RunRecord =>
+  baseRecord({
+    phases: { dispatched: minutesAgo(30), pushed: minutesAgo(600), ci: minutesAgo(600) },
+    subject: { sha: SHA, since: minutesAgo(620) },
+    ciGreen: { sha: SHA, at: minutesAgo(600) },
+    reviewNotifiedAt: minutesAgo(600),
+    pullRequest: 12,
+    ...over,
+  });
 const deploymentOf = (sha: string, state: DeploymentFacts['state']): DeploymentFacts => ({
   sha,
   environment: 'production',
@@ -545,6 +556,81 @@ describe('watchRun decisions', () => {
       'fix-forward',
     ],
     [
+      'closes a merged PR with no CI on its merge commit on the head’s green CI (CI on PRs only)',
+      { record: reviewed(), pullRequest: merged, ci: { [MERGE]: noCi(MERGE) } },
+      'close',
+    ],
+    [
+      'waits for CI pending on the merge commit, though the head was green',
+      {
+        record: reviewed(),
+        pullRequest: merged,
+        ci: { [MERGE]: ci(MERGE, [['test', 'in_progress', null]]) },
+      },
+      'wait',
+    ],
+    [
+      'fixes forward when CI fails on the merge commit, though the head was green',
+      { record: reviewed(), pullRequest: merged, ci: { [MERGE]: red(MERGE) } },
+      'fix-forward',
+    ],
+    [
+      'closes a PR merged before afk saw its head green, once the head’s CI reads green',
+      { pullRequest: merged, ci: { [MERGE]: noCi(MERGE), [SHA]: green(SHA) } },
+      'close',
+    ],
+    [
+      'does not close on a head whose CI failed when the merge commit has none',
+      { pullRequest: merged, ci: { [MERGE]: noCi(MERGE), [SHA]: red(SHA) } },
+      'wait',
+    ],
+    [
+      'does not close on a head with no CI when the merge commit has none',
+      { pullRequest: merged, ci: { [MERGE]: noCi(MERGE), [SHA]: noCi(SHA) } },
+      'wait',
+    ],
+    [
+      'escalates ci-timeout when neither the merge commit nor an ungreen head got CI in time',
+      {
+        record: baseRecord({ subject: { sha: MERGE, since: minutesAgo(61) } }),
+        pullRequest: merged,
+        ci: { [MERGE]: noCi(MERGE), [SHA]: noCi(SHA) },
+      },
+      'escalate:ci-timeout',
+    ],
+    [
+      'judges the deploy on a merge commit that stands on its head’s green CI',
+      {
+        config: makeConfig({ deploy: { kind: 'github-deployment' } }),
+        record: reviewed(),
+        pullRequest: merged,
+        ci: { [MERGE]: noCi(MERGE) },
+        deployment: { [MERGE]: deploymentOf(MERGE, 'success') },
+      },
+      'close',
+    ],
+    [
+      'closes on a deploy status that is the only status on the merge commit',
+      {
+        config: makeConfig({ deploy: { kind: 'commit-status' } }),
+        record: reviewed(),
+        pullRequest: merged,
+        ci: { [MERGE]: ci(MERGE, [], [['deploy/production', 'success']]) },
+      },
+      'close',
+    ],
+    [
+      'waits in trunk mode for CI that has not started on the pushed commit (no PR head to stand)',
+      {
+        config: makeConfig({ delivery: { mode: 'trunk' } }),
+        record: reviewed({ pullRequest: undefined }),
+        thread: idleThread({ messages: [assistant(`AFK-PHASE: pushed ${MERGE}`)] }),
+        placement: { [MERGE]: 'on-default-branch' },
+        ci: { [MERGE]: noCi(MERGE) },
+      },
+      'wait',
+    ],
+    [
       'closes when the GitHub deployment of the merge commit succeeded',
       deploying('success'),
       'close',
@@ -668,6 +754,63 @@ describe('watchRun plans', () => {
       fixForwards: 1,
       fixForwardShas: [SHA],
       lastTurn: { purpose: 'fix-forward', after: 'turn-1' },
+    });
+  });
+
+  it('closes a merged PR with no CI on its merge commit after reading only the PR and that CI', () => {
+    const { step, reads } = decide({
+      record: reviewed(),
+      pullRequest: merged,
+      ci: { [MERGE]: noCi(MERGE) },
+    });
+    expect(reads).toEqual([
+      { kind: 'pullRequest', branch: 'afk/issue-7' },
+      { kind: 'ci', sha: MERGE },
+    ]);
+    expect(step.decision).toEqual({ kind: 'close' });
+    expect(step.record).toMatchObject({
+      outcome: 'closed',
+      ciGreen: { sha: SHA, at: minutesAgo(600) },
+      subject: { sha: MERGE, since: NOW.toISOString() },
+      phases: { ci: minutesAgo(600), deployed: NOW.toISOString() },
+    });
+  });
+
+  it('reads the head’s CI once when afk did not see it green before the merge, and records it', () => {
+    const { step, reads } = decide({
+      config: makeConfig({ deploy: { kind: 'github-deployment' } }),
+      pullRequest: merged,
+      ci: { [MERGE]: noCi(MERGE), [SHA]: green(SHA) },
+      deployment: { [MERGE]: deploymentOf(MERGE, 'in_progress') },
+    });
+    expect(reads).toEqual([
+      { kind: 'pullRequest', branch: 'afk/issue-7' },
+      { kind: 'ci', sha: MERGE },
+      { kind: 'ci', sha: SHA },
+      { kind: 'deployment', sha: MERGE, environment: 'production' },
+    ]);
+    expect(step.decision).toEqual({ kind: 'wait', why: 'waiting for the deploy of bbbbbbb' });
+    expect(step.record).toMatchObject({
+      ciGreen: { sha: SHA, at: NOW.toISOString() },
+      phases: { ci: NOW.toISOString() },
+    });
+  });
+
+  it('times the deploy from the merge, not from the head’s CI that went green before review', () => {
+    const world = (since: number): World => ({
+      config: makeConfig({ deploy: { kind: 'github-deployment' } }),
+      record: reviewed({ subject: { sha: MERGE, since: minutesAgo(since) } }),
+      pullRequest: merged,
+      ci: { [MERGE]: noCi(MERGE) },
+      deployment: { [MERGE]: deploymentOf(MERGE, 'in_progress') },
+    });
+    expect(decide(world(5)).step.decision).toEqual({
+      kind: 'wait',
+      why: 'waiting for the deploy of bbbbbbb',
+    });
+    expect(decide(world(61)).step.decision).toMatchObject({
+      kind: 'escalate',
+      reason: 'deploy-failed',
     });
   });
 
