@@ -47,6 +47,7 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
     writeReport(runtime.stdout, flags.output, {
       command: 'poll',
       mode: flags.mode,
+      killSwitch: tick.killSwitch,
       exitCode,
       summary,
       plan: parts.plan ?? [],

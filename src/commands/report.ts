@@ -19,6 +19,8 @@ export interface Failure {
 export interface TickReport {
   command: string;
   mode: Mode;
+  /** A dry run under the kill switch: the plan of a tick that would not run. */
+  killSwitch: boolean;
   exitCode: number;
   summary: string;
   plan: Action[];
@@ -29,6 +31,9 @@ export interface TickReport {
   details: Record<string, unknown>;
 }
 
+const KILL_SWITCH_PREVIEW =
+  'kill switch is on: a live tick would do nothing (killSwitch / AFK_KILL_SWITCH)';
+
 export function writeReport(out: Output, format: 'text' | 'json', report: TickReport): void {
   if (format === 'json') {
     out.write(`${JSON.stringify(toJson(report))}\n`);
@@ -37,6 +42,7 @@ export function writeReport(out: Output, format: 'text' | 'json', report: TickRe
   const lines: string[] = [];
   if (report.mode === 'dry-run') {
     lines.push(`${report.command}: dry run, nothing is written`);
+    if (report.killSwitch) lines.push(KILL_SWITCH_PREVIEW);
     lines.push(report.plan.length === 0 ? 'plan: nothing to do' : 'plan:');
     report.plan.forEach((action, i) => lines.push(`  ${i + 1}. ${describeAction(action)}`));
   } else {
@@ -58,6 +64,7 @@ export function writeReport(out: Output, format: 'text' | 'json', report: TickRe
 const toJson = (report: TickReport) => ({
   command: report.command,
   dryRun: report.mode === 'dry-run',
+  killSwitch: report.killSwitch,
   exitCode: report.exitCode,
   summary: report.summary,
   ...report.details,

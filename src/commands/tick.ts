@@ -5,9 +5,9 @@ import { createLogger, type Logger } from '../adapters/log.js';
 import { requiredSecret, secretSource } from '../adapters/secrets.js';
 import {
   ConfigError,
-  gateStatus,
   describeError,
   renderTickMetrics,
+  tickGate,
   type Config,
   type Env,
   type LogLevel,
@@ -59,7 +59,8 @@ export function loggerFor(runtime: Runtime): Logger {
 }
 
 export type Prepared =
-  { open: false; reason: string } | { open: true; config: Config; repos: RepoName[] };
+  | { open: false; reason: string }
+  | { open: true; config: Config; repos: RepoName[]; killSwitch: boolean };
 
 /**
  * The config and the repos a command covers: the allowlist, or the one `--repo` names, which
@@ -79,12 +80,15 @@ export async function loadScope(
   return { config, repos: [match] };
 }
 
-/** Loads the config and checks the gates; a closed gate means zero network requests. */
+/**
+ * Loads the config and checks the gates; a closed gate means zero network requests. A dry run
+ * passes the kill switch (it writes nothing) and carries it on to say so.
+ */
 export async function prepareTick(flags: TickFlags, runtime: Runtime): Promise<Prepared> {
   const { config, repos } = await loadScope(flags, runtime);
-  const gate = gateStatus(config);
+  const gate = tickGate(config, flags.mode === 'dry-run');
   if (!gate.open) return gate;
-  return { open: true, config, repos };
+  return { open: true, config, repos, killSwitch: gate.killSwitch };
 }
 
 /** A closed gate: one log line, no request, exit 0 (and a JSON object for machines). */
@@ -228,6 +232,8 @@ export interface TickContext {
   config: Config;
   /** The allow-listed repos this tick covers (narrowed by --repo). */
   repos: RepoName[];
+  /** On only in a dry run: the preview of a tick the kill switch stops. */
+  killSwitch: boolean;
   runtime: Runtime;
   log: Logger;
   ports: TickPorts;
@@ -238,7 +244,7 @@ export interface TickContext {
 
 /**
  * Opens a tick: the config, the gates and the adapters. A closed gate ends it here with
- * exit 0, one log line and no request.
+ * exit 0, one log line and no request. A dry run under the kill switch goes on, read-only.
  */
 export async function openTick(
   command: TickContext['command'],
@@ -251,9 +257,25 @@ export async function openTick(
   if (!prepared.open) {
     return { open: false, exitCode: reportDisabled(command, prepared.reason, flags, runtime, log) };
   }
-  const { config, repos } = prepared;
+  const { config, repos, killSwitch } = prepared;
+  if (killSwitch) {
+    log.info(
+      { command, killSwitch: true },
+      `${command}: kill switch is on: a dry run previews the plan; a live tick would do nothing`,
+    );
+  }
   const ports = await buildPorts(config, runtime, flags.mode);
-  const tick = { command, mode: flags.mode, config, repos, runtime, log, ports, startedAt };
+  const tick = {
+    command,
+    mode: flags.mode,
+    config,
+    repos,
+    killSwitch,
+    runtime,
+    log,
+    ports,
+    startedAt,
+  };
   return { open: true, tick: { ...tick, failures: [] } };
 }
 

@@ -53,6 +53,7 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     writeReport(runtime.stdout, flags.output, {
       command: 'watch',
       mode: flags.mode,
+      killSwitch: tick.killSwitch,
       exitCode,
       summary,
       plan: runs.flatMap((r) => r.actions),

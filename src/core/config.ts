@@ -234,7 +234,9 @@ export const configSchema = z
     killSwitch: z
       .boolean()
       .default(true)
-      .describe('true: afk does nothing (AFK_KILL_SWITCH overrides)'),
+      .describe(
+        'true: a live tick does nothing; a dry run still previews (AFK_KILL_SWITCH overrides)',
+      ),
     repos: z
       .array(repoName)
       .max(1000)
@@ -413,13 +415,29 @@ function describeIssue(issue: z.core.$ZodIssue): Array<[string, string]> {
   return [[formatPath(issue.path), issue.message]];
 }
 
+const KILL_SWITCH_ON = 'kill switch is on (killSwitch / AFK_KILL_SWITCH)';
+const NO_REPOS = 'no repos are allow-listed (repos / AFK_REPOS)';
+
 /** The gates: both must be open before a tick touches the network. */
 export function gateStatus(config: Config): { open: true } | { open: false; reason: string } {
-  if (config.killSwitch) {
-    return { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' };
-  }
-  if (config.repos.length === 0) {
-    return { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' };
-  }
+  if (config.killSwitch) return { open: false, reason: KILL_SWITCH_ON };
+  if (config.repos.length === 0) return { open: false, reason: NO_REPOS };
   return { open: true };
+}
+
+export type TickGate = { open: true; killSwitch: boolean } | { open: false; reason: string };
+
+/**
+ * The gates of one tick. A live tick needs both open. A dry run writes nothing, so the kill
+ * switch does not stop it: it is the preview an operator reads before clearing the switch,
+ * and `killSwitch` says the live tick would do nothing. The allowlist holds for both: no
+ * repos, no requests.
+ */
+export function tickGate(config: Config, dryRun: boolean): TickGate {
+  if (!dryRun) {
+    const gate = gateStatus(config);
+    return gate.open ? { open: true, killSwitch: false } : gate;
+  }
+  if (config.repos.length === 0) return { open: false, reason: NO_REPOS };
+  return { open: true, killSwitch: config.killSwitch };
 }

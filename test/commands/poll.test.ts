@@ -91,6 +91,47 @@ const expectedDispatchReads: Record<ForgeKind, string[]> = {
   ],
 };
 
+// A dry run's requests: the listings, who applied each ready label and may they, afk's login,
+// each selected issue's comments once, and T3's snapshot. Only reads.
+const t3Reads = [
+  'GET http://t3.test/.well-known/t3/environment',
+  'GET http://t3.test/api/orchestration/snapshot',
+];
+const expectedPreviewRequests: Record<ForgeKind, string[]> = {
+  github: [
+    ...t3Reads,
+    ...[
+      '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
+      '/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
+      '/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
+      '/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+      '/repos/acme/api/issues/1/events?per_page=100',
+      '/repos/acme/web/issues/2/events?per_page=100',
+      '/repos/acme/api/collaborators/maintainer/permission',
+      '/repos/acme/web/collaborators/maintainer/permission',
+      '/user',
+      '/repos/acme/api/issues/1/comments?per_page=100',
+      '/repos/acme/web/issues/2/comments?per_page=100',
+    ].map((path) => `GET https://api.github.test${path}`),
+  ],
+  forgejo: [
+    ...t3Reads,
+    ...[
+      '/repos/acme/api/issues?state=open&type=issues&labels=ready-for-agent&limit=50&page=1',
+      '/repos/acme/api/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+      '/repos/acme/web/issues?state=open&type=issues&labels=ready-for-agent&limit=50&page=1',
+      '/repos/acme/web/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+      '/repos/acme/api/issues/1/timeline',
+      '/repos/acme/web/issues/2/timeline',
+      '/repos/acme/api/collaborators/maintainer/permission',
+      '/repos/acme/web/collaborators/maintainer/permission',
+      '/user',
+      '/repos/acme/api/issues/1/comments',
+      '/repos/acme/web/issues/2/comments',
+    ].map((path) => `GET https://forgejo.test/api/v1${path}`),
+  ],
+};
+
 describe.each(forges)('afk poll on $kind', (forge) => {
   beforeEach(() => useForge(forge));
 
@@ -256,6 +297,54 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     expect(
       (live.json?.['results'] as Array<{ status: string }>).every((r) => r.status === 'done'),
     ).toBe(true);
+  });
+
+  it('previews with the kill switch on: the armed dry run’s reads and plan, said to be disarmed', async () => {
+    ready('acme/api', 1, { labels: ['P2'] });
+    ready('acme/web', 2);
+    const armed = armedConfig({ dispatch: { maxDispatchesPerTick: 2 } });
+    const disarmed = writeConfig({ ...armed, killSwitch: true });
+
+    const preview = await runCli(['poll', '--config', disarmed, '--dry-run', '--output', 'json']);
+    expect(preview.code, preview.stderr).toBe(0);
+    const previewRequests = seen.splice(0).sort();
+    expect(previewRequests).toEqual(expectedPreviewRequests[forge.kind].sort());
+    expect(preview.json).toMatchObject({
+      command: 'poll',
+      dryRun: true,
+      killSwitch: true,
+      exitCode: 0,
+      dispatched: ['acme/api#1', 'acme/web#2'],
+    });
+    expect(preview.stderr).toContain('poll: kill switch is on: a dry run previews');
+
+    const dry = await runCli([
+      'poll',
+      '--config',
+      writeConfig(armed),
+      '--dry-run',
+      '--output',
+      'json',
+    ]);
+    expect(seen.splice(0).sort()).toEqual(previewRequests);
+    expect(dry.json?.['killSwitch']).toBe(false);
+    expect(preview.json?.['plan']).toEqual(dry.json?.['plan']);
+    expect((preview.json?.['plan'] as unknown[]).length).toBeGreaterThan(0);
+    expect(gh.writes()).toEqual([]);
+    expect(t3.writes()).toEqual([]);
+  });
+
+  it('says in a readable preview that the kill switch is on', async () => {
+    ready('acme/api', 1);
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig()), '--dry-run'], {
+      env: { AFK_KILL_SWITCH: 'true' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /^poll: dry run, nothing is written\nkill switch is on: a live tick would do nothing \(killSwitch \/ AFK_KILL_SWITCH\)\nplan:\n {2}1\. acme\/api#1: create T3 project /,
+    );
+    expect(result.stdout).toContain('poll: would dispatch 1 (acme/api#1); 0 waiting; 0 failed');
+    expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
   });
 
   it('prints a readable plan in a dry run', async () => {
@@ -424,16 +513,34 @@ describe('afk poll gates', () => {
       { AFK_REPOS: '' },
       'no repos are allow-listed',
     ],
-  ])('exits 0 with one log line and zero requests under %s', async (_name, config, env, reason) => {
-    ready('acme/api', 1);
-    const args = config === undefined ? ['poll'] : ['poll', '--config', writeConfig(config)];
-    const result = await runCli(args, { env });
-    expect(result.code).toBe(0);
-    expect(seen).toEqual([]);
-    const lines = result.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(reason);
-  });
+    // A dry run previews past the kill switch, never past the allowlist.
+    [
+      'a dry run with the kill switch on and no repos',
+      { ...armedConfig(), killSwitch: true, repos: [] },
+      {},
+      'no repos are allow-listed',
+      ['--dry-run'],
+    ],
+    [
+      'a dry run of the embedded default',
+      undefined,
+      {},
+      'no repos are allow-listed',
+      ['--dry-run'],
+    ],
+  ])(
+    'exits 0 with one log line and zero requests under %s',
+    async (_name, config, env, reason, flags: string[] = []) => {
+      ready('acme/api', 1);
+      const args = config === undefined ? ['poll'] : ['poll', '--config', writeConfig(config)];
+      const result = await runCli([...args, ...flags], { env });
+      expect(result.code).toBe(0);
+      expect(seen).toEqual([]);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(reason);
+    },
+  );
 });
 
 describe('afk poll configuration errors', () => {

@@ -542,6 +542,58 @@ describe.each(forges)('afk watch on $kind', (forge) => {
       expect(slack.messages).toHaveLength(1);
     });
   });
+
+  describe('afk watch with the kill switch on', () => {
+    const disarmed = () =>
+      runCli(['watch', '--config', configFile, '--output', 'json'], {
+        now: clock,
+        env: { AFK_SLACK_WEBHOOK_URL: SLACK_URL, AFK_KILL_SWITCH: 'true' },
+      });
+
+    it('makes zero requests on a live tick, with a live run to follow', async () => {
+      setup(forge);
+      await dispatch();
+      t3.failProviderStart(THREAD, 'boom');
+      seen.length = 0;
+      const result = await disarmed();
+      expect(result.code).toBe(0);
+      expect(seen).toEqual([]);
+      expect(result.json).toEqual({
+        command: 'watch',
+        disabled: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)',
+        exitCode: 0,
+      });
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('previews in a dry run the armed dry run’s reads and plan, and says so', async () => {
+      setup(forge);
+      await dispatch();
+      t3.failProviderStart(THREAD, 'boom');
+      seen.length = 0;
+      const armed = await tick('watch', '--dry-run');
+      const armedRequests = seen.splice(0).sort();
+      expect(armed.json?.['killSwitch']).toBe(false);
+
+      const preview = await runCli(
+        ['watch', '--config', configFile, '--output', 'json', '--dry-run'],
+        {
+          now: clock,
+          env: { AFK_SLACK_WEBHOOK_URL: SLACK_URL, AFK_KILL_SWITCH: 'true' },
+        },
+      );
+      expect(preview.code, preview.stderr).toBe(0);
+      const previewRequests = seen.splice(0).sort();
+      expect(previewRequests.filter((s) => !s.startsWith('GET '))).toEqual([]);
+      expect(previewRequests).toEqual(armedRequests);
+      expect(previewRequests.length).toBeGreaterThan(0);
+      expect(preview.json).toMatchObject({ command: 'watch', dryRun: true, killSwitch: true });
+      expect(decisions(preview)).toEqual(['escalate:agent-error']);
+      expect(preview.json?.['plan']).toEqual(armed.json?.['plan']);
+      expect(slack.messages).toEqual([]);
+      expect(labels()).toEqual(['agent-in-progress']);
+    });
+  });
 });
 
 describe('afk watch on GitHub only', () => {

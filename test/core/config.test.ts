@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gateStatus, parseConfig } from '../../src/core/index.js';
+import { gateStatus, parseConfig, tickGate } from '../../src/core/index.js';
 
 const problemsOf = (raw: unknown, env: Record<string, string> = {}): string[] => {
   const parsed = parseConfig(raw, env);
@@ -143,4 +143,31 @@ describe('gateStatus', () => {
     expect(gate.open).toBe(open);
     if (!gate.open) expect(gate.reason).toBe(reason);
   });
+});
+
+describe('tickGate', () => {
+  it.each([
+    [{}, false, { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' }],
+    [
+      { repos: ['a/b'] },
+      false,
+      { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' },
+    ],
+    [{ killSwitch: false, repos: ['a/b'] }, false, { open: true, killSwitch: false }],
+    [{}, true, { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' }],
+    [
+      { killSwitch: false },
+      true,
+      { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' },
+    ],
+    [{ repos: ['a/b'] }, true, { open: true, killSwitch: true }],
+    [{ killSwitch: false, repos: ['a/b'] }, true, { open: true, killSwitch: false }],
+  ])(
+    'lets a dry run preview past the kill switch, never past the allowlist: %j, dry run %s',
+    (raw, dryRun, gate) => {
+      const parsed = parseConfig(raw, {});
+      if (!parsed.ok) throw new Error('unexpected');
+      expect(tickGate(parsed.config, dryRun)).toEqual(gate);
+    },
+  );
 });
