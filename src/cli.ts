@@ -39,13 +39,37 @@ const toTickFlags = (raw: RawFlags): TickFlags => ({
 const tickOptions = (command: Command): Command =>
   command
     .option('--config <file>', 'config file (default: $AFK_CONFIG, else ./afk.yaml)')
-    .option('--dry-run', 'read everything, print the plan, write nothing')
+    .option('--dry-run', 'read everything, print the plan, write nothing (works disarmed)')
     .addOption(
       new Option('--output <format>', 'report format on stdout')
         .choices(['text', 'json'])
         .default('text'),
     )
     .option('--repo <owner/name>', 'narrow this run to one allow-listed repo');
+
+// Plain text, not read off the config module: `--help` must stay as fast as `--version`. A
+// test keeps this list and README's Environment table in step.
+const ROOT_HELP = `
+Exit codes:
+  0        done, or nothing to do (including "disabled" by a gate)
+  1        some action failed (the others were still carried out)
+  2        configuration or usage error
+  3        a required upstream (tracker, T3) could not be read
+  130/143  interrupted by SIGINT (130) / SIGTERM (143)
+
+Environment:
+  AFK_CONFIG             config file path (default ./afk.yaml; a named file must exist)
+  AFK_KILL_SWITCH        true/false; overrides killSwitch (disarm without editing the file)
+  AFK_REPOS              comma-separated allowlist; overrides repos
+  AFK_TRACKER_TOKEN      tracker token when no tracker.tokenFile (fallback GITHUB_TOKEN)
+  AFK_T3_URL             overrides t3.url
+  AFK_T3_TOKEN           T3 bearer token when no t3.tokenFile
+  AFK_SLACK_WEBHOOK_URL  doorbell URL when no notify.slackWebhookUrlFile
+  AFK_LOG_LEVEL          debug/info/warn/error
+
+Ships disarmed: a tick does nothing until killSwitch is false and repos lists the repos.
+\`afk poll --dry-run\` previews the plan with the kill switch still on, and writes nothing.
+`;
 
 export function defaultRuntime(): Runtime {
   return {
@@ -70,7 +94,8 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
       writeOut: (s) => runtime.stdout.write(s),
       writeErr: (s) => runtime.stderr.write(s),
     })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', ROOT_HELP);
 
   tickOptions(program.command('poll'))
     .description('one tick: dispatch ready issues to coding agents on T3')
