@@ -44,7 +44,11 @@ export async function loadConfig(options: {
 
   const raw = text === null ? undefined : parseYaml(text, path);
   const parsed = parseConfig(raw, options.env);
-  if (!parsed.ok) throw new ConfigError(parsed.problems, text === null ? 'the defaults' : path);
+  if (!parsed.ok) {
+    const file = text === null ? 'the defaults' : path;
+    const where = { file, environment: 'the environment', both: `${file} and the environment` };
+    throw new ConfigError(parsed.problems, where[parsed.origin]);
+  }
   return { config: parsed.config, source: text === null ? null : path };
 }
 

@@ -316,7 +316,11 @@ export type LogLevel = (typeof logLevels)[number];
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export type ParsedConfig = { ok: true; config: Config } | { ok: false; problems: string[] };
+/** Where the problems of a refused config lie: the file, the environment's overrides, both. */
+export type ConfigOrigin = 'file' | 'environment' | 'both';
+
+export type ParsedConfig =
+  { ok: true; config: Config } | { ok: false; problems: string[]; origin: ConfigOrigin };
 
 const parseBoolean = (value: string): boolean | undefined => {
   const v = value.trim().toLowerCase();
@@ -349,29 +353,37 @@ const shown = (value: string): string => {
  * `undefined` for "no file" (all defaults). Returns every problem, not just the first.
  */
 export function parseConfig(raw: unknown, env: Env): ParsedConfig {
-  const problems: string[] = [];
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
-    return { ok: false, problems: ['(top level): expected a mapping of keys to values'] };
+    return {
+      ok: false,
+      problems: ['(top level): expected a mapping of keys to values'],
+      origin: 'file',
+    };
   }
   const merged: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
-  const fromEnv = new Map<string, string>();
+  const fileProblems: string[] = [];
+  // A bad override is named as the variable the operator set, never as the file key it
+  // replaces, and never blamed on the file.
+  const envProblems: string[] = [];
+  let envRepos: string[] | undefined;
+  let envT3Url = false;
 
   const killSwitch = env['AFK_KILL_SWITCH'];
   if (killSwitch !== undefined && killSwitch !== '') {
     const value = parseBoolean(killSwitch);
     if (value === undefined) {
-      problems.push(`AFK_KILL_SWITCH: expected "true" or "false", got ${shown(killSwitch)}`);
+      envProblems.push(`AFK_KILL_SWITCH: expected "true" or "false", got ${shown(killSwitch)}`);
     } else {
       merged['killSwitch'] = value;
     }
   }
   const repos = env['AFK_REPOS'];
   if (repos !== undefined) {
-    merged['repos'] = repos
+    envRepos = repos
       .split(',')
       .map((r) => r.trim())
       .filter((r) => r !== '');
-    fromEnv.set('repos', 'AFK_REPOS');
+    merged['repos'] = envRepos;
   }
   const t3Url = env['AFK_T3_URL'];
   if (t3Url !== undefined && t3Url !== '') {
@@ -382,7 +394,7 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
         : t3 === undefined
           ? { url: t3Url }
           : t3;
-    fromEnv.set('t3.url', 'AFK_T3_URL');
+    envT3Url = true;
   }
   const logLevel = env['AFK_LOG_LEVEL'];
   if (
@@ -390,29 +402,111 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
     logLevel !== '' &&
     !(logLevels as readonly string[]).includes(logLevel)
   ) {
-    problems.push(`AFK_LOG_LEVEL: expected one of ${logLevels.join(', ')}, got ${shown(logLevel)}`);
+    envProblems.push(
+      `AFK_LOG_LEVEL: expected one of ${logLevels.join(', ')}, got ${shown(logLevel)}`,
+    );
   }
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      for (const [path, message] of describeIssue(issue)) {
-        const source = [...fromEnv].find(([key]) => path === key || path.startsWith(`${key}.`));
-        const where = source === undefined ? path : `${path} (from ${source[1]})`;
-        problems.push(`${where}: ${message}`);
+      const [first, index] = issue.path;
+      if (envRepos !== undefined && first === 'repos') {
+        const entry = typeof index === 'number' ? envRepos[index] : undefined;
+        const which = entry === undefined ? '' : `entry ${Number(index) + 1} (${shown(entry)}): `;
+        envProblems.push(`AFK_REPOS: ${which}${issue.message}`);
+      } else if (envT3Url && first === 't3' && index === 'url') {
+        // The URL may carry credentials (https://user:pass@host): its value is not repeated.
+        envProblems.push(`AFK_T3_URL: ${issue.message}`);
+      } else {
+        fileProblems.push(...describeIssue(issue));
       }
     }
   }
-  if (problems.length > 0 || !result.success) return { ok: false, problems };
+  const problems = [...envProblems, ...fileProblems];
+  if (problems.length > 0 || !result.success) {
+    const origin =
+      envProblems.length === 0 ? 'file' : fileProblems.length === 0 ? 'environment' : 'both';
+    return { ok: false, problems, origin };
+  }
   return { ok: true, config: result.data };
 }
 
-/** Unknown keys are reported one by one at their own path: they are usually typos. */
-function describeIssue(issue: z.core.$ZodIssue): Array<[string, string]> {
+/**
+ * Unknown keys are reported one by one at their own path: they are usually typos, so a known
+ * key close to one is suggested.
+ */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => [formatPath([...issue.path, key]), 'unknown key']);
+    const known = knownKeysAt(issue.path);
+    return issue.keys.map((key) => {
+      const near = closestKey(key, known);
+      const hint = near === undefined ? '' : ` (did you mean ${near}?)`;
+      return `${formatPath([...issue.path, key])}: unknown key${hint}`;
+    });
   }
-  return [[formatPath(issue.path), issue.message]];
+  return [`${formatPath(issue.path)}: ${issue.message}`];
+}
+
+/** The keys the schema knows at a path: the top level, or a section's. */
+function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
+  let schema: z.core.$ZodType = configSchema;
+  for (const key of path) {
+    const shape = objectShape(schema);
+    const child = shape === undefined ? undefined : shape[String(key)];
+    if (child === undefined) return [];
+    schema = child;
+  }
+  return Object.keys(objectShape(schema) ?? {});
+}
+
+/** The shape of an object schema under its default/prefault/optional wrappers. */
+function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> | undefined {
+  let current: z.core.$ZodType | undefined = schema;
+  while (current !== undefined) {
+    if (current instanceof z.ZodObject) return current.shape as Record<string, z.core.$ZodType>;
+    const def = current._zod.def as { innerType?: z.core.$ZodType };
+    current = def.innerType;
+  }
+  return undefined;
+}
+
+/**
+ * The known key an unknown one most likely meant: the nearest by edit distance, ignoring
+ * case, within about a third of its length (a typo, not another word).
+ */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  const typed = key.toLowerCase();
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(typed, candidate.toLowerCase());
+    const allowed = Math.max(1, Math.floor(candidate.length / 3));
+    if (distance <= allowed && (best === undefined || distance < best.distance)) {
+      best = { key: candidate, distance };
+    }
+  }
+  return best?.key;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, transpositions. */
+function editDistance(a: string, b: string): number {
+  // Keys come from the file and may be long: past this, no known key is a typo of it.
+  if (Math.abs(a.length - b.length) > 10) return Infinity;
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => rows[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, at(i - 2, j - 2) + 1);
+      }
+      (rows[i] as number[])[j] = d;
+    }
+  }
+  return at(a.length, b.length);
 }
 
 const KILL_SWITCH_ON = 'kill switch is on (killSwitch / AFK_KILL_SWITCH)';

@@ -595,6 +595,19 @@ describe('afk poll configuration errors', () => {
     expect(seen).toEqual([]);
   });
 
+  it('blames the environment, not the file, for a bad variable', async () => {
+    const config = writeConfig(armedConfig());
+    const result = await runCli(['poll', '--config', config], {
+      env: { AFK_KILL_SWITCH: 'maybe' },
+    });
+    expect(result.code).toBe(2);
+    const line = JSON.parse(result.stderr) as { msg: string; problems: string[] };
+    expect(line.problems).toEqual(['AFK_KILL_SWITCH: expected "true" or "false", got "maybe"']);
+    expect(line.msg).toMatch(/^invalid configuration in the environment:/);
+    expect(result.stderr).not.toContain(config);
+    expect(seen).toEqual([]);
+  });
+
   it('exits 2 naming the missing token, before any request', async () => {
     ready('acme/api', 1);
     const result = await runCli(['poll', '--config', writeConfig(armedConfig())], {

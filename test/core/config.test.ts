@@ -123,10 +123,37 @@ describe('parseConfig', () => {
       { AFK_LOG_LEVEL: 'loud' },
       'AFK_LOG_LEVEL: expected one of debug, info, warn, error, got "loud"',
     ],
-    [{ AFK_REPOS: 'acme' }, 'repos.0 (from AFK_REPOS): expected "owner/name"'],
-    [{ AFK_T3_URL: 'not a url' }, 't3.url (from AFK_T3_URL): expected an http(s) URL'],
-  ])('rejects the bad override %j', (env, problem) => {
+    [{ AFK_REPOS: 'acme' }, 'AFK_REPOS: entry 1 ("acme"): expected "owner/name"'],
+    [{ AFK_REPOS: 'a/b, acme/api,A/B' }, 'AFK_REPOS: entry 3 ("A/B"): "A/B" is listed twice'],
+    // A URL may carry credentials (https://user:pass@host): the value is not repeated.
+    [{ AFK_T3_URL: 'ftp://u:secret@t3' }, 'AFK_T3_URL: expected an http(s) URL'],
+  ])('rejects the bad override %j, naming the variable', (env, problem) => {
     expect(problemsOf({}, env)).toEqual([problem]);
+  });
+
+  it.each([
+    [{ killSwitch: false }, { AFK_KILL_SWITCH: 'maybe' }, 'environment'],
+    [{ killSwitch: false }, { AFK_REPOS: 'acme' }, 'environment'],
+    [{ killSwitch: 'no' }, {}, 'file'],
+    [{ killSwitch: 'no' }, { AFK_LOG_LEVEL: 'loud' }, 'both'],
+  ])('tells a problem of the file from one of the environment: %j %j', (raw, env, origin) => {
+    expect(parseConfig(raw, env)).toMatchObject({ ok: false, origin });
+  });
+
+  it.each([
+    [{ kilSwitch: false }, 'kilSwitch: unknown key (did you mean killSwitch?)'],
+    [{ killswitch: false }, 'killswitch: unknown key (did you mean killSwitch?)'],
+    [{ trakcer: {} }, 'trakcer: unknown key (did you mean tracker?)'],
+    [
+      { dispatch: { maxConcurentRuns: 2 } },
+      'dispatch.maxConcurentRuns: unknown key (did you mean maxConcurrentRuns?)',
+    ],
+    [{ t3: { URL: 'http://t3' } }, 't3.URL: unknown key (did you mean url?)'],
+    [{ labels: { inprogress: 'x' } }, 'labels.inprogress: unknown key (did you mean inProgress?)'],
+    [{ surprise: true }, 'surprise: unknown key'],
+    [{ dispatch: { maxPerTick: 3 } }, 'dispatch.maxPerTick: unknown key'],
+  ])('suggests the known key an unknown one is close to: %j', (raw, problem) => {
+    expect(problemsOf(raw)).toEqual([problem]);
   });
 });
 
