@@ -84,6 +84,9 @@ export function defaultRuntime(): Runtime {
 export async function main(argv: string[], runtime: Runtime = defaultRuntime()): Promise<number> {
   runtime = redactOutput(runtime); // a secret that reached a message anyway is taken out
   let exitCode: number | undefined;
+  // Who ends here, for `--output json`: set when a command's options are parsed, read off
+  // argv for a usage error that ends the parse before that.
+  let ending: Ending | undefined;
   let logged: Logger | undefined;
   const logger = async () => (logged ??= (await tickModule()).loggerFor(runtime));
   const program = new Command('afk')
@@ -95,7 +98,10 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
       writeErr: (s) => runtime.stderr.write(s),
     })
     .showHelpAfterError()
-    .addHelpText('after', ROOT_HELP);
+    .addHelpText('after', ROOT_HELP)
+    .hook('preAction', (_program, action) => {
+      ending = { command: action.name(), json: action.opts()['output'] === 'json' };
+    });
 
   tickOptions(program.command('poll'))
     .description('one tick: dispatch ready issues to coding agents on T3')
@@ -166,20 +172,56 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
     // else is loaded: they are the fast path.
     if (error instanceof CommanderError && error.exitCode === 0) return error.exitCode;
     const { EXIT } = await tickModule();
-    if (error instanceof CommanderError) return EXIT.usage;
+    const end = ending ?? endingOf(argv, program);
+    // A machine that asked for JSON gets one object on stdout whatever went wrong; the log
+    // line on stderr stays as it is.
+    const fail = (code: number, detail: Record<string, unknown>) => {
+      if (end.json) {
+        const body = { command: end.command, exitCode: code, error: detail };
+        runtime.stdout.write(`${JSON.stringify(body)}\n`);
+      }
+      return code;
+    };
+    if (error instanceof CommanderError) {
+      return fail(EXIT.usage, { kind: 'usage', message: error.message });
+    }
     const log = await logger();
     if (error instanceof ConfigError) {
       log.error({ problems: error.problems }, error.message);
-      return EXIT.usage;
+      return fail(EXIT.usage, { kind: 'config', message: error.message, problems: error.problems });
     }
     if (error instanceof UpstreamError) {
-      log.error(
-        { upstream: error.upstream, kind: error.kind, request: error.request },
-        error.message,
-      );
-      return EXIT.upstreamUnreadable;
+      const { upstream, kind, request, message } = error;
+      log.error({ upstream, kind, request }, message);
+      return fail(EXIT.upstreamUnreadable, {
+        kind: 'upstream',
+        upstream,
+        failure: kind,
+        request,
+        message,
+      });
     }
-    log.fatal({ err: describeError(error) }, `afk: unexpected error: ${describeError(error)}`);
-    return EXIT.actionFailed;
+    const message = `afk: unexpected error: ${describeError(error)}`;
+    log.fatal({ err: describeError(error) }, message);
+    return fail(EXIT.actionFailed, { kind: 'unexpected', message });
   }
+}
+
+interface Ending {
+  command: string | null;
+  json: boolean;
+}
+
+/**
+ * The command and output format argv asks for, read without commander: a usage error (an
+ * unknown option, a missing value) ends the parse before any option is known.
+ */
+function endingOf(argv: readonly string[], program: Command): Ending {
+  const args = argv.slice(2);
+  const names = new Set(program.commands.map((c) => c.name()));
+  const command = args.find((arg) => names.has(arg)) ?? null;
+  const json = args.some(
+    (arg, i) => arg === '--output=json' || (arg === '--output' && args[i + 1] === 'json'),
+  );
+  return { command, json };
 }

@@ -2,7 +2,7 @@
 // reaches a machine reading `--output json`.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
+import { runCli, writeConfig } from './support/cli.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -45,5 +45,51 @@ describe('afk --help', () => {
     const codes = helpSection(help.stdout, 'Exit codes').map((line) => line.trim().split(/\s+/)[0]);
     expect(codes).toEqual(['0', '1', '2', '3', '130/143']);
     expect(help.stdout).toContain('interrupted by SIGINT (130) / SIGTERM (143)');
+  });
+});
+
+describe('afk --output json on an error', () => {
+  const badConfig = () => writeConfig({ killSwitch: true, kilSwitch: false });
+
+  it.each([['poll'], ['watch'], ['status']])(
+    'prints one JSON object for a config error of %s, and still logs it',
+    async (command) => {
+      const file = badConfig();
+      const result = await runCli([command, '--config', file, '--output', 'json']);
+      expect(result.code).toBe(2);
+      expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
+      expect(result.json).toEqual({
+        command,
+        exitCode: 2,
+        error: {
+          kind: 'config',
+          message: `invalid configuration in ${file}:\n  kilSwitch: unknown key (did you mean killSwitch?)`,
+          problems: ['kilSwitch: unknown key (did you mean killSwitch?)'],
+        },
+      });
+      expect(result.stderr).toContain('kilSwitch: unknown key');
+    },
+  );
+
+  it('names a bad environment variable in the JSON error', async () => {
+    const result = await runCli(['poll', '--output', 'json'], {
+      env: { AFK_KILL_SWITCH: 'maybe' },
+    });
+    expect(result.code).toBe(2);
+    expect(result.json?.['error']).toMatchObject({
+      kind: 'config',
+      problems: ['AFK_KILL_SWITCH: expected "true" or "false", got "maybe"'],
+    });
+  });
+
+  it('prints one JSON object for a usage error when --output json was asked for', async () => {
+    const result = await runCli(['poll', '--output', 'json', '--frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.json).toEqual({
+      command: 'poll',
+      exitCode: 2,
+      error: { kind: 'usage', message: "error: unknown option '--frobnicate'" },
+    });
+    expect(result.stderr).toContain("unknown option '--frobnicate'");
   });
 });
