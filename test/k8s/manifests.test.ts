@@ -4,8 +4,9 @@
 // period, no retries, a locked-down pod, no API token, egress only where afk talks, and the
 // config (disarmed in the base, one repo in the overlay) accepted by afk's own parser.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
@@ -70,10 +71,22 @@ describe('kubectl', () => {
   });
 });
 
+const t3Pods = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 't3' } } };
+
 describe.skipIf(kubectl === undefined).each([
-  { overlay: 'k8s/base', armed: false, repos: [] as string[] },
-  { overlay: 'k8s/overlays/example', armed: true, repos: ['acme/api'] },
-])('$overlay', ({ overlay, armed, repos }) => {
+  // The base: T3's pods in afk's own namespace (a peer without a namespaceSelector).
+  { overlay: 'k8s/base', armed: false, repos: [] as string[], t3Peer: t3Pods },
+  // The overlay names T3's namespace, so an operator edits one patch to move it.
+  {
+    overlay: 'k8s/overlays/example',
+    armed: true,
+    repos: ['acme/api'],
+    t3Peer: {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'afk' } },
+      ...t3Pods,
+    },
+  },
+])('$overlay', ({ overlay, armed, repos, t3Peer }) => {
   const objects = kubectl === undefined ? [] : render(overlay);
   const configMaps = objects.filter((o) => o['kind'] === 'ConfigMap');
 
@@ -160,7 +173,7 @@ describe.skipIf(kubectl === undefined).each([
 
     it('allows the T3 server on TCP 3773', () => {
       expect(policy()['egress']).toContainEqual({
-        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 't3' } } }],
+        to: [t3Peer],
         ports: [{ protocol: 'TCP', port: 3773 }],
       });
     });
@@ -331,4 +344,58 @@ describe.skipIf(kubectl === undefined).each([
     });
   });
 });
+describe.skipIf(kubectl === undefined)(
+  'an overlay moving T3 (the example overlay’s patch, edited)',
+  () => {
+    // A copy of the example overlay whose patch puts T3 elsewhere, as an operator would edit it.
+    const objects = (() => {
+      if (kubectl === undefined) return [];
+      const dir = mkdtempSync(join(tmpdir(), 'afk-overlay-'));
+      const example = join(root, 'k8s/overlays/example');
+      for (const file of readdirSync(example)) {
+        writeFileSync(join(dir, file), readFileSync(join(example, file), 'utf8'));
+      }
+      const kustomization = join(dir, 'kustomization.yaml');
+      writeFileSync(
+        kustomization,
+        // kustomize takes a base by a relative path only.
+        readFileSync(kustomization, 'utf8').replace(
+          '../../base',
+          relative(dir, join(root, 'k8s/base')),
+        ),
+      );
+      const patch = join(dir, 'networkpolicy-t3.yaml');
+      const original = readFileSync(patch, 'utf8');
+      const edited = original
+        .replace('kubernetes.io/metadata.name: afk', 'kubernetes.io/metadata.name: agents')
+        .replace(/(\n {12}app\.kubernetes\.io\/name: )t3\n/, '$1t3-code\n')
+        .replace('port: 3773', 'port: 8080');
+      expect(edited.match(/agents|t3-code|8080/g)).toHaveLength(3);
+      writeFileSync(patch, edited);
+      return render(dir);
+    })();
+    const egress = () => one(objects, 'NetworkPolicy', 'afk')['spec']['egress'] as Obj[];
+
+    it('allows T3 in the namespace, with the label and on the port the patch names', () => {
+      expect(egress()).toContainEqual({
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'agents' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 't3-code' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      });
+    });
+
+    it('keeps the base’s other rules, and adds none', () => {
+      expect(egress()).toHaveLength(3);
+      expect(egress()[0]?.['ports']).toEqual([
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ]);
+      expect(egress()[2]).toEqual({ ports: [{ protocol: 'TCP', port: 443 }] });
+    });
+  },
+);
 /* eslint-enable @typescript-eslint/no-explicit-any */
