@@ -18,12 +18,15 @@ export interface SecretSpec {
   file: string | undefined;
   /** Environment variables consulted in order when no file is configured. */
   envVars: readonly string[];
-  /**
-   * A file that may be absent: an optional key of a mounted Secret (the Slack webhook) is
-   * simply not there when the operator left it out, and that means "not configured".
-   */
-  optional?: boolean;
 }
+
+/**
+ * Is the secret configured at all? A file named in the config is, whether or not it can be
+ * read now: a file that is missing is a failure to report, never a quiet "not configured"
+ * (an optional secret, the Slack webhook, is configured or not by the config alone).
+ */
+export const secretConfigured = (spec: SecretSpec, env: Env): boolean =>
+  spec.file !== undefined || spec.envVars.some((name) => (env[name]?.trim() ?? '') !== '');
 
 export function secretSource(spec: SecretSpec, env: Env): SecretSource {
   if (spec.file !== undefined) {
@@ -34,7 +37,6 @@ export function secretSource(spec: SecretSpec, env: Env): SecretSource {
         text = await readFile(file, 'utf8');
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-        if (code === 'ENOENT' && spec.optional === true) return undefined;
         throw new ConfigError([
           `${spec.fileKey}: cannot read the ${spec.name} file ${file} (${code})`,
         ]);

@@ -8,8 +8,11 @@ import { ConfigError, failureKindOf, SlackError, type FailureKind } from '../cor
 import type { Doorbell, DoorbellMessage } from '../core/ports.js';
 
 export interface SlackDoorbellOptions {
-  /** Read before every ring, never cached: the secret may rotate. Undefined: no doorbell. */
-  webhookUrl: () => Promise<string | undefined>;
+  /**
+   * Read before every ring, never cached: the secret may rotate. A webhook that cannot be read
+   * (its file missing) rejects, and so fails the ring: no message is ever taken as sent.
+   */
+  webhookUrl: () => Promise<string>;
   /** Per attempt, in milliseconds. Default 10000. */
   timeoutMs?: number | undefined;
   /** The wait before the one retry of a 5xx, timeout or network failure. Default 1000. */
@@ -50,9 +53,9 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
   };
 
   return {
+    configured: true,
     async ring(message) {
       const url = checkedUrl(await options.webhookUrl());
-      if (url === undefined) return;
       const payload = renderPayload(message);
       try {
         await attempt(url, payload);
@@ -70,8 +73,7 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-function checkedUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
+function checkedUrl(url: string): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);

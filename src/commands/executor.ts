@@ -53,6 +53,8 @@ type Performed =
   | { status: 'failed'; error: string; holdBack: boolean };
 
 const done: Performed = { status: 'done' };
+const NO_DOORBELL =
+  'nothing was sent (set notify.slackWebhookUrlFile or AFK_SLACK_WEBHOOK_URL for a doorbell)';
 /** Another tick got there first: this one leaves the issue to it, and to the next tick. */
 const yielded = (why: string): Performed => ({ status: 'skipped', why, holdBack: true });
 
@@ -145,7 +147,8 @@ async function claimUpFront(
   for (const action of plan) {
     if (issueKey(action.issue) !== key) continue;
     if (action.kind === 'upsertChecklist') commentId = action.commentId;
-    else if (action.kind === 'notify') commentId = action.record.commentId;
+    else if (action.kind === 'notify' && action.record !== null)
+      commentId = action.record.commentId;
     else continue;
     // A comment this plan writes first is new: nobody else can have changed it yet.
     if (commentId !== null) write = action;
@@ -215,6 +218,11 @@ async function perform(
       return done;
     }
     case 'notify': {
+      // Nothing rings, so nothing is claimed or recorded; not a failure, and the relabel goes
+      // on: the operator chose no doorbell (doctor warns).
+      if (action.record === null) {
+        return { status: 'skipped', why: NO_DOORBELL, holdBack: false };
+      }
       const commentId = action.record.commentId ?? state.created;
       if (commentId === undefined) throw new Error('no afk comment to record the doorbell in');
       const claimed = await claim(action, commentId, tracker, options, state);

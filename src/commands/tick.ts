@@ -2,13 +2,14 @@
 // the adapters (read-only in a dry run), and writing the report.
 import { loadConfig } from '../adapters/config-file.js';
 import { createLogger, type Logger } from '../adapters/log.js';
-import { requiredSecret, secretSource } from '../adapters/secrets.js';
+import { requiredSecret, secretConfigured, type SecretSpec } from '../adapters/secrets.js';
 import {
   ConfigError,
   describeError,
   renderTickMetrics,
   tickGate,
   type Config,
+  type Doorbell,
   type Env,
   type LogLevel,
   type RepoName,
@@ -179,6 +180,12 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
     },
     runtime.env,
   );
+  const webhook: SecretSpec = {
+    name: 'Slack webhook URL',
+    fileKey: 'notify.slackWebhookUrlFile',
+    file: config.notify.slackWebhookUrlFile,
+    envVars: ['AFK_SLACK_WEBHOOK_URL'],
+  };
   // Both secrets must exist before the first request: a missing one is a configuration
   // error (exit 2), not an unreadable upstream. They are still read afresh per request.
   await Promise.all([trackerToken(), t3Token()]);
@@ -206,25 +213,25 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
       ...(retries === undefined ? {} : { retries }),
       ...timeout,
     }),
-    // No webhook configured means no doorbell: escalations still relabel and write the reason.
-    doorbell: createSlackDoorbell({
-      webhookUrl: secretSource(
-        {
-          name: 'Slack webhook URL',
-          fileKey: 'notify.slackWebhookUrlFile',
-          file: config.notify.slackWebhookUrlFile,
-          optional: true,
-          envVars: ['AFK_SLACK_WEBHOOK_URL'],
-        },
-        runtime.env,
-      ),
-      fetch: fetch('slack'),
-      ...(retries === 0 ? { retryDelayMs: 0 } : {}),
-      ...timeout,
-    }),
+    // No webhook configured means no doorbell: watch plans none, and escalations go on. A
+    // configured one whose file cannot be read fails its ring, and the relabel waits for it.
+    doorbell: secretConfigured(webhook, runtime.env)
+      ? createSlackDoorbell({
+          webhookUrl: requiredSecret(webhook, runtime.env),
+          fetch: fetch('slack'),
+          ...(retries === 0 ? { retryDelayMs: 0 } : {}),
+          ...timeout,
+        })
+      : noDoorbell,
     requestCounts: meter.counts,
   };
 }
+
+/** Watch is told there is no doorbell and plans no ring: one that is asked to ring is a bug. */
+const noDoorbell: Doorbell = {
+  configured: false,
+  ring: () => Promise.reject(new Error('no doorbell is configured: nothing was sent')),
+};
 
 export interface TickContext {
   command: 'poll' | 'watch';

@@ -156,6 +156,7 @@ async function decideRun(issue: Issue, ctx: RunContext): Promise<RunOutcome> {
       snapshot: ctx.snapshot,
       evidence,
       now: ctx.runtime.now(),
+      doorbell: ctx.ports.doorbell.configured,
     });
     if (step.kind === 'plan') return { issue, decision: step.decision, actions: step.actions };
     evidence = await readEvidence(step.read, issue, ctx.ports, evidence);

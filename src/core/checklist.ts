@@ -68,7 +68,13 @@ export const runRecordSchema = z
     /** The commit whose CI afk saw green, and when: the deploy timer starts there. */
     ciGreen: z.object({ sha: z.string(), at: isoTime }).optional(),
     pullRequest: z.number().int().optional(),
+    /** When the doorbell rang the review notice of this attempt's green pull request. */
     reviewNotifiedAt: isoTime.optional(),
+    /**
+     * When the review notice found no doorbell configured: it was not rung and is not owed
+     * (`doorbellRung` never reads this), and watch does not plan it again.
+     */
+    reviewNoticeSkippedAt: isoTime.optional(),
     /** The doorbell of this attempt's escalation: owed until rungAt is set. */
     doorbell: z.object({ reason: z.string(), rungAt: isoTime.optional() }).optional(),
     tokensUsed: z.number().int().min(0).optional(),

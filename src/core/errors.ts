@@ -106,6 +106,11 @@ export const isRetryAfter = (value: string | null | undefined): boolean =>
   value !== null &&
   (/^\s*\d+\s*$/.test(value) || !Number.isNaN(Date.parse(value)));
 
-/** A one-line description of any thrown value, safe to log (messages carry no secrets). */
-export const describeError = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
+/**
+ * A one-line description of any thrown value, safe to log (messages carry no secrets). A
+ * configuration error met by one step (a secret file gone) is its problems, each naming its key.
+ */
+export const describeError = (error: unknown): string => {
+  if (error instanceof ConfigError) return error.problems.join('; ');
+  return error instanceof Error ? error.message : String(error);
+};

@@ -64,8 +64,26 @@ export type Action =
        * null: the comment this plan creates earlier for the same issue. `before` is the body
        * the comment holds when the doorbell is due (after this plan's earlier checklist write).
        */
-      record: { commentId: number | null; before: string; body: string };
+      record: DoorbellRecord;
+    }
+  /**
+   * The doorbell when none is configured: nothing rings and nothing is recorded as rung, and
+   * the step is reported as skipped. A review notice's checklist write before it notes
+   * `reviewNoticeSkippedAt`, so that the notice is not planned again on every tick.
+   */
+  | {
+      kind: 'notify';
+      issue: IssueRef;
+      purpose: DoorbellPurpose;
+      message: DoorbellMessage;
+      record: null;
     };
+
+export interface DoorbellRecord {
+  commentId: number | null;
+  before: string;
+  body: string;
+}
 
 export type ActionKind = Action['kind'];
 export type Plan = Action[];
@@ -102,7 +120,9 @@ export function describeAction(action: Action): string {
     case 'archiveThread':
       return `${where}: archive thread ${action.command.threadId}`;
     case 'notify':
-      return `${where}: ring the doorbell (${action.purpose}): ${firstLine(action.message.text, 80)}`;
+      return action.record === null
+        ? `${where}: the doorbell (${action.purpose}): no doorbell configured`
+        : `${where}: ring the doorbell (${action.purpose}): ${firstLine(action.message.text, 80)}`;
   }
 }
 
@@ -138,7 +158,11 @@ export const CLAIM_LEASE_MINUTES = 10;
 export const claimIsStale = (claimedAt: string, now: Date): boolean =>
   !(now.getTime() - Date.parse(claimedAt) < CLAIM_LEASE_MINUTES * 60_000);
 
-export type CommentWrite = Extract<Action, { kind: 'upsertChecklist' | 'notify' }>;
+/** The writes to afk's comment: a checklist, or the record of a doorbell that rings. */
+export type CommentWrite = Exclude<
+  Extract<Action, { kind: 'upsertChecklist' | 'notify' }>,
+  { record: null }
+>;
 
 /**
  * What a claimed comment says about a write: `proceed` (it holds what the plan expects),

@@ -89,6 +89,12 @@ export interface CommentClaim {
 
 /** The doorbell: one message to the humans on call. */
 export interface Doorbell {
+  /**
+   * False when none is configured: escalations go on without one and say so. A configured
+   * doorbell that cannot ring (its webhook file missing) is configured, and its ring fails.
+   */
+  readonly configured: boolean;
+  /** Resolves only once the message was delivered; anything else rejects. */
   ring(message: DoorbellMessage): Promise<void>;
 }
 

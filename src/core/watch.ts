@@ -66,6 +66,11 @@ export interface WatchInput {
   snapshot: T3Snapshot;
   evidence: Evidence;
   now: Date;
+  /**
+   * Is a doorbell configured? Without one, the doorbell steps are planned as skipped ("no
+   * doorbell configured") and nothing is recorded as rung; the escalation goes on.
+   */
+  doorbell: boolean;
 }
 
 export type WatchStep =
@@ -289,7 +294,9 @@ function decide(input: WatchInput): WatchStep {
 
   if (pr !== null && !pr.merged) {
     // Green and waiting for people: not a stall. The doorbell rings once as a notice.
-    if (record.reviewNotifiedAt === undefined) return reviewRequested(input, record, thread, pr);
+    if (record.reviewNotifiedAt === undefined && record.reviewNoticeSkippedAt === undefined) {
+      return reviewRequested(input, record, thread, pr);
+    }
     return wait(input, record, thread, `awaiting review of pull request #${pr.number}`);
   }
   return judgeDeploy(input, record, thread, subjectSha);
@@ -595,6 +602,32 @@ function reviewRequested(
 ): WatchStep {
   const at = input.now.toISOString();
   const status = `awaiting review of pull request #${pr.number}`;
+  const message = (record: RunRecord) =>
+    doorbellMessage(
+      input,
+      record,
+      `review requested: CI is green on pull request #${pr.number}`,
+      pr.url,
+    );
+  const notice = {
+    kind: 'notify',
+    issue: refOf(input.issue),
+    purpose: 'review-requested',
+  } as const;
+  if (!input.doorbell) {
+    // No relabel follows a notice: the record says it had no doorbell, or every tick would
+    // plan (and report) it again.
+    const skipped: RunRecord = { ...record, status, reviewNoticeSkippedAt: at };
+    return {
+      kind: 'plan',
+      decision: { kind: 'review-requested' },
+      record: skipped,
+      actions: [
+        ...checklist(input, skipped),
+        { ...notice, message: message(skipped), record: null },
+      ],
+    };
+  }
   const before: RunRecord = { ...record, status };
   const after: RunRecord = { ...before, reviewNotifiedAt: at };
   return {
@@ -604,15 +637,8 @@ function reviewRequested(
     actions: [
       ...checklist(input, before),
       {
-        kind: 'notify',
-        issue: refOf(input.issue),
-        purpose: 'review-requested',
-        message: doorbellMessage(
-          input,
-          before,
-          `review requested: CI is green on pull request #${pr.number}`,
-          pr.url,
-        ),
+        ...notice,
+        message: message(before),
         record: {
           commentId: input.afkComment?.comment.id ?? null,
           before: renderChecklist(before),
@@ -744,7 +770,17 @@ function finish(input: WatchInput, record: RunRecord, thread: T3Thread | null): 
     default: {
       actions.push(...stopAction(input, thread));
       const doorbell = ended.doorbell ?? { reason: ended.reason ?? 'escalated' };
-      if (doorbell.rungAt === undefined) {
+      if (doorbell.rungAt === undefined && !input.doorbell) {
+        // Nothing to ring and nothing to record: the relabel ends the run, and until it
+        // lands every tick plans this again (and rings, once a doorbell is configured).
+        actions.push({
+          kind: 'notify',
+          issue: ref,
+          purpose: 'escalation',
+          message: doorbellMessage(input, ended, doorbell.reason),
+          record: null,
+        });
+      } else if (doorbell.rungAt === undefined) {
         const rung: RunRecord = {
           ...ended,
           doorbell: { ...doorbell, rungAt: input.now.toISOString() },

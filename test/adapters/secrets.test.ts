@@ -2,16 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requiredSecret, secretSource } from '../../src/adapters/secrets.js';
+import { requiredSecret, secretConfigured, secretSource } from '../../src/adapters/secrets.js';
 import { ConfigError } from '../../src/core/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'afk-secrets-'));
-const spec = (file: string | undefined, optional = false) => ({
+const spec = (file: string | undefined) => ({
   name: 'T3 token',
   fileKey: 't3.tokenFile',
   file,
   envVars: ['AFK_T3_TOKEN'],
-  optional,
 });
 
 describe('secretSource', () => {
@@ -55,8 +54,13 @@ describe('secretSource', () => {
     },
   );
 
-  it('reads an optional file that is absent as not configured', async () => {
-    expect(await secretSource(spec(join(dir, 'no-webhook'), true), {})()).toBeUndefined();
+  it.each([
+    ['a file, even one that is missing', spec(join(dir, 'absent')), {}, true],
+    ['an environment variable', spec(undefined), { AFK_T3_TOKEN: 'env-token' }, true],
+    ['a blank environment variable', spec(undefined), { AFK_T3_TOKEN: '  ' }, false],
+    ['neither', spec(undefined), {}, false],
+  ])('counts %s as configured: %s', (_name, given, env, configured) => {
+    expect(secretConfigured(given, env)).toBe(configured);
   });
 
   it('requires a value where one is required', async () => {

@@ -88,18 +88,21 @@ describe('ring', () => {
     expect(fake.messages[0]?.blocks).toHaveLength(1);
   });
 
-  it('makes no request when no webhook is configured', async () => {
-    await expect(
-      doorbell({ webhookUrl: () => Promise.resolve(undefined) }).ring(message),
-    ).resolves.toBeUndefined();
+  it('fails the ring, sending nothing, when its webhook cannot be read', async () => {
+    const unreadable = new ConfigError([
+      'notify.slackWebhookUrlFile: cannot read the Slack webhook URL file /x (ENOENT)',
+    ]);
+    const bell = doorbell({ webhookUrl: () => Promise.reject(unreadable) });
 
+    expect(bell.configured).toBe(true);
+    await expect(bell.ring(message)).rejects.toBe(unreadable);
     expect(fake.requests).toEqual([]);
   });
 
   it('reads the webhook URL before every ring', async () => {
     const urls = ['https://hooks.slack.test/services/T000/B000/OLD', webhook];
     let asked = 0;
-    const bell = doorbell({ webhookUrl: () => Promise.resolve(urls[asked++]) });
+    const bell = doorbell({ webhookUrl: () => Promise.resolve(urls[asked++] as string) });
 
     await expect(bell.ring(message)).rejects.toMatchObject({ kind: 'not-found' });
     await bell.ring(message);

@@ -9,6 +9,8 @@ import { createT3Client } from '../../src/adapters/t3.js';
 import { executePlan, type Ports } from '../../src/commands/executor.js';
 import {
   commandIdFor,
+  ConfigError,
+  describeAction,
   messageIdFor,
   renderChecklist,
   threadIdFor,
@@ -297,6 +299,49 @@ describe('the doorbell', () => {
     expect(statuses(results)).toEqual(['skipped: the doorbell was already rung', 'done', 'done']);
     expect(slack.messages).toEqual([]);
     expect(gh.issue(REPO, 1).labels).toEqual(['ready-for-human']);
+    expect(gh.reactions(REPO, id)).toEqual({});
+  });
+
+  it('is skipped, with no claim and no record, when none is configured, and the relabel goes on', async () => {
+    const id = afkComment(escalated);
+    const [notify, ...rest] = ringOnly(id);
+    if (notify?.kind !== 'notify') throw new Error('expected the doorbell');
+    ports.doorbell = { configured: false, ring: () => Promise.reject(new Error('rang')) };
+    const results = await execute([{ ...notify, record: null }, ...rest]);
+    expect(statuses(results)).toEqual([
+      'skipped: nothing was sent (set notify.slackWebhookUrlFile or AFK_SLACK_WEBHOOK_URL for a doorbell)',
+      'done',
+      'done',
+    ]);
+    expect(describeAction({ ...notify, record: null })).toBe(
+      'acme/api#1: the doorbell (escalation): no doorbell configured',
+    );
+    expect(slack.requests).toEqual([]);
+    expect(writes().filter((w) => w.startsWith('PATCH'))).toEqual([]);
+    expect(gh.issue(REPO, 1).labels).toEqual(['ready-for-human']);
+    expect(gh.issue(REPO, 1).comments[0]?.body).toBe(renderChecklist(escalated));
+    expect(gh.reactions(REPO, id)).toEqual({});
+  });
+
+  it('fails, holding the relabel back, when its webhook cannot be read', async () => {
+    const id = afkComment(escalated);
+    ports.doorbell = createSlackDoorbell({
+      webhookUrl: () =>
+        Promise.reject(
+          new ConfigError([
+            'notify.slackWebhookUrlFile: cannot read the Slack webhook URL file /x (ENOENT)',
+          ]),
+        ),
+    });
+    const results = await execute(ringOnly(id));
+    expect(statuses(results)).toEqual([
+      'failed: notify.slackWebhookUrlFile: cannot read the Slack webhook URL file /x (ENOENT)',
+      'skipped: an earlier step failed: acme/api#1: ring the doorbell (escalation): afk: acme/api#1: stalled',
+      'skipped: an earlier step failed: acme/api#1: ring the doorbell (escalation): afk: acme/api#1: stalled',
+    ]);
+    expect(slack.requests).toEqual([]);
+    expect(gh.issue(REPO, 1).labels).toEqual(['agent-in-progress']);
+    expect(gh.issue(REPO, 1).comments[0]?.body).toBe(renderChecklist(escalated));
     expect(gh.reactions(REPO, id)).toEqual({});
   });
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
 import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
@@ -23,6 +26,8 @@ let gh: ForgeFake;
 let t3: T3Fake;
 let slack: SlackFake;
 let configFile: string;
+/** The doorbell's wiring for the ticks: the webhook in the environment unless a test says not. */
+let doorbellEnv: Record<string, string>;
 
 function setup(
   forge: ForgeUnderTest,
@@ -48,6 +53,7 @@ function setup(
     labeledBy: { 'ready-for-agent': 'maintainer' },
   });
   configFile = writeConfig(armedConfig({ tracker: forge.tracker, ...options.config }));
+  doorbellEnv = { AFK_SLACK_WEBHOOK_URL: SLACK_URL };
 }
 
 const advance = (minutes = 1) => {
@@ -57,7 +63,7 @@ const tick = async (command: 'poll' | 'watch', ...args: string[]): Promise<CliRe
   advance();
   return runCli([command, '--config', configFile, '--output', 'json', ...args], {
     now: clock,
-    env: { AFK_SLACK_WEBHOOK_URL: SLACK_URL },
+    env: doorbellEnv,
   });
 };
 const afkComments = () => gh.issue('acme/api', 1).comments.filter((c) => c.author === 'afk-bot');
@@ -406,6 +412,127 @@ describe.each(forges)('afk watch on $kind', (forge) => {
       expect(watched.stdout).not.toContain(SLACK_URL);
       expect(watched.stderr).not.toContain(SLACK_URL);
       expect(labels()).toEqual(['ready-for-human']);
+    });
+  });
+
+  describe('afk watch with a doorbell that cannot ring', () => {
+    type Result = { kind: string; status: string; description: string; error?: string };
+    const results = (result: CliResult) => result.json?.['results'] as Result[];
+    let labelWritesBefore = 0;
+    /** The relabel requests since the dispatch. */
+    const labelWrites = () =>
+      gh
+        .writes()
+        .filter((r) => r.path.includes('/issues/1/labels'))
+        .slice(labelWritesBefore);
+
+    it('fails the escalation’s doorbell on a webhook file that is missing, holds the relabel, and rings once when it exists', async () => {
+      const webhookFile = join(mkdtempSync(join(tmpdir(), 'afk-webhook-')), 'slack-webhook');
+      setup(forge, { config: { notify: { slackWebhookUrlFile: webhookFile } } });
+      doorbellEnv = {};
+      await dispatch();
+      labelWritesBefore = labelWrites().length;
+      t3.failProviderStart(THREAD, 'claude binary not found');
+
+      const failed = await tick('watch');
+      expect(failed.code, failed.stdout).toBe(1);
+      expect(decisions(failed)).toEqual(['escalate:agent-error']);
+      const notify = results(failed).find((r) => r.kind === 'notify');
+      expect(notify?.status).toBe('failed');
+      expect(notify?.error).toBe(
+        `notify.slackWebhookUrlFile: cannot read the Slack webhook URL file ${webhookFile} (ENOENT)`,
+      );
+      expect(results(failed).slice(-2)).toMatchObject([
+        { kind: 'addLabels', status: 'skipped' },
+        { kind: 'removeLabels', status: 'skipped' },
+      ]);
+      expect(failed.stdout).not.toMatch(/"status":"done"[^}]*ring the doorbell/);
+      expect(labelWrites()).toEqual([]);
+      expect(labels()).toEqual(['agent-in-progress']);
+      expect(slack.requests).toEqual([]);
+      expect(record().doorbell?.rungAt).toBeUndefined();
+
+      writeFileSync(webhookFile, `${SLACK_URL}\n`);
+      const rung = await tick('watch');
+      expect(rung.code, rung.stdout).toBe(0);
+      expect(results(rung).map((r) => `${r.kind} ${r.status}`)).toEqual([
+        'notify done',
+        'addLabels done',
+        'removeLabels done',
+      ]);
+      expect(slack.messages).toHaveLength(1);
+      expect(slack.messages[0]?.text).toContain('acme/api#1 "Fix login": agent-error');
+      expect(labels()).toEqual(['ready-for-human']);
+      expect(labelWrites().map((r) => r.method)).toEqual(['POST', 'DELETE']);
+      expect(record().doorbell?.rungAt).toBe(clock.toISOString());
+
+      const after = await tick('watch');
+      expect(after.stdout).toContain('watch: no live runs');
+      expect(slack.requests).toHaveLength(1);
+    });
+
+    it('escalates without a doorbell when none is configured: skipped, relabelled, exit 0', async () => {
+      setup(forge);
+      doorbellEnv = {};
+      await dispatch();
+      t3.failProviderStart(THREAD, 'claude binary not found');
+
+      advance();
+      const dry = await runCli(['watch', '--config', configFile, '--dry-run'], {
+        now: clock,
+        env: doorbellEnv,
+      });
+      expect(dry.code, dry.stdout).toBe(0);
+      expect(dry.stdout).toContain(
+        '3. acme/api#1: the doorbell (escalation): no doorbell configured',
+      );
+
+      const watched = await tick('watch');
+      expect(watched.code, watched.stdout).toBe(0);
+      expect(decisions(watched)).toEqual(['escalate:agent-error']);
+      expect(results(watched).map((r) => `${r.kind} ${r.status}`)).toEqual([
+        'upsertChecklist done',
+        'stopSession done',
+        'notify skipped',
+        'addLabels done',
+        'removeLabels done',
+      ]);
+      expect(results(watched)[2]).toMatchObject({
+        description: 'acme/api#1: the doorbell (escalation): no doorbell configured',
+      });
+      expect(labels()).toEqual(['ready-for-human']);
+      expect(slack.requests).toEqual([]);
+      expect(record().doorbell?.rungAt).toBeUndefined();
+      expect(watched.json?.['summary']).toBe('watch: 1 live run(s): 1 escalate; 0 failed');
+    });
+
+    it('gives the review notice no doorbell when none is configured, once, and never reports it again', async () => {
+      setup(forge, { config: { delivery: { mode: 'pull-request' } } });
+      doorbellEnv = {};
+      await dispatch();
+      await agentPushes('pull-request', HEAD);
+      gh.setCi('acme/api', HEAD, 'test', 'success');
+
+      const noticed = await tick('watch');
+      expect(noticed.code, noticed.stdout).toBe(0);
+      expect(decisions(noticed)).toEqual(['review-requested']);
+      expect(results(noticed).map((r) => `${r.kind} ${r.status}`)).toEqual([
+        'upsertChecklist done',
+        'notify skipped',
+      ]);
+      expect(results(noticed)[1]?.description).toBe(
+        'acme/api#1: the doorbell (review-requested): no doorbell configured',
+      );
+      expect(record().reviewNotifiedAt).toBeUndefined();
+      expect(afkComments()[0]?.body).toContain('Now: awaiting review of pull request #12');
+
+      const writes = gh.writes().length;
+      const again = await tick('watch');
+      expect(again.code, again.stdout).toBe(0);
+      expect(decisions(again)).toEqual(['wait']);
+      expect(results(again)).toEqual([]);
+      expect(gh.writes()).toHaveLength(writes);
+      expect(slack.requests).toEqual([]);
     });
   });
 

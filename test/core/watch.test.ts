@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   commandIdFor,
+  describeAction,
   findAfkComment,
   judgeCi,
   parseChecklist,
@@ -176,6 +177,8 @@ interface World {
   placement?: Record<string, 'on-default-branch' | 'not-on-default-branch' | 'unknown-commit'>;
   ci?: Record<string, CiFacts>;
   deployment?: Record<string, DeploymentFacts>;
+  /** Is a doorbell configured? Yes unless said otherwise. */
+  doorbell?: boolean;
 }
 
 /** Runs watchRun to its plan, answering each read from the world, and records the reads. */
@@ -209,6 +212,7 @@ function decide(world: World): {
       snapshot: snapshot({ threads: thread === null ? [] : [thread] }),
       evidence,
       now: NOW,
+      doorbell: world.doorbell ?? true,
     });
     if (step.kind === 'plan') return { step, reads };
     const read = step.read;
@@ -871,7 +875,8 @@ describe('watchRun plans', () => {
       { label: 'attempt', value: '1' },
       { label: 'thread', value: threadId },
     ]);
-    expect(notify?.kind === 'notify' && parseChecklist(notify.record.body)).toMatchObject({
+    if (notify?.kind !== 'notify' || notify.record === null) throw new Error('expected a ring');
+    expect(parseChecklist(notify.record.body)).toMatchObject({
       ok: true,
       record: { doorbell: { rungAt: NOW.toISOString() } },
     });
@@ -963,7 +968,7 @@ describe('watchRun plans', () => {
     }
     expect(checklist.previous).toBe(renderChecklist(record));
     // The doorbell expects the comment as this plan's checklist write leaves it.
-    expect(notify.record.before).toBe(checklist.body);
+    expect(notify.record?.before).toBe(checklist.body);
     expect(notify.record).toMatchObject({ commentId: 99 });
   });
 
@@ -975,7 +980,73 @@ describe('watchRun plans', () => {
     });
     const { step } = decide({ record });
     const notify = step.actions.find((a) => a.kind === 'notify');
-    expect(notify?.kind === 'notify' && notify.record.before).toBe(renderChecklist(record));
+    expect(notify?.kind === 'notify' && notify.record?.before).toBe(renderChecklist(record));
+  });
+
+  describe('without a doorbell configured', () => {
+    const written = (actions: Action[]) =>
+      actions.flatMap((a) => {
+        if (a.kind !== 'upsertChecklist') return [];
+        const parsed = parseChecklist(a.body);
+        return parsed.ok ? [parsed.record] : [];
+      });
+
+    it.each<[string, World, string, string[]]>([
+      [
+        'an escalation',
+        { record: baseRecord({ fixForwards: 2 }), pullRequest: pr(), ci: { [SHA]: red(SHA) } },
+        'escalate:fix-forward-exhausted',
+        ['upsertChecklist', 'stopSession', 'notify', 'addLabels', 'removeLabels'],
+      ],
+      [
+        'a review notice',
+        { pullRequest: pr(), ci: { [SHA]: green(SHA) } },
+        'review-requested',
+        ['upsertChecklist', 'notify'],
+      ],
+    ])(
+      'plans %s’s doorbell as skipped, "no doorbell configured", and records none as rung',
+      (_name, world, decision, steps) => {
+        const { step } = decide({ ...world, doorbell: false });
+        expect(decisionOf({ ...world, doorbell: false })).toBe(decision);
+        expect(kinds(step.actions)).toEqual(steps);
+        const notify = step.actions.find((a) => a.kind === 'notify');
+        expect(notify).toMatchObject({ record: null });
+        expect(describeAction(notify as Action)).toMatch(/: no doorbell configured$/);
+        for (const record of written(step.actions)) {
+          expect(record.doorbell?.rungAt).toBeUndefined();
+          expect(record.reviewNotifiedAt).toBeUndefined();
+        }
+      },
+    );
+
+    it('notes a review notice that had no doorbell, so that it is not planned again', () => {
+      const { step } = decide({ pullRequest: pr(), ci: { [SHA]: green(SHA) }, doorbell: false });
+      const [record = null] = written(step.actions);
+      expect(record?.reviewNoticeSkippedAt).toBe(NOW.toISOString());
+
+      // Not even once a doorbell is configured: that round's moment has passed.
+      const again = decide({ record, pullRequest: pr(), ci: { [SHA]: green(SHA) } });
+      expect(again.step.decision).toEqual({
+        kind: 'wait',
+        why: 'awaiting review of pull request #12',
+      });
+      expect(again.step.actions).toEqual([]);
+    });
+
+    it('rings an escalation’s doorbell still owed once one is configured', () => {
+      const record = baseRecord({
+        outcome: 'escalated',
+        reason: 'stalled: x',
+        doorbell: { reason: 'stalled: x' },
+      });
+      const without = decide({ record, doorbell: false }).step.actions;
+      const withIt = decide({ record }).step.actions;
+      expect(without.find((a) => a.kind === 'notify')).toMatchObject({ record: null });
+      expect(withIt.find((a) => a.kind === 'notify')).toMatchObject({
+        record: { commentId: 99 },
+      });
+    });
   });
 
   it('deletes the duplicate afk comments overlapping ticks left, before anything else', () => {
@@ -993,6 +1064,7 @@ describe('watchRun plans', () => {
       snapshot: snapshot({ threads: [runningThread()] }),
       evidence: { pullRequest: pr() },
       now: NOW,
+      doorbell: true,
     });
     if (step.kind !== 'plan') throw new Error('expected a plan');
     expect(step.actions.slice(0, 2)).toEqual([

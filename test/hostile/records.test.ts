@@ -210,6 +210,7 @@ describe('an escalation reason the agent or its CI chose', () => {
         snapshot: snapshot({ threads: [thread] }),
         evidence,
         now: NOW,
+        doorbell: true,
       });
       if (step.kind === 'plan') break;
       if ((reads += 1) > 5) throw new Error(`unexpected read ${JSON.stringify(step.read)}`);
