@@ -65,8 +65,11 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
   const secrets = secretSpecs(config);
   const trackerPresent = await presence(secrets.tracker, runtime.env, checks);
   const t3Present = await presence(secrets.t3, runtime.env, checks);
-  // The doorbell is optional: escalations still relabel and write their reason.
-  await presence(secrets.slack, runtime.env, checks, 'no doorbell');
+  // The doorbell is optional, but one that is configured must ring (README, "The doorbell").
+  await presence(secrets.slack, runtime.env, checks, {
+    absent: 'no doorbell, escalations page nobody',
+    unreadable: 'every escalation fails its doorbell and keeps its lock until the file can be read',
+  });
 
   const { retries, throttle } = runtime.http ?? {};
   const fetch: typeof globalThis.fetch = flags.fixLabels
@@ -157,13 +160,14 @@ const whereToSet = (spec: SecretSpec) => [spec.fileKey, ...spec.envVars].join(' 
 
 /**
  * Pushes one line saying where the secret comes from; its value is read, never shown. An
- * optional secret's absence is a warning saying what it costs.
+ * optional secret's absence is a warning saying what it costs; one configured but unreadable
+ * is a failure, and says what that costs.
  */
 async function presence(
   spec: SecretSpec,
   env: Env,
   checks: Check[],
-  optional?: string,
+  optional?: { absent: string; unreadable: string },
 ): Promise<boolean> {
   try {
     const value = await secretSource(spec, env)();
@@ -172,13 +176,14 @@ async function presence(
       checks.push(
         optional === undefined
           ? check('fail', spec.name, `absent (${where})`)
-          : check('warn', spec.name, `absent: ${optional} (${where})`),
+          : check('warn', spec.name, `absent: ${optional.absent} (${where})`),
       );
       return false;
     }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    checks.push(check('fail', spec.name, error.problems.join('; ')));
+    const cost = optional === undefined ? '' : `: ${optional.unreadable}`;
+    checks.push(check('fail', spec.name, `${error.problems.join('; ')}${cost}`));
     return false;
   }
   const from =

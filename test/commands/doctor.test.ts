@@ -82,7 +82,7 @@ describe('afk doctor', () => {
       'info  gates: disarmed: kill switch on; 1 repo(s) allow-listed: acme/api',
     );
     expect(lines(result.stdout)).toContain(
-      'warn  Slack webhook: absent: no doorbell (set notify.slackWebhookUrlFile or AFK_SLACK_WEBHOOK_URL)',
+      'warn  Slack webhook: absent: no doorbell, escalations page nobody (set notify.slackWebhookUrlFile or AFK_SLACK_WEBHOOK_URL)',
     );
     expect(lines(result.stdout).at(-1)).toBe('doctor: healthy; 8 passed, 1 warning(s)');
   });
@@ -246,6 +246,34 @@ describe('afk doctor', () => {
       `fail  T3 token: t3.tokenFile: the T3 token file ${emptyFile} is empty`,
     );
   });
+
+  it.each([
+    [
+      'missing',
+      (_file: string) => undefined,
+      (file: string) => `cannot read the Slack webhook file ${file} (ENOENT)`,
+    ],
+    [
+      'empty',
+      (file: string) => writeFileSync(file, '\n'),
+      (file: string) => `the Slack webhook file ${file} is empty`,
+    ],
+  ])(
+    'fails on a configured webhook file that is %s, naming it and what it costs',
+    async (_name, make, problem) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'afk-doctor-')), 'slack-webhook');
+      make(file);
+      const config = writeConfig(armedConfig({ notify: { slackWebhookUrlFile: file } }));
+
+      const result = await runCli(['doctor', '--config', config], { env: slack });
+
+      expect(result.code, result.stdout).toBe(1);
+      expect(lines(result.stdout)).toContain(
+        `fail  Slack webhook: notify.slackWebhookUrlFile: ${problem(file)}: every escalation fails its doorbell and keeps its lock until the file can be read`,
+      );
+      expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 10 passed, 0 warning(s)');
+    },
+  );
 
   it('exits 2 on an invalid config, with the problem on one line', async () => {
     const result = await runCli(['doctor', '--config', writeConfig({ killSwitch: 'maybe' })]);
