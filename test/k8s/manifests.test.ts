@@ -75,7 +75,7 @@ const t3Pods = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 't3' } 
 
 describe.skipIf(kubectl === undefined).each([
   // The base: T3's pods in afk's own namespace (a peer without a namespaceSelector).
-  { overlay: 'k8s/base', armed: false, repos: [] as string[], t3Peer: t3Pods },
+  { overlay: 'k8s/base', armed: false, repos: [] as string[], t3Peer: t3Pods, doorbell: false },
   // The overlay names T3's namespace, so an operator edits one patch to move it.
   {
     overlay: 'k8s/overlays/example',
@@ -85,8 +85,9 @@ describe.skipIf(kubectl === undefined).each([
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'afk' } },
       ...t3Pods,
     },
+    doorbell: true,
   },
-])('$overlay', ({ overlay, armed, repos, t3Peer }) => {
+])('$overlay', ({ overlay, armed, repos, t3Peer, doorbell }) => {
   const objects = kubectl === undefined ? [] : render(overlay);
   const configMaps = objects.filter((o) => o['kind'] === 'ConfigMap');
 
@@ -131,7 +132,16 @@ describe.skipIf(kubectl === undefined).each([
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     expect(parsed.config.tracker.tokenFile).toBe(`${SECRET_MOUNT}/tracker-token`);
     expect(parsed.config.t3.tokenFile).toBe(`${SECRET_MOUNT}/t3-token`);
-    expect(parsed.config.notify.slackWebhookUrlFile).toBe(`${SECRET_MOUNT}/slack-webhook`);
+  });
+
+  // A webhook file that is configured but missing fails every escalation's doorbell, so only
+  // a config whose Secret has `slack-webhook` names it; the base leaves the doorbell unset.
+  it(`${doorbell ? 'names the mounted webhook file' : 'configures no doorbell'}`, () => {
+    const parsed = parseConfig(parse(configMaps[0]?.data?.['afk.yaml'] as string), {});
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    expect(parsed.config.notify.slackWebhookUrlFile).toBe(
+      doorbell ? `${SECRET_MOUNT}/slack-webhook` : undefined,
+    );
   });
 
   it('has a ServiceAccount afk that mounts no token', () => {
