@@ -6,7 +6,7 @@
 // loader (yaml, zod) are imported when a command runs, and `--help`/`--version` never load
 // them. The bundle splits at these dynamic imports (`npm run bundle`, docs/benchmarks.md).
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, describeError, UpstreamError } from './core/errors.js';
 import type { Logger } from './adapters/log.js';
 import { redactOutput } from './adapters/secrets.js';
@@ -27,7 +27,16 @@ interface RawFlags {
   dryRun?: boolean;
   output: 'text' | 'json';
   repo?: string;
+  verbose?: boolean;
 }
+
+const verboseOption = (what: string) => new Option('--verbose', what);
+
+/** `--limit`: a count of rows, 0 for all. */
+const parseLimit = (value: string): number => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number (0: all)');
+  return Number(value);
+};
 
 const toTickFlags = (raw: RawFlags): TickFlags => ({
   mode: raw.dryRun === true ? 'dry-run' : 'live',
@@ -105,9 +114,11 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
 
   tickOptions(program.command('poll'))
     .description('one tick: dispatch ready issues to coding agents on T3')
+    .addOption(verboseOption('list each waiting issue (text groups them by reason)'))
     .action(async (raw: RawFlags) => {
       const { poll } = await import('./commands/poll.js');
-      exitCode = await poll(toTickFlags(raw), runtime, await logger());
+      const flags = { ...toTickFlags(raw), verbose: raw.verbose === true };
+      exitCode = await poll(flags, runtime, await logger());
     });
 
   tickOptions(program.command('watch'))
@@ -127,13 +138,21 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
         .default('text'),
     )
     .option('--repo <owner/name>', 'narrow the view to one allow-listed repo')
-    .action(async (raw: Omit<RawFlags, 'dryRun'>) => {
+    .addOption(
+      new Option('--limit <n>', 'rows per table in text, 0 for all (default: 20)').argParser(
+        parseLimit,
+      ),
+    )
+    .addOption(verboseOption('every row of every table (as --limit 0)'))
+    .action(async (raw: Omit<RawFlags, 'dryRun'> & { limit?: number }) => {
       const { status } = await import('./commands/status.js');
+      const limit = raw.verbose === true ? 0 : raw.limit;
       exitCode = await status(
         {
           output: raw.output,
           ...(raw.config === undefined ? {} : { config: raw.config }),
           ...(raw.repo === undefined ? {} : { repo: raw.repo }),
+          ...(limit === undefined ? {} : { limit }),
         },
         runtime,
         await logger(),

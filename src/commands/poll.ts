@@ -20,6 +20,7 @@ import {
 } from '../core/index.js';
 import { executePlan, type ActionResult } from './executor.js';
 import { writeReport, type Failure, type Waiting } from './report.js';
+import { readEachRepo, type UnreadableRepo } from './repos.js';
 import {
   EXIT,
   mapLimit,
@@ -34,28 +35,37 @@ import type { Logger } from '../adapters/log.js';
 /** Concurrent reads per tick: well under GitHub's 100-concurrent secondary limit. */
 const READ_CONCURRENCY = 8;
 
-export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
+export async function poll(
+  flags: TickFlags & { verbose?: boolean },
+  runtime: Runtime,
+  log: Logger,
+): Promise<number> {
   const opened = await openTick('poll', flags, runtime, log);
   if (!opened.open) return opened.exitCode;
   const { tick } = opened;
   const { config, repos, ports, failures } = tick;
   const { tracker, t3 } = ports;
-  let queue: { ready: Issue[]; inProgress: Issue[] } | undefined;
+  let queue: Queue | undefined = undefined;
   const report = async (exitCode: number, summary: string, parts: Partial<ReportParts> = {}) => {
     const results = parts.results ?? [];
     const dispatched = parts.dispatched ?? [];
-    writeReport(runtime.stdout, flags.output, {
-      command: 'poll',
-      mode: flags.mode,
-      killSwitch: tick.killSwitch,
-      exitCode,
-      summary,
-      plan: parts.plan ?? [],
-      results,
-      waiting: parts.waiting ?? [],
-      failures,
-      details: { dispatched },
-    });
+    writeReport(
+      runtime.stdout,
+      flags.output,
+      {
+        command: 'poll',
+        mode: flags.mode,
+        killSwitch: tick.killSwitch,
+        exitCode,
+        summary,
+        plan: parts.plan ?? [],
+        results,
+        waiting: parts.waiting ?? [],
+        failures,
+        details: { dispatched },
+      },
+      { verbose: flags.verbose === true },
+    );
     await pushTickMetrics(tick, {
       exitCode,
       results,
@@ -69,11 +79,18 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
   const unreadable = (what: string, error: unknown) =>
     report(EXIT.upstreamUnreadable, recordUnreadable(tick, what, error));
 
-  try {
-    queue = await readQueue(tracker, config, repos);
-  } catch (error) {
-    return unreadable('cannot list issues', error);
+  const read = await readQueue(tracker, config, repos);
+  for (const { repo, error } of read.unreadableRepos) {
+    const message = `cannot list its issues, left out of this tick: ${error}`;
+    log.error({ command: 'poll', repo }, `${repo}: ${message}`);
+    failures.push({ issue: null, repo, error: message });
   }
+  if (read.unreadableRepos.length === repos.length) {
+    const summary = `poll: stopped, cannot list issues in any repo (${repos.length} unreadable)`;
+    log.error({ command: 'poll' }, summary);
+    return report(EXIT.upstreamUnreadable, summary);
+  }
+  queue = read;
 
   const { selected, skipped } = await selectWithTrust(tracker, config, queue, failures);
   const plan: Action[] = planLabelRepairs(config, queue.inProgress);
@@ -138,7 +155,7 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
 }
 
 /** Ready issues left waiting: neither dispatched now nor already a live run. */
-function stillWaiting(queue: { ready: Issue[]; inProgress: Issue[] }, dispatched: string[]) {
+function stillWaiting(queue: Queue, dispatched: string[]) {
   const gone = new Set([...dispatched, ...queue.inProgress.map(issueKey)]);
   return queue.ready.filter((issue) => !gone.has(issueKey(issue))).length;
 }
@@ -150,18 +167,29 @@ interface ReportParts {
   dispatched: string[];
 }
 
+export interface Queue {
+  ready: Issue[];
+  inProgress: Issue[];
+  /** Repos left out of this tick: neither their queue nor their live runs are known. */
+  unreadableRepos: UnreadableRepo[];
+}
+
 /**
  * The ready queue (open issues) and the live runs (open or closed: a closed issue still
- * holding the lock is a run watch has not wound down yet, and it still counts).
+ * holding the lock is a run watch has not wound down yet, and it still counts), per repo.
  */
-async function readQueue(tracker: Tracker, config: Config, repos: RepoName[]) {
-  const lists = await mapLimit(repos, READ_CONCURRENCY / 2, (repo) =>
+async function readQueue(tracker: Tracker, config: Config, repos: RepoName[]): Promise<Queue> {
+  const lists = await readEachRepo(repos, READ_CONCURRENCY / 2, (repo) =>
     Promise.all([
       tracker.listLabelledIssues(repo, config.labels.ready, 'open'),
       tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
     ]),
   );
-  return { ready: lists.flatMap(([r]) => r), inProgress: lists.flatMap(([, p]) => p) };
+  return {
+    ready: lists.read.flatMap(({ value: [r] }) => r),
+    inProgress: lists.read.flatMap(({ value: [, p] }) => p),
+    unreadableRepos: lists.unreadable,
+  };
 }
 
 /**
@@ -171,7 +199,7 @@ async function readQueue(tracker: Tracker, config: Config, repos: RepoName[]) {
 export async function selectWithTrust(
   tracker: Tracker,
   config: Config,
-  queue: { ready: Issue[]; inProgress: Issue[] },
+  queue: Queue,
   failures: Failure[],
 ) {
   const trust = new Map<string, TrustFact>();
@@ -198,11 +226,14 @@ export async function selectWithTrust(
     }
   };
 
-  let selection = selectDispatchable({ config, ...queue, trust });
+  const { ready, inProgress } = queue;
+  const unreadableRepos = queue.unreadableRepos.map((u) => u.repo);
+  const select = () => selectDispatchable({ config, ready, inProgress, trust, unreadableRepos });
+  let selection = select();
   while (selection.needTrust.length > 0) {
     const facts = await mapLimit(selection.needTrust, READ_CONCURRENCY, readTrust);
     selection.needTrust.forEach((issue, i) => trust.set(issueKey(issue), facts[i] as TrustFact));
-    selection = selectDispatchable({ config, ...queue, trust });
+    selection = select();
   }
   return { ...selection, trust };
 }

@@ -11,8 +11,10 @@ export interface Waiting {
 }
 
 export interface Failure {
-  /** The issue the failure concerns, or null for the tick as a whole. */
+  /** The issue the failure concerns, or null for the tick as a whole (or a whole repo). */
   issue: IssueRef | null;
+  /** The repo a failure concerns as a whole: one the tick could not read and left out. */
+  repo?: string;
   error: string;
 }
 
@@ -34,7 +36,19 @@ export interface TickReport {
 const KILL_SWITCH_PREVIEW =
   'kill switch is on: a live tick would do nothing (killSwitch / AFK_KILL_SWITCH)';
 
-export function writeReport(out: Output, format: 'text' | 'json', report: TickReport): void {
+/** Example issues a grouped `waiting` line names per reason. */
+const WAITING_EXAMPLES = 3;
+
+/**
+ * Text lists each waiting issue only with `verbose`: a long queue would bury the plan and the
+ * failures under one line per issue. JSON always lists them all.
+ */
+export function writeReport(
+  out: Output,
+  format: 'text' | 'json',
+  report: TickReport,
+  options: { verbose?: boolean } = {},
+): void {
   if (format === 'json') {
     out.write(`${JSON.stringify(toJson(report))}\n`);
     return;
@@ -51,14 +65,44 @@ export function writeReport(out: Output, format: 'text' | 'json', report: TickRe
       lines.push(`${result.status.padEnd(7)} ${describeAction(result.action)}${error}`);
     }
   }
-  for (const w of report.waiting) {
-    lines.push(`waiting ${issueKey(w.issue)}: ${w.reason} (${w.detail})`);
+  if (options.verbose === true) {
+    for (const w of report.waiting) {
+      lines.push(`waiting ${issueKey(w.issue)}: ${w.reason} (${w.detail})`);
+    }
+  } else {
+    lines.push(...groupWaiting(report.waiting));
   }
   for (const f of report.failures) {
-    lines.push(`failed  ${f.issue === null ? report.command : issueKey(f.issue)}: ${f.error}`);
+    const subject = f.issue === null ? (f.repo ?? report.command) : issueKey(f.issue);
+    lines.push(`failed  ${subject}: ${f.error}`);
   }
   lines.push(report.summary);
   out.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * One line per reason, in the order the reasons first occur: the count, a few issues, and the
+ * detail when every issue of the group shares it (a cap's, not a repo's).
+ */
+function groupWaiting(waiting: readonly Waiting[]): string[] {
+  if (waiting.length === 0) return [];
+  const groups = new Map<string, Waiting[]>();
+  for (const w of waiting) {
+    const group = groups.get(w.reason);
+    if (group === undefined) groups.set(w.reason, [w]);
+    else group.push(w);
+  }
+  const lines = [`waiting ${waiting.length} (--verbose lists each):`];
+  for (const [reason, group] of groups) {
+    const keys = group.slice(0, WAITING_EXAMPLES).map((w) => issueKey(w.issue));
+    const more = group.length - keys.length;
+    const details = new Set(group.map((w) => w.detail));
+    const shared = details.size === 1 ? ` (${group[0]?.detail ?? ''})` : '';
+    lines.push(
+      `  ${reason} ${group.length}: ${keys.join(', ')}${more > 0 ? ` and ${more} more` : ''}${shared}`,
+    );
+  }
+  return lines;
 }
 
 const toJson = (report: TickReport) => ({

@@ -1,6 +1,8 @@
 // `afk status`: what afk is doing right now, for the human on call. Read-only, so it works
 // with the kill switch on: the three label listings per repo, afk's comment on each live run
 // and recent escalation, and the T3 snapshot. It never reads CI: the run records say enough.
+// It degrades rather than going blank: a repo that cannot be read is named and left out, and
+// with T3 down the tracker's view is shown with T3's columns unknown.
 import type { Logger } from '../adapters/log.js';
 import {
   ConfigError,
@@ -22,13 +24,19 @@ import {
 } from '../core/index.js';
 import { selectWithTrust } from './poll.js';
 import type { Failure } from './report.js';
+import { readEachRepo } from './repos.js';
 import { buildPorts, EXIT, loadScope, mapLimit, type Runtime } from './tick.js';
 
 export interface StatusFlags {
   config?: string;
   output: 'text' | 'json';
   repo?: string;
+  /** Rows per table in text; 0 shows all. */
+  limit?: number;
 }
+
+/** Rows per table by default: a screenful, whatever the queue's length. */
+export const DEFAULT_STATUS_LIMIT = 20;
 
 const READ_CONCURRENCY = 8;
 
@@ -42,7 +50,8 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
         `${JSON.stringify({ command: 'status', exitCode, summary, gates, ...(view ?? {}) })}\n`,
       );
     } else {
-      runtime.stdout.write(view === null ? `${summary}\n` : renderStatus(view));
+      const limit = flags.limit ?? DEFAULT_STATUS_LIMIT;
+      runtime.stdout.write(view === null ? `${summary}\n` : renderStatus(view, { limit }));
     }
     return exitCode;
   };
@@ -62,33 +71,45 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
     return write(EXIT.upstreamUnreadable, null, summary);
   };
 
-  let lists: Array<[Issue[], Issue[], Issue[]]>;
-  try {
-    lists = await mapLimit(repos, READ_CONCURRENCY / 2, (repo) => listRepo(tracker, config, repo));
-  } catch (error) {
-    return unreadable('cannot list issues', error);
+  const lists = await readEachRepo(repos, READ_CONCURRENCY / 2, (repo) =>
+    listRepo(tracker, config, repo),
+  );
+  const failures = lists.unreadable.map(
+    ({ repo, error }) => `${repo}: cannot list its issues: ${error}`,
+  );
+  for (const failure of failures) log.error({ command: 'status' }, failure);
+  if (lists.read.length === 0) {
+    return write(EXIT.upstreamUnreadable, null, `status: stopped, ${failures.join('; ')}`);
   }
-  const ready = lists.flatMap(([r]) => r);
-  const inProgress = lists.flatMap(([, p]) => p);
-  const escalated = newestEscalations(lists.flatMap(([, , h]) => h));
+  const ready = lists.read.flatMap(({ value: [r] }) => r);
+  const inProgress = lists.read.flatMap(({ value: [, p] }) => p);
+  const escalated = newestEscalations(lists.read.flatMap(({ value: [, , h] }) => h));
 
-  let snapshot: T3Snapshot = { sequence: 0, detail: 'slim', projects: [], threads: [] };
+  // T3 knows only the turn and session of each run: without it the rest is still shown.
+  const t3Read = inProgress.length > 0 ? readT3(t3) : Promise.resolve(noRuns);
   let selfLogin = '';
   try {
     const needSelf = inProgress.length > 0 || escalated.length > 0;
-    [snapshot, selfLogin] = await Promise.all([
-      inProgress.length > 0 ? t3.readSnapshot() : Promise.resolve(snapshot),
-      needSelf ? tracker.getSelfLogin() : Promise.resolve(''),
-    ]);
+    selfLogin = needSelf ? await tracker.getSelfLogin() : '';
   } catch (error) {
-    return unreadable('cannot read the runs', error);
+    await t3Read;
+    return unreadable('cannot tell which comments are afk’s', error);
+  }
+  const { snapshot, t3Unreadable } = await t3Read;
+  if (t3Unreadable !== null) {
+    log.error({ command: 'status' }, `status: T3 could not be read: ${t3Unreadable}`);
   }
 
-  const failures: string[] = [];
   // The labelers of the issues poll would take next, looked up as poll does: an untrusted one
   // is shown with the reason poll will never start it.
   const trustFailures: Failure[] = [];
-  const { trust } = await selectWithTrust(tracker, config, { ready, inProgress }, trustFailures);
+  const unreadableRepos = lists.unreadable.map((u) => u.repo);
+  const { trust } = await selectWithTrust(
+    tracker,
+    config,
+    { ready, inProgress, unreadableRepos: lists.unreadable },
+    trustFailures,
+  );
   for (const { issue, error } of trustFailures) {
     failures.push(`${issue === null ? 'status' : issueKey(issue)}: ${error}`);
   }
@@ -118,15 +139,38 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
         now,
       }),
     ),
-    queue: describeQueue({ config, ready, inProgress, trust }),
+    queue: describeQueue({ config, ready, inProgress, trust, unreadableRepos }),
     escalations: escalated.map((issue, i) =>
       describeEscalation(issue, escalationComments[i] ?? null),
     ),
     failures,
+    t3Unreadable,
   };
   const summary = summarizeStatus(view);
   log.info({ command: 'status', failures: failures.length }, summary);
-  return write(failures.length > 0 ? EXIT.upstreamUnreadable : EXIT.ok, view, summary);
+  const exitCode =
+    t3Unreadable !== null
+      ? EXIT.upstreamUnreadable
+      : failures.length > 0
+        ? EXIT.actionFailed
+        : EXIT.ok;
+  return write(exitCode, view, summary);
+}
+
+/** No live run: nothing to ask T3. */
+const emptySnapshot: T3Snapshot = { sequence: 0, detail: 'slim', projects: [], threads: [] };
+const noRuns = { snapshot: emptySnapshot, t3Unreadable: null };
+
+/** The snapshot, or why T3 could not be read (a configuration error still goes up). */
+async function readT3(
+  t3: Awaited<ReturnType<typeof buildPorts>>['t3'],
+): Promise<{ snapshot: T3Snapshot | null; t3Unreadable: string | null }> {
+  try {
+    return { snapshot: await t3.readSnapshot(), t3Unreadable: null };
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    return { snapshot: null, t3Unreadable: describeError(error) };
+  }
 }
 
 function listRepo(

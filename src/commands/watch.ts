@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../adapters/log.js';
 import { executePlan, type ActionResult, type Ports } from './executor.js';
 import { writeReport } from './report.js';
+import { readEachRepo } from './repos.js';
 import {
   EXIT,
   mapLimit,
@@ -43,7 +44,7 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   if (!opened.open) return opened.exitCode;
   const { tick } = opened;
   const { config, repos, ports, failures } = tick;
-  let live: Issue[] | undefined;
+  let live: Issue[] | undefined = undefined;
   const report = async (
     exitCode: number,
     summary: string,
@@ -80,18 +81,24 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   const unreadable = (what: string, error: unknown) =>
     report(EXIT.upstreamUnreadable, recordUnreadable(tick, what, error), [], []);
 
-  try {
-    const lists = await mapLimit(repos, 4, (repo) =>
-      ports.tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
-    );
-    live = lists.flat();
-  } catch (error) {
-    return unreadable('cannot list live runs', error);
+  const lists = await readEachRepo(repos, 4, (repo) =>
+    ports.tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
+  );
+  for (const { repo, error } of lists.unreadable) {
+    const message = `cannot list its live runs, left out of this tick: ${error}`;
+    log.error({ command: 'watch', repo }, `${repo}: ${message}`);
+    failures.push({ issue: null, repo, error: message });
   }
+  if (lists.read.length === 0) {
+    const summary = `watch: stopped, cannot list live runs in any repo (${repos.length} unreadable)`;
+    log.error({ command: 'watch' }, summary);
+    return report(EXIT.upstreamUnreadable, summary, [], []);
+  }
+  live = lists.read.flatMap(({ value }) => value);
   if (live.length === 0) {
-    const summary = 'watch: no live runs';
+    const summary = `watch: no live runs${failures.length > 0 ? `; ${failures.length} failed` : ''}`;
     log.info({ command: 'watch' }, summary);
-    return report(EXIT.ok, summary, [], []);
+    return report(failures.length > 0 ? EXIT.actionFailed : EXIT.ok, summary, [], []);
   }
 
   let snapshot: T3Snapshot;

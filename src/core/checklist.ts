@@ -7,7 +7,7 @@ import type { IssueComment } from './types.js';
 export const phaseNames = ['dispatched', 'testsRed', 'green', 'pushed', 'ci', 'deployed'] as const;
 export type PhaseName = (typeof phaseNames)[number];
 
-const phaseLabels: Record<PhaseName, string> = {
+export const phaseLabels: Record<PhaseName, string> = {
   dispatched: 'dispatched to an agent',
   testsRed: 'tests red',
   green: 'green',

@@ -33,6 +33,12 @@ export interface DispatchInput {
   inProgress: Issue[];
   /** Trust facts gathered so far, by issueKey. */
   trust: ReadonlyMap<string, TrustFact>;
+  /**
+   * Allow-listed repos that could not be read this tick: their live runs are unknown, so each
+   * counts as full (`maxRunsPerRepo` runs, the most afk starts in one repo) against the global
+   * cap. Counting them as empty could start more runs than `maxConcurrentRuns` allows.
+   */
+  unreadableRepos?: readonly string[];
 }
 
 export interface DispatchSelection {
@@ -77,7 +83,12 @@ export function selectDispatchable(input: DispatchInput): DispatchSelection {
     liveKeys.add(issueKey(run));
     liveByRepo.set(run.repo, (liveByRepo.get(run.repo) ?? 0) + 1);
   }
-  let live = liveKeys.size;
+  const unknownRuns = (input.unreadableRepos?.length ?? 0) * dispatch.maxRunsPerRepo;
+  let live = liveKeys.size + unknownRuns;
+  const counted =
+    unknownRuns === 0
+      ? ''
+      : ` (${unknownRuns} of them assumed: ${input.unreadableRepos?.join(', ')} could not be read)`;
 
   const candidates: Issue[] = [];
   for (const issue of input.ready) {
@@ -97,7 +108,9 @@ export function selectDispatchable(input: DispatchInput): DispatchSelection {
   for (const issue of candidates) {
     const repoLive = liveByRepo.get(issue.repo) ?? 0;
     if (live >= dispatch.maxConcurrentRuns) {
-      skipped.push(skip(issue, 'global-cap', `${live} of ${dispatch.maxConcurrentRuns} runs live`));
+      skipped.push(
+        skip(issue, 'global-cap', `${live} of ${dispatch.maxConcurrentRuns} runs live${counted}`),
+      );
       continue;
     }
     if (taken >= dispatch.maxDispatchesPerTick) {

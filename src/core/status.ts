@@ -1,7 +1,13 @@
 // What `afk status` shows the human on call, built from what the ticks already read: the live
 // runs (their afk record and thread), the ready queue as poll would take it, and the recent
 // escalations. Pure: the command reads, these functions describe, `renderStatus` lays it out.
-import { phaseNames, type AfkComment, type PhaseName, type RunRecord } from './checklist.js';
+import {
+  phaseLabels,
+  phaseNames,
+  type AfkComment,
+  type PhaseName,
+  type RunRecord,
+} from './checklist.js';
 import type { Config } from './config.js';
 import {
   compareCandidates,
@@ -19,7 +25,10 @@ export interface LiveRunView {
   attempt: number | null;
   /** The furthest phase ticked on the checklist; null before any (or without a record). */
   phase: PhaseName | null;
-  /** `turn/session` from the snapshot, `missing` when T3 does not know the thread. */
+  /**
+   * `turn/session` from the snapshot, `missing` when T3 does not know the thread, `unknown`
+   * when T3 could not be read.
+   */
   thread: string;
   /** What the record knows of CI: `green <sha>`, `red <sha>`, `judging <sha>`, or null. */
   ci: string | null;
@@ -58,8 +67,10 @@ export interface StatusView {
   runs: LiveRunView[];
   queue: QueueEntry[];
   escalations: EscalationView[];
-  /** Reads that failed: the view is partial and status exits 3. */
+  /** Reads that failed (a repo, a record): the view is partial and status exits 1. */
   failures: string[];
+  /** Why T3 could not be read: its columns show `unknown`, and status exits 3. */
+  t3Unreadable: string | null;
 }
 
 /** The escalations status reads comments for: the newest few, so the view stays cheap. */
@@ -68,7 +79,8 @@ export const MAX_ESCALATIONS = 20;
 export function describeLiveRun(input: {
   issue: Issue;
   afkComment: AfkComment | null;
-  snapshot: T3Snapshot;
+  /** null: T3 could not be read. */
+  snapshot: T3Snapshot | null;
   maxFixForwards: number;
   now: Date;
 }): LiveRunView {
@@ -85,7 +97,7 @@ export function describeLiveRun(input: {
       ...base,
       attempt: null,
       phase: null,
-      thread: 'missing',
+      thread: snapshot === null ? 'unknown' : 'missing',
       ci: null,
       dispatchedAt: null,
       ageMinutes: null,
@@ -99,7 +111,7 @@ export function describeLiveRun(input: {
     ...base,
     attempt: run.attempt,
     phase: furthestPhase(run),
-    thread: threadState(snapshot, run.threadId),
+    thread: snapshot === null ? 'unknown' : threadState(snapshot, run.threadId),
     ci: ciVerdict(run),
     dispatchedAt: run.dispatchedAt,
     ageMinutes: Math.max(
@@ -160,6 +172,8 @@ export function describeQueue(input: {
   ready: Issue[];
   inProgress: Issue[];
   trust?: ReadonlyMap<string, TrustFact>;
+  /** Repos that could not be read: counted full against the global cap, as poll does. */
+  unreadableRepos?: readonly string[];
 }): QueueEntry[] {
   const { config } = input;
   const selection = selectDispatchable({ ...input, trust: input.trust ?? new Map() });
@@ -246,10 +260,21 @@ export function renderTable(header: string[], rows: string[][]): string[] {
 
 export function summarizeStatus(view: StatusView): string {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  return `status: ${plural(view.runs.length, 'live run', 'live runs')}, ${view.queue.length} queued, ${plural(view.escalations.length, 'escalation', 'escalations')}`;
+  const t3 = view.t3Unreadable === null ? '' : '; T3 unknown';
+  const failed = view.failures.length === 0 ? '' : `; ${view.failures.length} unreadable`;
+  return `status: ${plural(view.runs.length, 'live run', 'live runs')}, ${view.queue.length} queued, ${plural(view.escalations.length, 'escalation', 'escalations')}${t3}${failed}`;
 }
 
-export function renderStatus(view: StatusView): string {
+/** The rows a table shows: all with a limit of 0, else the first `limit` and a count of the rest. */
+function capRows(table: string[], rows: number, limit: number): string[] {
+  const [header = '', ...body] = table;
+  if (limit === 0 || rows <= limit) return table;
+  return [header, ...body.slice(0, limit), `  … and ${rows - limit} more (--limit 0 shows all)`];
+}
+
+/** `limit` caps each table's rows (0: no cap); JSON, built from the view, always has them all. */
+export function renderStatus(view: StatusView, options: { limit?: number } = {}): string {
+  const limit = options.limit ?? 0;
   const lines: string[] = [];
   const gates = view.gates.killSwitch
     ? 'kill switch ON: poll and watch do nothing'
@@ -259,33 +284,44 @@ export function renderStatus(view: StatusView): string {
   if (view.runs.length === 0) lines.push('  none');
   else {
     lines.push(
-      ...renderTable(
-        ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'],
-        view.runs.map((run) => [
-          `${run.issue}${run.state === 'closed' ? ' (closed)' : ''}`,
-          run.attempt === null ? '-' : String(run.attempt),
-          run.phase ?? '-',
-          run.thread,
-          run.ci ?? '-',
-          formatAge(run.ageMinutes),
-          run.fixForwards === null ? '-' : `${run.fixForwards}/${run.maxFixForwards}`,
-          run.problem ?? run.now ?? '-',
-        ]),
+      ...capRows(
+        renderTable(
+          ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'],
+          view.runs.map((run) => [
+            `${run.issue}${run.state === 'closed' ? ' (closed)' : ''}`,
+            run.attempt === null ? '-' : String(run.attempt),
+            run.phase === null ? '-' : phaseLabels[run.phase],
+            run.thread,
+            run.ci ?? '-',
+            formatAge(run.ageMinutes),
+            run.fixForwards === null ? '-' : `${run.fixForwards}/${run.maxFixForwards}`,
+            run.problem ?? run.now ?? '-',
+          ]),
+        ),
+        view.runs.length,
+        limit,
       ),
     );
+  }
+  if (view.t3Unreadable !== null) {
+    lines.push(`  THREAD unknown: T3 could not be read (${view.t3Unreadable})`);
   }
   lines.push('', `queue (${view.queue.length})`);
   if (view.queue.length === 0) lines.push('  empty');
   else {
     lines.push(
-      ...renderTable(
-        ['#', 'ISSUE', 'PRIORITY', 'WAITS'],
-        view.queue.map((entry) => [
-          String(entry.position),
-          entry.issue,
-          entry.priority ?? '-',
-          entry.waits === 'next' ? entry.detail : `${entry.waits}: ${entry.detail}`,
-        ]),
+      ...capRows(
+        renderTable(
+          ['#', 'ISSUE', 'PRIORITY', 'WAITS'],
+          view.queue.map((entry) => [
+            String(entry.position),
+            entry.issue,
+            entry.priority ?? '-',
+            entry.waits === 'next' ? entry.detail : `${entry.waits}: ${entry.detail}`,
+          ]),
+        ),
+        view.queue.length,
+        limit,
       ),
     );
   }
@@ -293,14 +329,18 @@ export function renderStatus(view: StatusView): string {
   if (view.escalations.length === 0) lines.push('  none');
   else {
     lines.push(
-      ...renderTable(
-        ['ISSUE', 'ATTEMPT', 'ESCALATED', 'REASON'],
-        view.escalations.map((e) => [
-          e.issue,
-          e.attempt === null ? '-' : String(e.attempt),
-          e.escalatedAt ?? '-',
-          e.reason,
-        ]),
+      ...capRows(
+        renderTable(
+          ['ISSUE', 'ATTEMPT', 'ESCALATED', 'REASON'],
+          view.escalations.map((e) => [
+            e.issue,
+            e.attempt === null ? '-' : String(e.attempt),
+            e.escalatedAt ?? '-',
+            e.reason,
+          ]),
+        ),
+        view.escalations.length,
+        limit,
       ),
     );
   }

@@ -135,9 +135,9 @@ describe('afk poll with a Pushgateway', () => {
     expect(body).toContain('afk_queue_depth 1\n');
   });
 
-  it('pushes exit code 3 with no last-success time when the issues cannot be listed', async () => {
+  it('pushes exit code 3 with no last-success time when no repo can be listed', async () => {
     gh.failNext(
-      { method: 'GET', path: '/repos/acme/web/issues' },
+      { method: 'GET', path: /^\/repos\/acme\/(api|web)\/issues$/ },
       { status: 401, body: { message: 'Bad credentials' } },
       10,
     );
@@ -147,7 +147,7 @@ describe('afk poll with a Pushgateway', () => {
     expect(result.code).toBe(3);
     const body = gateway.pushes[0]?.body ?? '';
     expect(body).toContain('afk_tick_exit_code 3\n');
-    expect(body).toContain('afk_tick_failures 1\n');
+    expect(body).toContain('afk_tick_failures 2\n');
     expect(body).not.toContain('afk_tick_last_success_timestamp_seconds');
     expect(body).not.toContain('afk_queue_depth');
     expect(samples(body, 'afk_upstream_requests')).toEqual(upstreamCounts());

@@ -422,10 +422,76 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     expect(t3.writes()).toEqual([]);
   });
 
-  it('exits 3 and writes nothing when the issues cannot be listed', async () => {
+  it('serves the other repos when one cannot be read (404), names it, and exits 1', async () => {
+    ready('acme/api', 1);
+
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())], {
+      env: { AFK_REPOS: 'acme/api,acme/ghost' },
+    });
+
+    expect(result.code, result.stdout).toBe(1);
+    const api1 = threadIdFor({ repo: 'acme/api', number: 1 }, 1);
+    expect(commandTypes(t3)).toEqual([
+      `project.create ${projectIdFor('acme/api')}`,
+      `thread.create ${api1}`,
+      `thread.turn.start ${api1}`,
+    ]);
+    expect(ghWrites()).toEqual([
+      'POST /repos/acme/api/issues/1/comments',
+      'POST /repos/acme/api/issues/1/labels',
+      unlabel('acme/api', 1, 'ready-for-agent'),
+    ]);
+    // The unknown repo's listings, answered 404, and nothing else of it.
+    const reads = gh.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}${r.search}`);
+    const listings = expectedDispatchReads[forge.kind].filter((r) => r.includes('/issues?'));
+    const ghost = listings
+      .filter((r) => r.startsWith('/repos/acme/web/'))
+      .map((r) => r.replace('/acme/web/', '/acme/ghost/'));
+    const api = expectedDispatchReads[forge.kind]
+      .filter((r) => !r.includes('/acme/web/'))
+      .map((r) => r.replace('/issues/2/', '/issues/1/'));
+    expect(reads.sort()).toEqual([...api, ...ghost].sort());
+    expect(result.stdout).toMatch(
+      /^failed {2}acme\/ghost: cannot list its issues, left out of this tick: tracker: GET \/repos\/acme\/ghost\/issues: 404 not-found\b/m,
+    );
+    expect(result.stdout).toContain('poll: dispatched 1 (acme/api#1); 0 waiting; 1 failed');
+  });
+
+  it('counts the live runs of a repo it cannot read as full, so the global cap holds', async () => {
+    ready('acme/api', 1, { createdAt: '2026-11-01T00:00:00Z' });
+    ready('acme/web', 2, { createdAt: '2026-11-02T00:00:00Z' });
+    const config = armedConfig({
+      repos: ['acme/api', 'acme/web', 'acme/ghost'],
+      dispatch: { maxConcurrentRuns: 2, maxRunsPerRepo: 1, maxDispatchesPerTick: 2 },
+    });
+
+    const result = await runCli(['poll', '--config', writeConfig(config), '--output', 'json']);
+
+    expect(result.code).toBe(1);
+    expect(result.json?.['dispatched']).toEqual(['acme/api#1']);
+    expect(result.json?.['waiting']).toEqual([
+      {
+        issue: 'acme/web#2',
+        reason: 'global-cap',
+        detail: '2 of 2 runs live (1 of them assumed: acme/ghost could not be read)',
+      },
+    ]);
+    expect(result.json?.['failures']).toEqual([
+      {
+        issue: null,
+        repo: 'acme/ghost',
+        error: expect.stringMatching(
+          /^cannot list its issues, left out of this tick: tracker: GET \/repos\/acme\/ghost\/issues: 404 not-found/,
+        ) as unknown,
+      },
+    ]);
+    expect(gh.issue('acme/web', 2).labels).toEqual(['ready-for-agent']);
+  });
+
+  it('exits 3 and writes nothing when no repo can be listed', async () => {
     ready('acme/api', 1);
     gh.failNext(
-      { method: 'GET', path: '/repos/acme/web/issues' },
+      { method: 'GET', path: /^\/repos\/acme\/(api|web)\/issues$/ },
       { status: 401, body: { message: 'Bad credentials' } },
       10,
     );
@@ -435,9 +501,46 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     expect(result.code).toBe(3);
     expect(t3.writes()).toEqual([]);
     expect(gh.writes()).toEqual([]);
-    expect(result.stdout).toContain(
-      'poll: stopped, cannot list issues: tracker: GET /repos/acme/web/issues: 401 auth',
+    for (const repo of ['acme/api', 'acme/web']) {
+      expect(result.stdout).toContain(
+        `failed  ${repo}: cannot list its issues, left out of this tick: tracker: GET /repos/${repo}/issues: 401 auth`,
+      );
+    }
+    expect(result.stdout).toMatch(
+      /\npoll: stopped, cannot list issues in any repo \(2 unreadable\)\n$/,
     );
+  });
+
+  it('groups a long queue by why it waits, lists each with --verbose, and all in JSON', async () => {
+    for (let n = 1; n <= 300; n += 1) {
+      const repo = n <= 150 ? 'acme/api' : 'acme/web';
+      const labels = n % 30 === 0 ? ['ready-for-human'] : [];
+      ready(repo, n, { labels, createdAt: `2026-10-01T00:${String(n % 60).padStart(2, '0')}:00Z` });
+    }
+    const config = writeConfig(armedConfig({ dispatch: { maxDispatchesPerTick: 2 } }));
+
+    const grouped = await runCli(['poll', '--config', config, '--dry-run']);
+    expect(grouped.code, grouped.stdout).toBe(0);
+    // The plan (two dispatches of six steps), one line per reason, the summary.
+    const lines = grouped.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(19);
+    expect(lines.slice(14)).toEqual([
+      'waiting 298 (--verbose lists each):',
+      '  needs-human 10: acme/api#150, acme/api#90, acme/api#30 and 7 more (it carries ready-for-human: remove that label to re-queue)',
+      '  repo-busy 2: acme/api#61, acme/api#121 (1 of 1 runs live in acme/api)',
+      '  tick-cap 286: acme/web#241, acme/api#2, acme/api#62 and 283 more (2 dispatch(es) per tick)',
+      'poll: would dispatch 2 (acme/api#1, acme/web#181); 298 waiting; 0 failed',
+    ]);
+
+    const verbose = await runCli(['poll', '--config', config, '--dry-run', '--verbose']);
+    const each = verbose.stdout.split('\n').filter((l) => /^waiting acme\/\w+#\d+: /.test(l));
+    expect(each).toHaveLength(298);
+    expect(each).toContain(
+      'waiting acme/web#300: needs-human (it carries ready-for-human: remove that label to re-queue)',
+    );
+
+    const json = await runCli(['poll', '--config', config, '--dry-run', '--output', 'json']);
+    expect(json.json?.['waiting']).toHaveLength(298);
   });
 
   it('exits 3 when the T3 snapshot cannot be read, before any write', async () => {

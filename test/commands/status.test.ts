@@ -244,6 +244,7 @@ describe('afk status', () => {
         },
       ],
       failures: [],
+      t3Unreadable: null,
     });
   });
 
@@ -292,27 +293,130 @@ describe('afk status', () => {
     expect(seen.some((r) => r.includes('acme/web'))).toBe(false);
   });
 
-  it('exits 3 when the tracker cannot be read', async () => {
-    gh.failNext({ path: '/repos/acme/api/issues' }, { status: 502 });
+  it('shows the repos it can read, names the one it cannot, and exits 1', async () => {
+    liveRun();
+    escalation();
+
+    const result = await runCli(['status', '--config', writeConfig(armedConfig())], {
+      now: NOW,
+      env: { AFK_REPOS: 'acme/api,acme/ghost' },
+    });
+
+    expect(result.code, result.stderr).toBe(1);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain(
+      '  acme/api#7  2        pushed  completed/ready  judging abcdef1  2h 05m  1/2           CI is running on abcdef1',
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^unreadable: acme\/ghost: cannot list its issues: tracker: GET \/repos\/acme\/ghost\/issues: 404 not-found\b/,
+      ),
+    );
+    expect(lines).toContain('status: 1 live run, 0 queued, 0 escalations; 1 unreadable');
+    expect(seen.filter((r) => r.includes('/acme/ghost/')).sort()).toEqual([
+      'GET https://api.github.test/repos/acme/ghost/issues?labels=agent-in-progress&state=all&per_page=100',
+      'GET https://api.github.test/repos/acme/ghost/issues?labels=ready-for-agent&state=open&per_page=100',
+      'GET https://api.github.test/repos/acme/ghost/issues?labels=ready-for-human&state=open&per_page=100',
+    ]);
+  });
+
+  it('exits 3 when no repo can be read', async () => {
+    gh.failNext({ path: /^\/repos\/acme\/(api|web)\/issues$/ }, { status: 502 }, 10);
 
     const result = await runCli(['status', '--config', writeConfig(armedConfig())]);
 
     expect(result.code).toBe(3);
     expect(result.stdout).toBe(
-      'status: stopped, cannot list issues: tracker: GET /repos/acme/api/issues: 502 transient (fake failure 502)\n',
+      'status: stopped, acme/api: cannot list its issues: tracker: GET /repos/acme/api/issues: 502 transient (fake failure 502); acme/web: cannot list its issues: tracker: GET /repos/acme/web/issues: 502 transient (fake failure 502)\n',
     );
   });
 
-  it('exits 3 when T3 cannot be read for the live runs', async () => {
+  it('shows everything the tracker knows when T3 is down, with T3’s column unknown, and exits 3', async () => {
     liveRun();
-    t3.failNext({ path: '/api/orchestration/snapshot' }, 'network-error');
+    queue();
+    escalation();
+    t3.failNext({ path: '/api/orchestration/snapshot' }, { status: 503 }, 10);
 
-    const result = await runCli(['status', '--config', writeConfig(armedConfig())]);
+    const text = await runCli(['status', '--config', writeConfig(armedConfig())], { now: NOW });
 
-    expect(result.code).toBe(3);
-    expect(result.stdout).toBe(
-      'status: stopped, cannot read the runs: t3: GET /api/orchestration/snapshot: transient (network_error)\n',
+    expect(text.code).toBe(3);
+    expect(text.stdout).toBe(
+      [
+        'gates: kill switch off; 2 repo(s): acme/api, acme/web',
+        '',
+        'live runs (1)',
+        '  ISSUE       ATTEMPT  PHASE   THREAD   CI               AGE     FIX-FORWARDS  NOW',
+        '  acme/api#7  2        pushed  unknown  judging abcdef1  2h 05m  1/2           CI is running on abcdef1',
+        '  THREAD unknown: T3 could not be read (t3: GET /api/orchestration/snapshot: 503 transient)',
+        '',
+        'queue (3)',
+        '  #  ISSUE       PRIORITY  WAITS',
+        '  1  acme/api#8  P0        repo-busy: 1 of 1 runs live in acme/api',
+        '  2  acme/web#3  P1        would dispatch next',
+        '  3  acme/web#4  P2        tick-cap: 1 dispatch(es) per tick',
+        '',
+        'escalations (1)',
+        '  ISSUE       ATTEMPT  ESCALATED                 REASON',
+        '  acme/web#9  1        2026-11-20T12:00:00.000Z  fix-forward-exhausted: CI still fails after 2 fix-forwards',
+        '',
+        'status: 1 live run, 3 queued, 1 escalation; T3 unknown',
+        '',
+      ].join('\n'),
     );
+
+    const json = await runCli(
+      ['status', '--config', writeConfig(armedConfig()), '--output', 'json'],
+      { now: NOW },
+    );
+    expect(json.code).toBe(3);
+    expect(json.json).toMatchObject({
+      exitCode: 3,
+      summary: 'status: 1 live run, 3 queued, 1 escalation; T3 unknown',
+      runs: [{ issue: 'acme/api#7', thread: 'unknown', phase: 'pushed' }],
+      queue: [{ issue: 'acme/api#8' }, { issue: 'acme/web#3' }, { issue: 'acme/web#4' }],
+      escalations: [{ issue: 'acme/web#9' }],
+      failures: [],
+      t3Unreadable: 't3: GET /api/orchestration/snapshot: 503 transient',
+    });
+  });
+
+  it('caps each table at 20 rows, or --limit; --limit 0, --verbose and JSON show all', async () => {
+    for (let n = 1; n <= 25; n += 1) {
+      gh.addIssue('acme/web', {
+        number: n,
+        title: `Queued ${n}`,
+        labels: ['ready-for-agent'],
+        createdAt: `2026-11-01T00:${String(n).padStart(2, '0')}:00Z`,
+        labeledBy: { 'ready-for-agent': 'maintainer' },
+      });
+    }
+    const config = writeConfig(armedConfig());
+    const rows = (stdout: string) => stdout.split('\n').filter((l) => /^ {2}\d+ {2}/.test(l));
+
+    const capped = await runCli(['status', '--config', config]);
+    expect(capped.code).toBe(0);
+    expect(rows(capped.stdout)).toHaveLength(20);
+    expect(capped.stdout).toContain(
+      '  20  acme/web#20  -         tick-cap: 1 dispatch(es) per tick\n  … and 5 more (--limit 0 shows all)\n',
+    );
+    expect(capped.stdout).toContain('queue (25)');
+
+    const three = await runCli(['status', '--config', config, '--limit', '3']);
+    expect(rows(three.stdout)).toHaveLength(3);
+    expect(three.stdout).toContain('  … and 22 more (--limit 0 shows all)');
+
+    for (const all of [['--limit', '0'], ['--verbose']]) {
+      const result = await runCli(['status', '--config', config, ...all]);
+      expect(rows(result.stdout), all.join(' ')).toHaveLength(25);
+      expect(result.stdout).not.toContain('more (--limit 0 shows all)');
+    }
+
+    const json = await runCli(['status', '--config', config, '--output', 'json']);
+    expect(json.json?.['queue']).toHaveLength(25);
+
+    const bad = await runCli(['status', '--config', config, '--limit', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("option '--limit <n>' argument 'many' is invalid");
   });
 
   it('exits 2 for a repo outside the allowlist', async () => {

@@ -644,6 +644,56 @@ describe.each(forges)('afk watch on $kind', (forge) => {
     );
   });
 
+  describe('afk watch with a repo it cannot read', () => {
+    it('decides and acts on the other repos’ runs, names the repo, and exits 1', async () => {
+      setup(forge, { config: { repos: ['acme/api', 'acme/ghost'] } });
+      gh.addIssue('acme/api', {
+        number: 2,
+        title: 'Locked by hand',
+        labels: ['agent-in-progress'],
+      });
+
+      const watched = await tick('watch');
+
+      expect(watched.code, watched.stdout).toBe(1);
+      expect(decisions(watched)).toEqual(['escalate:thread-missing']);
+      expect(gh.issue('acme/api', 2).labels).toEqual(['ready-for-human']);
+      expect(slack.messages).toHaveLength(1);
+      expect(watched.json?.['failures']).toEqual([
+        {
+          issue: null,
+          repo: 'acme/ghost',
+          error: expect.stringMatching(
+            /^cannot list its live runs, left out of this tick: tracker: GET \/repos\/acme\/ghost\/issues: 404 not-found/,
+          ) as unknown,
+        },
+      ]);
+      // Of the unknown repo, only its listing was asked for.
+      const ghost = gh.requests.filter((r) => r.path.includes('/acme/ghost'));
+      expect(ghost.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/ghost/issues']);
+    });
+
+    it('exits 3 when no repo can be read', async () => {
+      setup(forge, { config: { repos: ['acme/ghost', 'acme/gone'] } });
+
+      const watched = await tick('watch');
+
+      expect(watched.code).toBe(3);
+      expect(watched.json?.['summary']).toBe(
+        'watch: stopped, cannot list live runs in any repo (2 unreadable)',
+      );
+      expect((watched.json?.['failures'] as Array<{ repo: string }>).map((f) => f.repo)).toEqual([
+        'acme/ghost',
+        'acme/gone',
+      ]);
+      expect(gh.requests.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+        'GET /repos/acme/ghost/issues',
+        'GET /repos/acme/gone/issues',
+      ]);
+      expect(t3.requests).toEqual([]);
+    });
+  });
+
   describe('afk watch --dry-run', () => {
     it('makes no write anywhere and prints the plan the real run executes', async () => {
       setup(forge);

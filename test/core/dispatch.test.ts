@@ -49,6 +49,39 @@ describe('selectDispatchable', () => {
   });
 
   it.each([
+    [[], 2, ['acme/api#1', 'acme/web#2']],
+    [['acme/ghost'], 2, ['acme/api#1']],
+    [['acme/ghost', 'acme/gone', 'acme/lost'], 1, []],
+  ])(
+    'counts each unreadable repo %j as holding maxRunsPerRepo runs against the global cap',
+    (unreadableRepos, maxRunsPerRepo, selected) => {
+      const ready = [
+        issue({ repo: 'acme/api', number: 1, createdAt: '2026-11-01T00:00:00Z' }),
+        issue({ repo: 'acme/web', number: 2, createdAt: '2026-11-02T00:00:00Z' }),
+      ];
+      const result = selectDispatchable({
+        config: caps({ maxConcurrentRuns: 4, maxRunsPerRepo, maxDispatchesPerTick: 2 }),
+        ready,
+        inProgress: [issue({ repo: 'acme/api', number: 9, labels: ['agent-in-progress'] })],
+        trust: trustAll(ready),
+        unreadableRepos,
+      });
+      expect(keys(result.selected)).toEqual(selected);
+      const capped = result.skipped.map((s) => [issueKey(s.issue), s.reason, s.detail]);
+      const assumed = unreadableRepos.length * maxRunsPerRepo;
+      expect(capped).toEqual(
+        ready
+          .slice(selected.length)
+          .map((i) => [
+            issueKey(i),
+            'global-cap',
+            `4 of 4 runs live (${assumed} of them assumed: ${unreadableRepos.join(', ')} could not be read)`,
+          ]),
+      );
+    },
+  );
+
+  it.each([
     [
       'priority first, unlabelled last',
       [

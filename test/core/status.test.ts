@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   describeEscalation,
+  describeLiveRun,
   describeQueue,
   formatAge,
   furthestPhase,
   newestEscalations,
+  renderStatus,
   renderTable,
   type AfkComment,
   type RunRecord,
@@ -131,5 +133,59 @@ describe('renderTable', () => {
         ],
       ),
     ).toEqual(['  A    LONG', '  xyz', '  1    2']);
+  });
+});
+
+describe('describeLiveRun and renderStatus', () => {
+  const snapshot = { sequence: 1, detail: 'slim' as const, projects: [], threads: [] };
+  const run = (phases: RunRecord['phases'], t3: typeof snapshot | null) =>
+    describeLiveRun({
+      issue: issue({ number: 7, labels: ['agent-in-progress'] }),
+      afkComment: comment(record({ phases })),
+      snapshot: t3,
+      maxFixForwards: 2,
+      now: new Date('2026-11-01T11:00:00Z'),
+    });
+  const view = (runs: ReturnType<typeof run>[]) => ({
+    gates: { killSwitch: false, repos: ['acme/api'] },
+    runs,
+    queue: [],
+    escalations: [],
+    failures: [],
+    t3Unreadable: null,
+  });
+  const at = '2026-11-01T10:30:00Z';
+
+  it.each([
+    [{ dispatched: at }, 'dispatched to an agent'],
+    [{ dispatched: at, testsRed: at }, 'tests red'],
+    [{ dispatched: at, testsRed: at, green: at, pushed: at, ci: at }, 'CI green'],
+  ])('shows the furthest phase %j in the checklist’s words: %s', (phases, words) => {
+    const text = renderStatus(view([run(phases, snapshot)]));
+    const row = text.split('\n').find((l) => l.startsWith('  acme/api#7'));
+    expect(row).toContain(`  ${words}  `);
+  });
+
+  it.each([
+    [snapshot, 'missing'],
+    [null, 'unknown'],
+  ])(
+    'shows the thread of a run T3 does not know as missing, and as unknown without T3',
+    (t3, thread) => {
+      expect(run({}, t3).thread).toBe(thread);
+    },
+  );
+
+  it.each([
+    [0, 5, null],
+    [5, 5, null],
+    [3, 3, '  … and 2 more (--limit 0 shows all)'],
+  ])('with a limit of %i shows %i of 5 rows', (limit, shown, more) => {
+    const runs = [1, 2, 3, 4, 5].map(() => run({}, snapshot));
+    const lines = renderStatus(view(runs), { limit }).split('\n');
+    expect(lines.filter((l) => l.startsWith('  acme/api#7'))).toHaveLength(shown);
+    expect(lines.filter((l) => l.includes(' more (--limit 0'))).toEqual(
+      more === null ? [] : [more],
+    );
   });
 });
