@@ -9,7 +9,14 @@
 // https://forgejo.org/docs/latest/user/api-usage/
 import ky, { TimeoutError } from 'ky';
 import * as z from 'zod';
-import { ConfigError, isRetryAfter, TrackerError, type FailureKind } from '../core/errors.js';
+import {
+  ConfigError,
+  isRetryAfter,
+  TrackerError,
+  type FailureKind,
+  type NetworkFailure,
+} from '../core/errors.js';
+import { networkFailureOf } from './network.js';
 import type { CommentClaim, Tracker } from '../core/ports.js';
 import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 import type {
@@ -644,10 +651,10 @@ function createHttp(options: ForgejoTrackerOptions): Http {
         throw new TrackerError({
           kind: 'transient',
           request,
-          reason: `no answer within ${timeoutMs} ms`,
+          network: networkFailureOf(error, url, timeoutMs),
         });
       }
-      throw new NetworkFailure(request, error);
+      throw new Unanswered(networkFailureOf(error, url), error);
     }
   };
 
@@ -693,11 +700,11 @@ function createHttp(options: ForgejoTrackerOptions): Http {
         }
         if (failure.kind === 'transient') wait = waits[retry];
       } catch (error) {
-        if (!(error instanceof NetworkFailure)) throw error;
+        if (!(error instanceof Unanswered)) throw error;
         failure = new TrackerError({
           kind: 'transient',
           request,
-          reason: 'network error',
+          network: error.failure,
           cause: error.cause,
         });
         wait = waits[retry];
@@ -739,10 +746,14 @@ function createHttp(options: ForgejoTrackerOptions): Http {
   return { send, sendAll };
 }
 
-class NetworkFailure extends Error {
-  constructor(request: string, cause: unknown) {
-    super(`${request}: network error`, { cause });
-    this.name = 'NetworkFailure';
+/** A request without an answer, retried like a 5xx before it becomes a TrackerError. */
+class Unanswered extends Error {
+  constructor(
+    readonly failure: NetworkFailure,
+    cause: unknown,
+  ) {
+    super(`network error: ${failure.cause} (${failure.address})`, { cause });
+    this.name = 'Unanswered';
   }
 }
 

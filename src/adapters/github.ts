@@ -7,6 +7,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import * as z from 'zod';
 import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
+import { networkFailureOf } from './network.js';
 import type { Tracker } from '../core/ports.js';
 import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 import {
@@ -656,19 +657,20 @@ function createHttp(options: GitHubTrackerOptions): Http {
 
   const exchange = async (
     request: string,
+    url: string,
     run: () => Promise<{ status: number; data: unknown; headers: Answer['headers'] }>,
   ): Promise<Answer> => {
     try {
       const { status, data, headers } = await run();
       return { status, data, headers, request };
     } catch (error) {
-      throw toTrackerError(error, request, requestLine);
+      throw toTrackerError(error, request, requestLine, new URL(url, api));
     }
   };
 
   const send = <P>(method: RestMethod<P>, params: P): Promise<Answer> => {
     const { method: verb, url } = method.endpoint(params);
-    return exchange(requestLine(verb, url), () => method(params));
+    return exchange(requestLine(verb, url), url, () => method(params));
   };
 
   const sendAll = async <P>(
@@ -696,7 +698,7 @@ function createHttp(options: GitHubTrackerOptions): Http {
               : 'pagination link leaves the API host',
         });
       }
-      answer = await exchange(requestLine('GET', url.href), () =>
+      answer = await exchange(requestLine('GET', url.href), url.href, () =>
         client.request({ method: 'GET', url: url.href }),
       );
     }
@@ -855,10 +857,15 @@ function toTrackerError(
   error: unknown,
   request: string,
   requestLine: (method: string, url: string) => string,
+  url: URL,
 ): Error {
   if (error instanceof TrackerError || error instanceof ConfigError) return error;
   if (error instanceof AttemptTimeout) {
-    return new TrackerError({ kind: 'transient', request, reason: error.message });
+    return new TrackerError({
+      kind: 'transient',
+      request,
+      network: networkFailureOf(error, url, error.timeoutMs),
+    });
   }
   if (!isHttpFailure(error)) {
     const reason = error instanceof AttemptAborted ? 'aborted' : 'request failed';
@@ -870,11 +877,12 @@ function toTrackerError(
       ? requestLine(error.request.method, error.request.url)
       : request;
   if (error.response === undefined) {
-    // fetch itself failed (DNS, reset, refused); Octokit reports it as a 500 with no response.
+    // fetch itself failed (DNS, reset, refused, TLS); Octokit reports it as a 500 with no
+    // response, the fetch error as its cause.
     return new TrackerError({
       kind: 'transient',
       request: line,
-      reason: 'network error',
+      network: networkFailureOf(error.cause, url),
       cause: error.cause,
     });
   }

@@ -4,8 +4,9 @@
 // appears in no result, message or cause.
 // https://github.com/prometheus/pushgateway#api
 import { Buffer } from 'node:buffer';
-import ky from 'ky';
-import { failureKindOf, type FailureKind } from '../core/index.js';
+import ky, { TimeoutError } from 'ky';
+import { failureKindOf, type FailureKind, type NetworkFailure } from '../core/index.js';
+import { networkFailureOf } from './network.js';
 
 export interface PushTarget {
   /** The Pushgateway base URL, perhaps with a path prefix and user:password. */
@@ -15,7 +16,11 @@ export interface PushTarget {
   command: string;
 }
 
-export type PushResult = { ok: true } | { ok: false; kind: FailureKind; status: number | null };
+export type PushResult =
+  | { ok: true }
+  | { ok: false; kind: FailureKind; status: number }
+  /** No answer: the Pushgateway's host and port (never its URL) and the cause. */
+  | { ok: false; kind: 'transient'; status: null; network: NetworkFailure };
 
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4';
 
@@ -25,22 +30,25 @@ export async function pushMetrics(
   options: { timeoutMs?: number } = {},
 ): Promise<PushResult> {
   let status: number;
+  const timeoutMs = options.timeoutMs ?? 3000;
   try {
     const { url, headers } = groupUrl(target);
     const response = await ky.put(url, {
       body,
       headers: { ...headers, 'content-type': EXPOSITION_CONTENT_TYPE },
-      timeout: options.timeoutMs ?? 3000,
+      timeout: timeoutMs,
       retry: 0,
       throwHttpErrors: false,
     });
     status = response.status;
     // Read to the end (a short text at most), so the connection does not hold the exit.
     await response.text();
-  } catch {
-    // Timeout, refused, reset, DNS: the next tick pushes again. The error is dropped: ky's
-    // and fetch's errors carry the URL.
-    return { ok: false, kind: 'transient', status: null };
+  } catch (error) {
+    // Timeout, refused, reset, DNS: the next tick pushes again. Only the address and the
+    // cause are kept: ky's and fetch's errors carry the URL.
+    const timedOut = error instanceof TimeoutError ? timeoutMs : undefined;
+    const network = networkFailureOf(error, target.url, timedOut);
+    return { ok: false, kind: 'transient', status: null, network };
   }
   // The Pushgateway answers 200 (202 before v1.0) to a push it stored.
   if (status >= 200 && status < 300) return { ok: true };

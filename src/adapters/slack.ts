@@ -1,11 +1,13 @@
 // The doorbell: one Slack message through an incoming webhook. The webhook URL is a secret
 // (whoever holds it can post to the channel), so it appears in no message, log, error or
 // cause: every failure leaves this file as a `SlackError` naming `POST <slack webhook>` and
-// Slack's own short error code, nothing more.
+// Slack's own short error code, or for a request without an answer its host and port and the
+// cause, nothing more.
 // https://api.slack.com/messaging/webhooks
 import ky, { TimeoutError } from 'ky';
 import { ConfigError, failureKindOf, SlackError, type FailureKind } from '../core/errors.js';
 import type { Doorbell, DoorbellMessage } from '../core/ports.js';
+import { networkFailureOf } from './network.js';
 
 export interface SlackDoorbellOptions {
   /**
@@ -44,9 +46,14 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
       retryAfter = response.headers.get('retry-after');
       text = await response.text();
     } catch (error) {
-      // No cause: ky's TimeoutError and fetch's TypeError both carry the URL.
-      const reason = error instanceof TimeoutError ? 'timeout' : 'network_error';
-      throw new SlackError({ kind: 'transient', request, reason });
+      // No cause: ky's TimeoutError and fetch's TypeError both carry the URL. The address is
+      // the webhook's host and port (hooks.slack.com:443), never its path, which is the secret.
+      const timedOut = error instanceof TimeoutError ? timeoutMs : undefined;
+      throw new SlackError({
+        kind: 'transient',
+        request,
+        network: networkFailureOf(error, url, timedOut),
+      });
     }
     if (status === 200 && text.trim() === 'ok') return;
     throw failure(status, text, retryAfter);

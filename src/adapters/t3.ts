@@ -6,13 +6,17 @@ import ky, { TimeoutError } from 'ky';
 import * as z from 'zod';
 import {
   T3Error,
+  checkRuntimeModeSupport,
+  describeRuntimeModeFloor,
   isRetryAfter,
+  isVersionedRuntimeMode,
   sessionStatuses,
   turnStates,
   type CreateThreadCommand,
   type EnsureProjectCommand,
   type FailureKind,
   type ModelSelection,
+  type RuntimeMode,
   type StartTurnCommand,
   type T3,
   type T3Activity,
@@ -23,6 +27,7 @@ import {
   type T3Thread,
   type ThreadCommand,
 } from '../core/index.js';
+import { networkFailureOf } from './network.js';
 
 export interface T3ClientOptions {
   baseUrl: string;
@@ -46,7 +51,7 @@ export interface T3Environment {
 }
 
 export interface T3Client extends T3 {
-  /** The unauthenticated `/.well-known/t3/environment` descriptor. */
+  /** The unauthenticated `/.well-known/t3/environment` descriptor, read once per client. */
   readEnvironment(): Promise<T3Environment>;
   /** What the server makes of the token: authenticated or not, and its scopes. */
   readAuthSession(): Promise<T3AuthSession>;
@@ -61,12 +66,15 @@ const threadPath = (threadId: string) =>
 
 const MAX_BACKOFF_MS = 1000;
 
+const NO_HTTP_ORCHESTRATION =
+  'this server does not serve the HTTP orchestration API (T3\'s "orchestration v2" moves it)';
+
 export function createT3Client(options: T3ClientOptions): T3Client {
   const http = createHttp(options);
   const clock = options.clock ?? (() => new Date());
   const now = () => clock().toISOString();
 
-  const readEnvironment = async (): Promise<T3Environment> => {
+  const fetchEnvironment = async (): Promise<T3Environment> => {
     const call: Call = { method: 'GET', path: ENVIRONMENT, label: `GET ${ENVIRONMENT}` };
     const body = parseBody(call.label, await http(call), environmentSchema);
     return {
@@ -75,16 +83,19 @@ export function createT3Client(options: T3ClientOptions): T3Client {
       detail: detailFor(body.serverVersion),
     };
   };
+  // Read once per client (a tick), failure included: the snapshot's detail and the runtime
+  // modes a dispatch may carry both depend on it, and neither is worth a second request.
+  let environment: Promise<T3Environment> | undefined;
+  const readEnvironment = () => (environment ??= fetchEnvironment());
 
   // An empty `messages` array is ambiguous (a slim v0.0.32+ snapshot, or a thread with no
-  // messages yet), so the server version decides, learned once per client. When it cannot be
-  // learned, `slim` is the safe guess: callers then read the thread route for the detail.
-  let detail: Promise<T3Snapshot['detail']> | undefined;
+  // messages yet), so the server version decides. When it cannot be learned, `slim` is the
+  // safe guess: callers then read the thread route for the detail.
   const learnDetail = () =>
-    (detail ??= readEnvironment().then(
-      (environment) => environment.detail,
+    readEnvironment().then(
+      (known) => known.detail,
       () => 'slim' as const,
-    ));
+    );
 
   const dispatch = async (command: WireCommand): Promise<void> => {
     const call: Call = {
@@ -94,7 +105,36 @@ export function createT3Client(options: T3ClientOptions): T3Client {
       body: command,
       auth: true,
     };
+    await checkRuntimeMode(call.label, command);
     parseBody(call.label, await http(call), dispatchAnswerSchema);
+  };
+
+  // A mode the server's enum lacks fails the whole command as an empty 400, so a mode that
+  // only newer servers know is sent only to a server whose version says it knows it. Only
+  // such a mode costs the environment read; the snapshot has usually made it already.
+  const checkRuntimeMode = async (request: string, command: WireCommand): Promise<void> => {
+    const mode = command['runtimeMode'];
+    if (typeof mode !== 'string' || !isVersionedRuntimeMode(mode as RuntimeMode)) return;
+    let serverVersion: string;
+    try {
+      serverVersion = (await readEnvironment()).serverVersion;
+    } catch (error) {
+      const why = error instanceof T3Error ? error.message.slice('t3: '.length) : 'unknown error';
+      throw new T3Error({
+        kind: error instanceof T3Error ? error.kind : 'transient',
+        request,
+        detail: `not sent: ${describeRuntimeModeFloor(mode as RuntimeMode)}, and the server's version cannot be read (${why})`,
+        cause: error,
+      });
+    }
+    const support = checkRuntimeModeSupport(mode as RuntimeMode, serverVersion);
+    if (!support.ok) {
+      throw new T3Error({
+        kind: 'contract',
+        request,
+        detail: `not sent: ${support.reason}; set t3.runtimeMode to another mode or upgrade T3`,
+      });
+    }
   };
 
   return {
@@ -115,7 +155,18 @@ export function createT3Client(options: T3ClientOptions): T3Client {
     async readSnapshot() {
       const snapshotDetail = await learnDetail();
       const call: Call = { method: 'GET', path: SNAPSHOT, label: `GET ${SNAPSHOT}`, auth: true };
-      const body = parseBody(call.label, await http(call), snapshotSchema);
+      const answer = await http(call, (status) => status === 404);
+      if (answer.status === 404) {
+        // The snapshot names no resource, so its 404 is the router's: this server has no HTTP
+        // orchestration API (T3's "orchestration v2" moves it off these routes).
+        throw new T3Error({
+          kind: 'not-found',
+          request: call.label,
+          status: 404,
+          detail: NO_HTTP_ORCHESTRATION,
+        });
+      }
+      const body = parseBody(call.label, answer, snapshotSchema);
       return {
         sequence: body.snapshotSequence,
         detail: snapshotDetail,
@@ -285,7 +336,7 @@ function createHttp(options: T3ClientOptions) {
       throw new T3Error({
         kind: 'transient',
         request: call.label,
-        reason: timedOut ? 'timeout' : 'network_error',
+        network: networkFailureOf(error, base + call.path, timedOut ? timeoutMs : undefined),
         cause: timedOut ? new Error(`no answer within ${timeoutMs} ms`) : error,
       });
     }

@@ -1,6 +1,7 @@
 // `afk doctor`: is this deployment wired right? One line per check: the config, the gates,
 // each secret's presence (never its value), the tracker token and its permissions and labels
-// in every allow-listed repo, and T3's reachability and the token's scopes. Only
+// in every allow-listed repo, and T3's reachability, version (against the runtime mode), the
+// token's scopes and the snapshot. Only
 // `--fix-labels` writes (it creates missing labels); without it the adapters cannot write.
 import { loadConfig, type LoadedConfig } from '../adapters/config-file.js';
 import type { Logger } from '../adapters/log.js';
@@ -8,7 +9,10 @@ import { requiredSecret, secretSource, type SecretSpec } from '../adapters/secre
 import {
   check,
   checkRepoAccess,
+  checkT3RuntimeMode,
   checkT3Session,
+  checkT3Unreachable,
+  checkTrackerLoginFailure,
   ConfigError,
   describeError,
   failedChecks,
@@ -104,18 +108,39 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
     checks.push(
       check('pass', 'T3', `reachable at ${config.t3.url}, server ${environment.serverVersion}`),
     );
+    const mode = checkT3RuntimeMode(config.t3.runtimeMode, environment.serverVersion);
+    if (mode !== null) checks.push(mode);
   } catch (error) {
-    checks.push(check('fail', 'T3', `unreachable at ${config.t3.url}: ${failureOf(error)}`));
+    checks.push(checkT3Unreachable(config.t3.url, error, failureOf(error)));
   }
+  let usable = false;
   if (!t3Present) {
     checks.push(check('skip', 'T3 scopes', 'not checked without a T3 token'));
   } else if (!reachable) {
     checks.push(check('skip', 'T3 scopes', 'not checked: T3 is unreachable'));
   } else {
     try {
-      checks.push({ ...checkT3Session(await t3.readAuthSession()), name: 'T3 scopes' });
+      const scopes = { ...checkT3Session(await t3.readAuthSession()), name: 'T3 scopes' };
+      usable = scopes.status === 'pass';
+      checks.push(scopes);
     } catch (error) {
       checks.push(check('fail', 'T3 scopes', `cannot read the session: ${failureOf(error)}`));
+    }
+  }
+  // The snapshot is what every tick reads first: a server that moved its orchestration API
+  // off HTTP answers it 404, whatever its environment and session say.
+  if (usable) {
+    try {
+      const snapshot = await t3.readSnapshot();
+      checks.push(
+        check(
+          'pass',
+          'T3 orchestration',
+          `snapshot readable: ${snapshot.projects.length} project(s), ${snapshot.threads.length} thread(s)`,
+        ),
+      );
+    } catch (error) {
+      checks.push(check('fail', 'T3 orchestration', failureOf(error)));
     }
   }
 
@@ -209,9 +234,13 @@ async function checkTracker(
         check('pass', 'tracker', `token works, acting as ${await tracker.getSelfLogin()}`),
       );
     } catch (error) {
-      checks.push(check('fail', 'tracker', `token refused: ${failureOf(error)}`));
+      checks.push(checkTrackerLoginFailure(error, failureOf(error)));
       if (error instanceof UpstreamError && error.kind === 'auth') {
         checks.push(check('skip', 'repos', 'not checked: the tracker token is refused'));
+        return;
+      }
+      if (error instanceof UpstreamError && error.network !== undefined) {
+        checks.push(check('skip', 'repos', 'not checked: the tracker is unreachable'));
         return;
       }
     }

@@ -329,11 +329,15 @@ export async function pushTickMetrics(tick: TickContext, outcome: TickOutcome): 
   const { pushMetrics } = await import('../adapters/metrics.js');
   const pushed = await pushMetrics({ url: pushgatewayUrl, job, command: tick.command }, body);
   if (!pushed.ok) {
-    // Kind and status only: the URL may carry credentials.
+    // Kind, status and host:port only: the URL may carry credentials.
     const { kind, status } = pushed;
+    const why =
+      status === null
+        ? `network error: ${pushed.network.cause} (${pushed.network.address})`
+        : `${kind} ${status}`;
     tick.log.warn(
       { command: tick.command, metrics: { kind, status } },
-      `${tick.command}: the metrics push failed (${kind}${status === null ? '' : ` ${status}`}); the exit code stands`,
+      `${tick.command}: the metrics push failed (${why}); the exit code stands`,
     );
   }
 }

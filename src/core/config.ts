@@ -137,7 +137,9 @@ const t3Schema = z
     runtimeMode: z
       .enum(['approval-required', 'auto-accept-edits', 'full-access', 'auto'])
       .default('full-access')
-      .describe('T3 runtime mode of the agent'),
+      .describe(
+        'T3 runtime mode of the agent; auto needs T3 0.0.30 or later (checked before it is sent)',
+      ),
   })
   .prefault({});
 

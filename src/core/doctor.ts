@@ -1,7 +1,9 @@
 // `afk doctor`'s checks as data: each is one line, and only a `fail` fails the run. The
 // messages are part of the operator interface (runbooks quote them): keep them stable.
 import type { Config, TrackerKind } from './config.js';
-import type { LabelSpec, RepoAccess, T3AuthSession } from './types.js';
+import { UpstreamError } from './errors.js';
+import { checkRuntimeModeSupport, isVersionedRuntimeMode } from './t3-versions.js';
+import type { LabelSpec, RepoAccess, RuntimeMode, T3AuthSession } from './types.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info' | 'skip';
 
@@ -30,6 +32,46 @@ export function checkT3Session(session: T3AuthSession): Check {
     return check('fail', 'T3 token', `missing scope ${missing.join(', ')}`);
   }
   return check('pass', 'T3 token', `authenticated, scopes ${requiredT3Scopes.join(', ')}`);
+}
+
+/**
+ * Why the tracker could not say who the token acts as. Only a refusal (401, 403) is the
+ * token's fault; a request that got no answer names the address and the cause.
+ * `described` is the error's line without its upstream.
+ */
+export function checkTrackerLoginFailure(error: unknown, described: string): Check {
+  if (error instanceof UpstreamError && error.network !== undefined) {
+    const { address, cause } = error.network;
+    return check('fail', 'tracker', `unreachable at ${address}: ${cause}`);
+  }
+  if (error instanceof UpstreamError && (error.kind === 'auth' || error.kind === 'forbidden')) {
+    return check('fail', 'tracker', `token refused: ${described}`);
+  }
+  return check('fail', 'tracker', `cannot check the token: ${described}`);
+}
+
+/** T3's environment descriptor could not be read: no answer at all, or a failing one. */
+export function checkT3Unreachable(url: string, error: unknown, described: string): Check {
+  if (error instanceof UpstreamError && error.network !== undefined) {
+    const { address, cause } = error.network;
+    return check('fail', 'T3', `unreachable at ${address}: ${cause}`);
+  }
+  return check('fail', 'T3', `unreachable at ${url}: ${described}`);
+}
+
+/**
+ * Whether the server knows the configured runtime mode; null for a mode every version knows,
+ * which needs no line. A tick refuses to send a mode the server lacks, so this is a failure.
+ */
+export function checkT3RuntimeMode(mode: RuntimeMode, serverVersion: string): Check | null {
+  if (!isVersionedRuntimeMode(mode)) return null;
+  const support = checkRuntimeModeSupport(mode, serverVersion);
+  if (support.ok) return check('pass', 'T3 runtime mode', `${mode}: T3 ${serverVersion} knows it`);
+  return check(
+    'fail',
+    'T3 runtime mode',
+    `${support.reason}: set t3.runtimeMode to another mode or upgrade T3`,
+  );
 }
 
 /**

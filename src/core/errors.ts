@@ -29,7 +29,22 @@ export interface UpstreamErrorInit {
   status?: number | undefined;
   /** The server's own reason code, when it gave one. */
   reason?: string | undefined;
+  /** The request never got an answer: where it was going and why it did not arrive. */
+  network?: NetworkFailure | undefined;
+  /** Says what happened in afk's words, in place of the kind and reason. */
+  detail?: string | undefined;
   cause?: unknown;
+}
+
+/**
+ * A request that got no HTTP answer. `address` is `host:port` only: a URL's path or query
+ * may carry a secret (a Slack webhook's path is one), its host never does.
+ */
+export interface NetworkFailure {
+  /** `api.github.com:443` */
+  address: string;
+  /** `connection refused`, `DNS failure (ENOTFOUND)`, `timeout after 15000 ms`, `TLS failure (CERT_HAS_EXPIRED)` */
+  cause: string;
 }
 
 export class UpstreamError extends Error {
@@ -38,19 +53,25 @@ export class UpstreamError extends Error {
   readonly request: string;
   readonly status: number | undefined;
   readonly reason: string | undefined;
+  readonly network: NetworkFailure | undefined;
 
   constructor(init: UpstreamErrorInit) {
     const status = init.status === undefined ? '' : ` ${init.status}`;
     const reason = init.reason === undefined ? '' : ` (${init.reason})`;
-    super(`${init.upstream}: ${init.request}:${status} ${init.kind}${reason}`, {
-      cause: init.cause,
-    });
+    const what =
+      init.network !== undefined
+        ? ` network error: ${init.network.cause} (${init.network.address})`
+        : init.detail !== undefined
+          ? `${status} ${init.detail}`
+          : `${status} ${init.kind}${reason}`;
+    super(`${init.upstream}: ${init.request}:${what}`, { cause: init.cause });
     this.name = new.target.name;
     this.upstream = init.upstream;
     this.kind = init.kind;
     this.request = init.request;
     this.status = init.status;
     this.reason = init.reason;
+    this.network = init.network;
   }
 }
 
@@ -105,6 +126,50 @@ export const isRetryAfter = (value: string | null | undefined): boolean =>
   value !== undefined &&
   value !== null &&
   (/^\s*\d+\s*$/.test(value) || !Number.isNaN(Date.parse(value)));
+
+/**
+ * What an error chain says about a request that got no answer, from the error codes found
+ * along it (Node's `code`: `ECONNREFUSED`, `ENOTFOUND`, `CERT_HAS_EXPIRED`, undici's
+ * `UND_ERR_*`) and whether the request ran out of time. The first code that names a cause
+ * wins; a chain without one is a failed connection, as fetch reports it.
+ * https://nodejs.org/api/errors.html#common-system-errors
+ * https://nodejs.org/api/tls.html#x509-certificate-error-codes
+ */
+export function describeNetworkCause(failure: {
+  codes: readonly string[];
+  /** The request's own timer fired (ky's TimeoutError, an AbortSignal.timeout). */
+  timedOutAfterMs?: number | undefined;
+}): string {
+  if (failure.timedOutAfterMs !== undefined) return `timeout after ${failure.timedOutAfterMs} ms`;
+  for (const code of failure.codes) {
+    const cause = causeOfCode(code);
+    if (cause !== undefined) return cause;
+  }
+  const [code] = failure.codes;
+  return code === undefined ? 'connection failed' : `connection failed (${code})`;
+}
+
+const dnsCodes = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+const timeoutCodes = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+// OpenSSL's verification errors that do not say CERT in their name.
+const tlsCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'HOSTNAME_MISMATCH', 'EPROTO']);
+
+function causeOfCode(code: string): string | undefined {
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (dnsCodes.has(code)) return `DNS failure (${code})`;
+  if (timeoutCodes.has(code)) return `timeout (${code})`;
+  if (tlsCodes.has(code) || /^ERR_(TLS|SSL)_|CERT/.test(code)) return `TLS failure (${code})`;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `connection reset (${code})`;
+  if (code === 'UND_ERR_SOCKET') return 'connection closed by the server';
+  if (code === 'EHOSTUNREACH') return 'host unreachable';
+  if (code === 'ENETUNREACH') return 'network unreachable';
+  return undefined;
+}
 
 /**
  * A one-line description of any thrown value, safe to log (messages carry no secrets). A

@@ -15,3 +15,4 @@ export * from './watch.js';
 export * from './metrics.js';
 export * from './status.js';
 export * from './doctor.js';
+export * from './t3-versions.js';

@@ -187,7 +187,7 @@ export function createT3Fake(options: T3FakeOptions = {}): T3Fake {
 
   const hasThreadRoute = versionAtLeast(serverVersion, [0, 0, 29]);
   const slimSnapshot = versionAtLeast(serverVersion, [0, 0, 32]);
-  const commandSchema = commandSchemaFor(versionAtLeast(serverVersion, [0, 0, 29]));
+  const commandSchema = commandSchemaFor(versionAtLeast(serverVersion, [0, 0, 30]));
 
   const requests: RecordedRequest[] = [];
   const commands: T3Fake['commands'] = [];
@@ -783,7 +783,9 @@ const uploadAttachment = z.object({
 });
 
 function commandSchemaFor(hasAutoMode: boolean) {
-  // `auto` joined the runtime modes in v0.0.29.
+  // `auto` is absent from v0.0.27 through the v0.0.29 nightlies (decoded with the real
+  // schemas); it joined the RuntimeMode literals with pingdotgg/t3code#4272, after them. A
+  // server without it fails the whole command's decoding: the empty 400.
   const runtimeMode = hasAutoMode
     ? z.enum(['approval-required', 'auto-accept-edits', 'full-access', 'auto'])
     : z.enum(['approval-required', 'auto-accept-edits', 'full-access']);
@@ -882,13 +884,14 @@ function parseJson(text: string): unknown {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Semver order: a prerelease (`0.0.30-nightly.20260720`) comes before its release. */
 function versionAtLeast(version: string, floor: readonly [number, number, number]): boolean {
-  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version.trim());
+  const match = /^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?/.exec(version.trim());
   if (match === null) throw new Error(`T3 fake: unreadable serverVersion ${version}`);
   const parts = [Number(match[1]), Number(match[2]), Number(match[3])];
   for (const [index, part] of parts.entries()) {
     const min = floor[index] ?? 0;
     if (part !== min) return part > min;
   }
-  return true;
+  return match[4] === undefined;
 }

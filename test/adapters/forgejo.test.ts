@@ -1181,7 +1181,9 @@ describe('authentication', () => {
 describe('failures', () => {
   const listRequest = 'GET /repos/acme/app/issues';
 
-  it.each<[string, FakeFailure, { kind: string; status?: number; reason?: string }]>([
+  it.each<
+    [string, FakeFailure, { kind: string; status?: number; reason?: string; network?: unknown }]
+  >([
     [
       'a 401',
       { status: 401, body: { message: 'token is required' } },
@@ -1212,7 +1214,11 @@ describe('failures', () => {
       { status: 503, body: '<html>' },
       { kind: 'transient', status: 503 },
     ],
-    ['a network error', 'network-error', { kind: 'transient', reason: 'network error' }],
+    [
+      'a network error',
+      'network-error',
+      { kind: 'transient', network: { address: 'forgejo.test:443', cause: 'connection failed' } },
+    ],
     ['a malformed 200', 'malformed', { kind: 'malformed', status: 200 }],
   ])('maps %s to its kind', async (_name, answer, expected) => {
     fake.failNext({ path: '/repos/acme/app/issues' }, answer);
@@ -1241,8 +1247,11 @@ describe('failures', () => {
     expect(error).toMatchObject({
       kind: 'transient',
       request: listRequest,
-      reason: 'no answer within 20 ms',
+      network: { address: 'forgejo.test:443', cause: 'timeout after 20 ms' },
     });
+    expect(error.message).toBe(
+      `tracker: ${listRequest}: network error: timeout after 20 ms (forgejo.test:443)`,
+    );
   });
 
   it('times out even when the fetch it was given ignores the abort signal', async () => {
@@ -1256,7 +1265,10 @@ describe('failures', () => {
       tracker({ fetch: deaf, timeoutMs: 20 }).listLabelledIssues(repo, 'afk', 'open'),
     );
 
-    expect(error).toMatchObject({ kind: 'transient', reason: 'no answer within 20 ms' });
+    expect(error).toMatchObject({
+      kind: 'transient',
+      network: { address: 'forgejo.test:443', cause: 'timeout after 20 ms' },
+    });
     expect(calls).toBe(1);
   });
 

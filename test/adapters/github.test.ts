@@ -553,8 +553,11 @@ describe('failures', () => {
     expect(error).toMatchObject({
       kind: 'transient',
       request: listRequest,
-      reason: 'no answer within 20 ms',
+      network: { address: 'api.github.test:443', cause: 'timeout after 20 ms' },
     });
+    expect(error.message).toBe(
+      `tracker: ${listRequest}: network error: timeout after 20 ms (api.github.test:443)`,
+    );
   });
 
   it('times out even when the fetch it was given ignores the abort signal', async () => {
@@ -568,7 +571,10 @@ describe('failures', () => {
       tracker({ fetch: deaf, timeoutMs: 20 }).listLabelledIssues(repo, 'afk', 'open'),
     );
 
-    expect(error).toMatchObject({ kind: 'transient', reason: 'no answer within 20 ms' });
+    expect(error).toMatchObject({
+      kind: 'transient',
+      network: { address: 'api.github.test:443', cause: 'timeout after 20 ms' },
+    });
     expect(calls).toBe(1);
   });
 

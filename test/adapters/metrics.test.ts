@@ -112,7 +112,12 @@ describe('pushMetrics', () => {
     const result = await pushMetrics({ url: BASE, job: 'afk', command: 'poll' }, body, {
       timeoutMs: 50,
     });
-    expect(result).toEqual({ ok: false, kind: 'transient', status: null });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'transient',
+      status: null,
+      network: { address: 'pushgateway.test:443', cause: 'timeout after 50 ms' },
+    });
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(gateway.pushes).toHaveLength(1);
   });
@@ -120,6 +125,11 @@ describe('pushMetrics', () => {
   it('returns a network failure as a value', async () => {
     gateway.answerWith(() => HttpResponse.error());
     const result = await pushMetrics({ url: BASE, job: 'afk', command: 'poll' }, body);
-    expect(result).toEqual({ ok: false, kind: 'transient', status: null });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'transient',
+      status: null,
+      network: { address: 'pushgateway.test:443', cause: 'connection failed' },
+    });
   });
 });

@@ -171,14 +171,28 @@ describe('retries', () => {
     expect(fake.messages).toHaveLength(1);
   });
 
-  it.each<[string, SlackFailure, { kind: string; status?: number; reason: string }]>([
+  it.each<[string, SlackFailure, Record<string, unknown>]>([
     [
       'a 5xx',
       { status: 502, body: 'rollup_error' },
       { kind: 'transient', status: 502, reason: 'rollup_error' },
     ],
-    ['a network error', 'network-error', { kind: 'transient', reason: 'network_error' }],
-    ['a timeout', 'timeout', { kind: 'transient', reason: 'timeout' }],
+    [
+      'a network error',
+      'network-error',
+      {
+        kind: 'transient',
+        network: { address: 'hooks.slack.test:443', cause: 'connection failed' },
+      },
+    ],
+    [
+      'a timeout',
+      'timeout',
+      {
+        kind: 'transient',
+        network: { address: 'hooks.slack.test:443', cause: 'timeout after 50 ms' },
+      },
+    ],
   ])('gives up after one retry of %s', async (_name, answer, expected) => {
     fake.failNext(answer, 2);
 
@@ -244,7 +258,9 @@ describe('the webhook URL stays secret', () => {
     expect(error.cause).toBeUndefined();
     for (const text of [error.message, String(error), inspect(error, { depth: 10 })]) {
       expect(text).not.toContain(secretPath);
-      expect(text).not.toContain('hooks.slack.test');
+      // The host and port may be named (a network error says where it could not go), never
+      // the URL around them.
+      expect(text).not.toMatch(/https?:\/\/|hooks\.slack\.test\//);
     }
   });
 

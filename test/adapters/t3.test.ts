@@ -337,15 +337,19 @@ describe('the T3 fake', () => {
       );
     });
 
-    it('knows the auto runtime mode only from v0.0.29', async () => {
-      const auto = { ...wire.threadCreate, runtimeMode: 'auto' };
-      setup({ serverVersion: '0.0.28' });
+    // Absent from v0.0.27 through the v0.0.29 nightlies, decoded with the real schemas.
+    it.each([
+      ['0.0.28', false],
+      ['0.0.29', false],
+      ['0.0.30-nightly.20260720.1', false],
+      ['0.0.30', true],
+      ['0.0.33', true],
+    ])('knows the auto runtime mode on v%s: %s', async (serverVersion, known) => {
+      setup({ serverVersion });
       await accepted(wire.projectCreate);
-      expect(await post(auto)).toEqual(schemaRejected);
-      server.resetHandlers();
-      setup({ serverVersion: '0.0.29' });
-      await accepted(wire.projectCreate);
-      expect((await post(auto)).status).toBe(200);
+      const answer = await post({ ...wire.threadCreate, runtimeMode: 'auto' });
+      if (known) expect(answer.status).toBe(200);
+      else expect(answer).toEqual(schemaRejected);
     });
 
     it('ignores extra properties and trims ids', async () => {
@@ -1141,7 +1145,7 @@ describe('createT3Client', () => {
       expect(await failure(client.createProject(project))).toMatchObject({
         kind: 'transient',
         status: undefined,
-        reason: 'network_error',
+        network: { address: 't3.test:80', cause: 'connection failed' },
       });
       expect(fake.writes()).toHaveLength(3);
     });
@@ -1152,7 +1156,7 @@ describe('createT3Client', () => {
       const error = await failure(client.readSnapshot());
       expect(error).toMatchObject({
         kind: 'transient',
-        reason: 'timeout',
+        network: { address: 't3.test:80', cause: 'timeout after 50 ms' },
         request: 'GET /api/orchestration/snapshot',
       });
       // ky's own error carries the request, Authorization header included: not kept.
@@ -1277,7 +1281,7 @@ describe('readAuthSession', () => {
     expect(error).toMatchObject({
       kind: 'transient',
       request: 'GET /api/auth/session',
-      reason: 'network_error',
+      network: { address: 't3.test:80', cause: 'connection failed' },
     });
   });
 
@@ -1288,5 +1292,77 @@ describe('readAuthSession', () => {
     const error = await failure(client.readAuthSession());
 
     expect(error).toMatchObject({ kind: 'malformed', reason: 'authenticated' });
+  });
+});
+
+describe('a runtime mode only newer servers know', () => {
+  const autoThread = { ...thread, runtimeMode: 'auto' as const };
+  const autoTurn = { ...turn, runtimeMode: 'auto' as const };
+  const dispatches = (fake: ReturnType<typeof setup>['fake']) =>
+    fake.requests.filter((r) => r.path === '/api/orchestration/dispatch');
+
+  it('is sent to a server whose version knows it, after one read that only it costs', async () => {
+    const { client, fake } = setup({ serverVersion: '0.0.30' });
+    await client.createProject(project);
+    await client.createThread({ ...thread, threadId: 'thread-0', commandId: 'cmd-thread-0' });
+
+    await client.createThread(autoThread);
+    await client.startTurn(autoTurn);
+
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      '/api/orchestration/dispatch',
+      '/api/orchestration/dispatch',
+      '/.well-known/t3/environment',
+      '/api/orchestration/dispatch',
+      '/api/orchestration/dispatch',
+    ]);
+    expect(fake.state.threads.get('thread-1')?.runtimeMode).toBe('auto');
+  });
+
+  it.each(['0.0.29', '0.0.30-nightly.20260720.1'])(
+    'is not sent to T3 %s: the step fails naming the version and the mode',
+    async (serverVersion) => {
+      const { client, fake } = setup({ serverVersion });
+      await client.createProject(project);
+
+      const error = await failure(client.createThread(autoThread));
+
+      expect(error.message).toBe(
+        `t3: POST /api/orchestration/dispatch (thread.create): not sent: runtimeMode auto needs T3 0.0.30 or later; this server is ${serverVersion}; set t3.runtimeMode to another mode or upgrade T3`,
+      );
+      expect(error.kind).toBe('contract');
+      expect(dispatches(fake)).toHaveLength(1);
+      expect((await failure(client.startTurn(autoTurn))).message).toContain(
+        '(thread.turn.start): not sent: runtimeMode auto needs T3 0.0.30 or later',
+      );
+      expect(dispatches(fake)).toHaveLength(1);
+    },
+  );
+
+  it('is not sent when the server’s version cannot be read, and says so', async () => {
+    const { client, fake } = setup({ serverVersion: '0.0.32' }, { retries: 0 });
+    fake.failNext({ path: '/.well-known/t3/environment' }, { status: 503 });
+
+    const error = await failure(client.createThread(autoThread));
+
+    expect(error.message).toBe(
+      "t3: POST /api/orchestration/dispatch (thread.create): not sent: runtimeMode auto needs T3 0.0.30 or later, and the server's version cannot be read (GET /.well-known/t3/environment: 503 transient)",
+    );
+    expect(error.kind).toBe('transient');
+    expect(dispatches(fake)).toEqual([]);
+  });
+});
+
+describe('a server without the HTTP orchestration API', () => {
+  it('says so when the snapshot route answers 404', async () => {
+    const { client, fake } = setup({}, { retries: 0 });
+    fake.failNext({ path: '/api/orchestration/snapshot' }, { status: 404 });
+
+    const error = await failure(client.readSnapshot());
+
+    expect(error).toMatchObject({ kind: 'not-found', status: 404 });
+    expect(error.message).toBe(
+      `t3: GET /api/orchestration/snapshot: 404 this server does not serve the HTTP orchestration API (T3's "orchestration v2" moves it)`,
+    );
   });
 });

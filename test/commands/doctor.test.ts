@@ -55,7 +55,8 @@ describe('afk doctor', () => {
       'pass  acme/web labels: all 7 present',
       'pass  T3: reachable at http://t3.test, server 0.0.32',
       'pass  T3 scopes: authenticated, scopes orchestration:read, orchestration:operate',
-      'doctor: healthy; 11 passed, 0 warning(s)',
+      'pass  T3 orchestration: snapshot readable: 0 project(s), 0 thread(s)',
+      'doctor: healthy; 12 passed, 0 warning(s)',
     ]);
     // The doorbell is checked for presence only: it is never rung.
     expect(seen).toEqual([
@@ -66,6 +67,7 @@ describe('afk doctor', () => {
       'GET https://api.github.test/repos/acme/web/labels?per_page=100',
       'GET http://t3.test/.well-known/t3/environment',
       'GET http://t3.test/api/auth/session',
+      'GET http://t3.test/api/orchestration/snapshot',
     ]);
     expect(result.stdout).not.toContain(TRACKER_TOKEN);
     expect(result.stdout).not.toContain(T3_TOKEN);
@@ -84,7 +86,7 @@ describe('afk doctor', () => {
     expect(lines(result.stdout)).toContain(
       'warn  Slack webhook: absent: no doorbell, escalations page nobody (set notify.slackWebhookUrlFile or AFK_SLACK_WEBHOOK_URL)',
     );
-    expect(lines(result.stdout).at(-1)).toBe('doctor: healthy; 8 passed, 1 warning(s)');
+    expect(lines(result.stdout).at(-1)).toBe('doctor: healthy; 9 passed, 1 warning(s)');
   });
 
   it('fails on a refused tracker token and skips the repo checks', async () => {
@@ -100,7 +102,63 @@ describe('afk doctor', () => {
       'skip  repos: not checked: the tracker token is refused',
     );
     expect(seen.filter((r) => r.includes('/repos/'))).toEqual([]);
-    expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 6 passed, 0 warning(s)');
+    expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 7 passed, 0 warning(s)');
+  });
+
+  it('says the tracker is unreachable, not that the token is refused, on a network failure', async () => {
+    gh.failNext({ path: '/user' }, 'network-error');
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  tracker: unreachable at api.github.test:443: connection failed',
+    );
+    expect(lines(result.stdout)).toContain('skip  repos: not checked: the tracker is unreachable');
+    expect(result.stdout).not.toContain('token refused');
+    expect(seen.filter((r) => r.includes('/repos/'))).toEqual([]);
+  });
+
+  it('says a tracker failure that is not a refusal is not the token’s', async () => {
+    gh.failNext({ path: '/user' }, { status: 503 });
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  tracker: cannot check the token: GET /user: 503 transient (fake failure 503)',
+    );
+  });
+
+  it('fails runtimeMode auto on a T3 version that lacks it, and passes it on one that has it', async () => {
+    const config = writeConfig(armedConfig({ t3: { url: 'http://t3.test', runtimeMode: 'auto' } }));
+    t3 = createT3Fake({ serverVersion: '0.0.29' });
+    server.use(...t3.handlers);
+
+    const old = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(old.code).toBe(1);
+    expect(lines(old.stdout)).toContain(
+      'fail  T3 runtime mode: runtimeMode auto needs T3 0.0.30 or later; this server is 0.0.29: set t3.runtimeMode to another mode or upgrade T3',
+    );
+
+    t3 = createT3Fake({ serverVersion: '0.0.32' });
+    server.use(...t3.handlers);
+    const current = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(current.code, current.stdout).toBe(0);
+    expect(lines(current.stdout)).toContain('pass  T3 runtime mode: auto: T3 0.0.32 knows it');
+  });
+
+  it('fails a T3 server that does not serve the HTTP orchestration API', async () => {
+    t3.failNext({ path: '/api/orchestration/snapshot' }, { status: 404 });
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      `fail  T3 orchestration: GET /api/orchestration/snapshot: 404 this server does not serve the HTTP orchestration API (T3's "orchestration v2" moves it)`,
+    );
   });
 
   it('names the missing permission of a read-only token', async () => {
@@ -182,7 +240,7 @@ describe('afk doctor', () => {
 
     expect(result.code).toBe(1);
     expect(lines(result.stdout).slice(-3)).toEqual([
-      'fail  T3: unreachable at http://t3.test: GET /.well-known/t3/environment: transient (network_error)',
+      'fail  T3: unreachable at t3.test:80: connection failed',
       'skip  T3 scopes: not checked: T3 is unreachable',
       'doctor: 1 failed; 9 passed, 0 warning(s)',
     ]);
@@ -271,7 +329,7 @@ describe('afk doctor', () => {
       expect(lines(result.stdout)).toContain(
         `fail  Slack webhook: notify.slackWebhookUrlFile: ${problem(file)}: every escalation fails its doorbell and keeps its lock until the file can be read`,
       );
-      expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 10 passed, 0 warning(s)');
+      expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 11 passed, 0 warning(s)');
     },
   );
 

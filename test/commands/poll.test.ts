@@ -226,6 +226,36 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     expect(result.stdout).toContain('skipped acme/api#1: write the afk comment');
   });
 
+  it('does not send runtimeMode auto to a T3 version that lacks it, and says why', async () => {
+    t3 = createT3Fake({ serverVersion: '0.0.29' });
+    server.resetHandlers(...gh.handlers, ...t3.handlers);
+    ready('acme/api', 1);
+    const config = armedConfig({ t3: { url: 'http://t3.test', runtimeMode: 'auto' } });
+
+    const result = await runCli(['poll', '--config', writeConfig(config)]);
+
+    expect(result.code).toBe(1);
+    expect(commandTypes(t3)).toEqual([`project.create ${projectIdFor('acme/api')}`]);
+    expect(result.stdout).toContain(
+      't3: POST /api/orchestration/dispatch (thread.create): not sent: runtimeMode auto needs T3 0.0.30 or later; this server is 0.0.29; set t3.runtimeMode to another mode or upgrade T3',
+    );
+    expect(gh.issue('acme/api', 1).labels).toEqual(['ready-for-agent']);
+    expect(gh.writes()).toEqual([]);
+  });
+
+  it('says a T3 server without the HTTP orchestration API does not serve it, and exits 3', async () => {
+    ready('acme/api', 1);
+    t3.failNext({ path: '/api/orchestration/snapshot' }, { status: 404 });
+
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code).toBe(3);
+    expect(`${result.stdout}${result.stderr}`).toContain(
+      `t3: GET /api/orchestration/snapshot: 404 this server does not serve the HTTP orchestration API (T3's "orchestration v2" moves it)`,
+    );
+    expect(t3.writes()).toEqual([]);
+  });
+
   // A tick that dies after each step, then a clean tick: the same end state every time.
   it.each([
     ['the project', (t: T3Fake) => t.failNext({ commandType: 'thread.create' }, 'network-error')],

@@ -62,8 +62,9 @@ export type Fault = (typeof faultNames)[number];
 /** What the tick's one-line error must say right after the upstream and the request. */
 const causeOf: Record<Fault, RegExp> = {
   '503': /^503 transient\b/,
-  timeout: /^transient \((no answer within \d+ ms|timeout)\)/,
-  reset: /^transient \(network[ _]error\)/,
+  // A request without an answer names where it went (host:port) and why, never the token.
+  timeout: /^network error: timeout after \d+ ms \([a-z0-9.-]+:\d+\)/,
+  reset: /^network error: connection failed \([a-z0-9.-]+:\d+\)/,
   '401': /^401 auth\b/,
   '403 secondary rate limit': /^403 rate-limited\b/,
   '429': /^429 rate-limited\b/,
