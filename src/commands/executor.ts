@@ -36,6 +36,13 @@ export interface Ports {
 export interface ExecuteOptions {
   /** The tick's clock: a claim older than the lease is a dead tick's. */
   now: () => Date;
+  /**
+   * Once aborted, no step starts (a SIGTERM, the tick's time budget spent): the rest are
+   * skipped as `stopped by <reason>`, and a claim already taken is still released.
+   */
+  stop?: AbortSignal | undefined;
+  /** Told of each step as it ends, so that a tick explains itself while it runs. */
+  onResult?: ((result: ActionResult, ms: number) => void) | undefined;
 }
 
 export type ActionResult =
@@ -87,9 +94,12 @@ export async function executePlan(
   try {
     for (const [i, action] of plan.entries()) {
       const key = issueKey(action.issue);
-      const why = heldBack.get(key);
+      const started = performance.now();
+      const stopped = options.stop?.aborted === true;
+      const why = stopped ? `stopped by ${String(options.stop?.reason)}` : heldBack.get(key);
+      let result: ActionResult;
       if (why !== undefined) {
-        results.push({ action, status: 'skipped', error: why });
+        result = { action, status: 'skipped', error: why };
       } else {
         const state = stateOf(key);
         let performed: Performed | null = null;
@@ -98,25 +108,27 @@ export async function executePlan(
           performed = await claimUpFront(plan, key, ports.tracker, options, state);
         }
         performed ??= await performSafely(action, ports, options, state);
-        if (performed.status === 'done') results.push({ action, status: 'done' });
+        if (performed.status === 'done') result = { action, status: 'done' };
         else if (performed.status === 'skipped') {
-          results.push({ action, status: 'skipped', error: performed.why });
+          result = { action, status: 'skipped', error: performed.why };
           if (performed.holdBack) {
             heldBack.set(key, `another tick got there first: ${describeAction(action)}`);
           }
         } else {
-          results.push({ action, status: 'failed', error: performed.error });
+          result = { action, status: 'failed', error: performed.error };
           if (performed.holdBack) {
             heldBack.set(key, `an earlier step failed: ${describeAction(action)}`);
           }
         }
       }
       // The claim covers the issue's remaining steps (the relabel after a doorbell too), and
-      // goes as soon as there are none.
-      if (lastStep.get(key) === i || heldBack.has(key)) {
+      // goes as soon as there are none, or none will start.
+      if (lastStep.get(key) === i || heldBack.has(key) || stopped) {
         const problem = await release(ports.tracker, action.issue, comments.get(key));
-        if (problem !== null) results.push(noteRelease(results.pop(), problem));
+        if (problem !== null) result = noteRelease(result, problem);
       }
+      results.push(result);
+      options.onResult?.(result, Math.round(performance.now() - started));
     }
   } finally {
     // Every claim is released after its issue's last step; one still held here belongs to a
@@ -397,8 +409,7 @@ async function release(
 }
 
 /** A release that failed is reported with the step after which it was due, as a failure. */
-function noteRelease(result: ActionResult | undefined, problem: string): ActionResult {
-  if (result === undefined) throw new Error('a claim was released before any step ran');
+function noteRelease(result: ActionResult, problem: string): ActionResult {
   const before = result.status === 'done' ? 'done' : `${result.status}: ${result.error}`;
   return { action: result.action, status: 'failed', error: `${before}; ${problem}` };
 }

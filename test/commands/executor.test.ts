@@ -471,3 +471,49 @@ describe('a duplicate afk comment', () => {
     expect(gh.issue(REPO, 1).comments.map((c) => c.id)).toEqual([keep]);
   });
 });
+
+describe('a tick that is told to stop', () => {
+  it('reports each step as it ends, before the next one starts', async () => {
+    const id = afkComment(live);
+    const seen: string[] = [];
+    await executePlan(escalation(id, live), ports, {
+      now: () => NOW,
+      onResult: (result, ms) => {
+        expect(ms).toBeGreaterThanOrEqual(0);
+        seen.push(`${result.action.kind} ${result.status} (${slack.messages.length} rung)`);
+      },
+    });
+    expect(seen).toEqual([
+      'upsertChecklist done (0 rung)',
+      'notify done (1 rung)',
+      'addLabels done (1 rung)',
+      'removeLabels done (1 rung)',
+    ]);
+  });
+
+  it('starts no step after the stop, lets the one in flight end, and releases its claim', async () => {
+    const id = afkComment(live);
+    const stop = new AbortController();
+    const results = await executePlan(escalation(id, live), ports, {
+      now: () => NOW,
+      stop: stop.signal,
+      onResult: () => stop.abort('SIGTERM'),
+    });
+    expect(statuses(results)).toEqual([
+      'done',
+      'skipped: stopped by SIGTERM',
+      'skipped: stopped by SIGTERM',
+      'skipped: stopped by SIGTERM',
+    ]);
+    expect(writes()).toEqual([
+      `POST /repos/acme/api/issues/comments/${id}/reactions`,
+      `PATCH /repos/acme/api/issues/comments/${id}`,
+      expect.stringMatching(
+        new RegExp(`^DELETE /repos/acme/api/issues/comments/${id}/reactions/\\d+$`),
+      ),
+    ]);
+    expect(slack.messages).toEqual([]);
+    expect(gh.reactions(REPO, id)).toEqual({});
+    expect(gh.issue(REPO, 1).labels).toEqual(['agent-in-progress']);
+  });
+});
