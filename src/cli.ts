@@ -10,7 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, describeError, UpstreamError } from './core/errors.js';
 import type { Logger } from './adapters/log.js';
 import { redactOutput } from './adapters/secrets.js';
-import type { Runtime, TickFlags } from './commands/tick.js';
+import type { Runtime, Signals, StopSignal, TickFlags } from './commands/tick.js';
 
 /** The shared tick module: exit codes and the logger, loaded with the first command. */
 const tickModule = () => import('./commands/tick.js');
@@ -43,6 +43,7 @@ const toTickFlags = (raw: RawFlags): TickFlags => ({
   output: raw.output,
   ...(raw.config === undefined ? {} : { config: raw.config }),
   ...(raw.repo === undefined ? {} : { repo: raw.repo }),
+  ...(raw.verbose === true ? { verbose: true } : {}),
 });
 
 const tickOptions = (command: Command): Command =>
@@ -87,8 +88,42 @@ export function defaultRuntime(): Runtime {
     stdout: process.stdout,
     stderr: process.stderr,
     now: () => new Date(),
+    signals: {
+      on: (signal, listener) => process.on(signal, listener),
+      off: (signal, listener) => process.off(signal, listener),
+      exit: (code) => process.exit(code),
+    },
   };
 }
+
+/**
+ * Node as PID 1 (the image) has no default handler for SIGTERM, which Kubernetes sends a Job
+ * past its deadline. For a tick, the first SIGTERM or SIGINT stops it: no new step starts, the
+ * step in flight finishes (tick.ts), the report says what was left, and the exit code is 143
+ * (130 for SIGINT). A second signal ends the process at once.
+ */
+function trapStopSignals(signals: Signals | undefined) {
+  const stop = new AbortController();
+  let received: StopSignal | undefined;
+  const listeners = (['SIGTERM', 'SIGINT'] as const).map((signal) => {
+    const listener = () => {
+      if (received !== undefined) signals?.exit(SIGNAL_EXIT[signal]);
+      received ??= signal;
+      stop.abort(signal);
+    };
+    signals?.on(signal, listener);
+    return () => signals?.off(signal, listener);
+  });
+  return {
+    stop: stop.signal,
+    /** The exit code a signal imposes, if one came. */
+    exitCode: () => (received === undefined ? undefined : SIGNAL_EXIT[received]),
+    release: () => listeners.forEach((off) => off()),
+  };
+}
+
+/** 128 + the signal's number, as a shell reports a process a signal ended. */
+const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function main(argv: string[], runtime: Runtime = defaultRuntime()): Promise<number> {
   runtime = redactOutput(runtime); // a secret that reached a message anyway is taken out
@@ -112,21 +147,27 @@ export async function main(argv: string[], runtime: Runtime = defaultRuntime()):
       ending = { command: action.name(), json: action.opts()['output'] === 'json' };
     });
 
+  type Tick = (flags: TickFlags, runtime: Runtime, log: Logger) => Promise<number>;
+  const tick = (load: () => Promise<Tick>) => async (raw: RawFlags) => {
+    const trap = trapStopSignals(runtime.signals);
+    try {
+      const run = await load();
+      exitCode = await run(toTickFlags(raw), { ...runtime, stop: trap.stop }, await logger());
+    } finally {
+      trap.release();
+    }
+    exitCode = trap.exitCode() ?? exitCode;
+  };
+
   tickOptions(program.command('poll'))
     .description('one tick: dispatch ready issues to coding agents on T3')
     .addOption(verboseOption('list each waiting issue (text groups them by reason)'))
-    .action(async (raw: RawFlags) => {
-      const { poll } = await import('./commands/poll.js');
-      const flags = { ...toTickFlags(raw), verbose: raw.verbose === true };
-      exitCode = await poll(flags, runtime, await logger());
-    });
+    .action(tick(async () => (await import('./commands/poll.js')).poll));
 
   tickOptions(program.command('watch'))
     .description('one tick: follow live runs through CI and deploy; fix forward, escalate, close')
-    .action(async (raw: RawFlags) => {
-      const { watch } = await import('./commands/watch.js');
-      exitCode = await watch(toTickFlags(raw), runtime, await logger());
-    });
+    .addOption(verboseOption('list each run a stop left unread (text groups them)'))
+    .action(tick(async () => (await import('./commands/watch.js')).watch));
 
   program
     .command('status')

@@ -27,7 +27,7 @@ export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4';
 export async function pushMetrics(
   target: PushTarget,
   body: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; fetch?: typeof fetch } = {},
 ): Promise<PushResult> {
   let status: number;
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -39,6 +39,7 @@ export async function pushMetrics(
       timeout: timeoutMs,
       retry: 0,
       throwHttpErrors: false,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
     status = response.status;
     // Read to the end (a short text at most), so the connection does not hold the exit.

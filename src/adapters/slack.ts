@@ -20,6 +20,8 @@ export interface SlackDoorbellOptions {
   /** The wait before the one retry of a 5xx, timeout or network failure. Default 1000. */
   retryDelayMs?: number | undefined;
   fetch?: typeof fetch | undefined;
+  /** Aborts the ring, and its retry: the tick is stopping. */
+  signal?: AbortSignal | undefined;
 }
 
 const request = 'POST <slack webhook>';
@@ -41,13 +43,19 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
     let text: string;
     let retryAfter: string | null;
     try {
-      const response = await client.post(url, { json: payload });
+      const response = await client.post(url, {
+        json: payload,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
       status = response.status;
       retryAfter = response.headers.get('retry-after');
       text = await response.text();
     } catch (error) {
       // No cause: ky's TimeoutError and fetch's TypeError both carry the URL. The address is
       // the webhook's host and port (hooks.slack.com:443), never its path, which is the secret.
+      if (options.signal?.aborted === true) {
+        throw new SlackError({ kind: 'transient', request, reason: 'aborted' });
+      }
       const timedOut = error instanceof TimeoutError ? timeoutMs : undefined;
       throw new SlackError({
         kind: 'transient',
@@ -71,6 +79,7 @@ export function createSlackDoorbell(options: SlackDoorbellOptions): Doorbell {
         // Slack's 4xx answers say what is wrong with the request or the webhook; repeating
         // the request changes nothing.
         if (!(error instanceof SlackError) || error.kind !== 'transient') throw error;
+        if (options.signal?.aborted === true) throw error;
         await sleep(retryDelayMs);
         await attempt(url, payload);
       }

@@ -41,6 +41,8 @@ export interface T3ClientOptions {
   /** Stamps `createdAt` on the commands that carry one. */
   clock?: () => Date;
   fetch?: typeof fetch;
+  /** Aborts every request, and stops the retries: the tick is stopping. */
+  signal?: AbortSignal;
 }
 
 export interface T3Environment {
@@ -321,6 +323,7 @@ function createHttp(options: T3ClientOptions) {
         method: call.method,
         headers,
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       const text = await response.text();
       const retryAfter = response.headers.get('retry-after');
@@ -333,6 +336,9 @@ function createHttp(options: T3ClientOptions) {
     } catch (error) {
       // ky's TimeoutError holds the Request, headers and token included: not kept as cause.
       const timedOut = error instanceof TimeoutError;
+      if (options.signal?.aborted === true) {
+        throw new T3Error({ kind: 'transient', request: call.label, reason: 'aborted' });
+      }
       throw new T3Error({
         kind: 'transient',
         request: call.label,
@@ -355,7 +361,8 @@ function createHttp(options: T3ClientOptions) {
         if (!(error instanceof T3Error)) throw error; // e.g. the token could not be read
         failure = error;
       }
-      if (failure.kind !== 'transient' || retry >= retries) throw failure;
+      const stopping = options.signal?.aborted === true;
+      if (failure.kind !== 'transient' || retry >= retries || stopping) throw failure;
       await sleep(Math.min(MAX_BACKOFF_MS, retryDelayMs * 2 ** retry));
     }
   };

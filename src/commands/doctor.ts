@@ -26,7 +26,14 @@ import {
   type Env,
   type Tracker,
 } from '../core/index.js';
-import { EXIT, type Runtime } from './tick.js';
+import { EXIT, logRequests, type Runtime } from './tick.js';
+
+/**
+ * Per request (each attempt). Doctor is run by a person waiting at a terminal, or as a
+ * pre-flight check: an upstream that has not answered in 5 s is reported as such, and a hung
+ * T3 costs 10 s (one retry), not the 30 s a tick's defaults would.
+ */
+const DOCTOR_TIMEOUT_MS = 5_000;
 
 export interface DoctorFlags {
   config?: string;
@@ -76,6 +83,7 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
   });
 
   const { retries, throttle } = runtime.http ?? {};
+  const timeoutMs = runtime.http?.timeoutMs ?? DOCTOR_TIMEOUT_MS;
   const fetch: typeof globalThis.fetch = flags.fixLabels
     ? (input, init) => globalThis.fetch(input, init)
     : readOnlyFetch;
@@ -87,7 +95,8 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
     const tracker = await createTracker(config.tracker.kind, {
       apiUrl: config.tracker.apiUrl,
       token: requiredSecret(secrets.tracker, runtime.env),
-      fetch,
+      fetch: logRequests(log, 'tracker', fetch),
+      timeoutMs,
       ...(retries === undefined ? {} : { retries }),
       ...(throttle === undefined ? {} : { throttle }),
     });
@@ -98,7 +107,8 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
   const t3 = createT3Client({
     baseUrl: config.t3.url,
     token: requiredSecret(secrets.t3, runtime.env),
-    fetch,
+    fetch: logRequests(log, 't3', fetch),
+    timeoutMs,
     ...(retries === undefined ? {} : { retries }),
   });
   let reachable = false;

@@ -18,15 +18,20 @@ import {
   type Tracker,
   type TrustFact,
 } from '../core/index.js';
-import { executePlan, type ActionResult } from './executor.js';
+import type { ActionResult } from './executor.js';
 import { writeReport, type Failure, type Waiting } from './report.js';
 import { readEachRepo, type UnreadableRepo } from './repos.js';
 import {
   EXIT,
+  executeTick,
+  logSummary,
   mapLimit,
   openTick,
+  progressShown,
   pushTickMetrics,
+  recordRepoUnreadable,
   recordUnreadable,
+  stopNote,
   type Runtime,
   type TickFlags,
 } from './tick.js';
@@ -35,11 +40,7 @@ import type { Logger } from '../adapters/log.js';
 /** Concurrent reads per tick: well under GitHub's 100-concurrent secondary limit. */
 const READ_CONCURRENCY = 8;
 
-export async function poll(
-  flags: TickFlags & { verbose?: boolean },
-  runtime: Runtime,
-  log: Logger,
-): Promise<number> {
+export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
   const opened = await openTick('poll', flags, runtime, log);
   if (!opened.open) return opened.exitCode;
   const { tick } = opened;
@@ -63,6 +64,7 @@ export async function poll(
         waiting: parts.waiting ?? [],
         failures,
         details: { dispatched },
+        progressShown: progressShown(tick),
       },
       { verbose: flags.verbose === true },
     );
@@ -81,13 +83,11 @@ export async function poll(
 
   const read = await readQueue(tracker, config, repos);
   for (const { repo, error } of read.unreadableRepos) {
-    const message = `cannot list its issues, left out of this tick: ${error}`;
-    log.error({ command: 'poll', repo }, `${repo}: ${message}`);
-    failures.push({ issue: null, repo, error: message });
+    recordRepoUnreadable(tick, repo, `cannot list its issues, left out of this tick: ${error}`);
   }
   if (read.unreadableRepos.length === repos.length) {
     const summary = `poll: stopped, cannot list issues in any repo (${repos.length} unreadable)`;
-    log.error({ command: 'poll' }, summary);
+    logSummary(tick, {}, summary, 'error');
     return report(EXIT.upstreamUnreadable, summary);
   }
   queue = read;
@@ -132,21 +132,16 @@ export async function poll(
   }
 
   const waiting: Waiting[] = skipped;
-  const results: ActionResult[] =
-    flags.mode === 'live' ? await executePlan(plan, ports, { now: runtime.now }) : [];
-  for (const r of results) {
-    if (r.status === 'failed')
-      log.error({ command: 'poll', issue: issueKey(r.action.issue) }, r.error);
-  }
+  const { results, notStarted } = await executeTick(tick, plan);
   const failedIssues = new Set(
     results.filter((r) => r.status !== 'done').map((r) => issueKey(r.action.issue)),
   );
   const dispatched = dispatching.filter((key) => !failedIssues.has(key));
   const failed = failures.length + results.filter((r) => r.status === 'failed').length;
   const verb = flags.mode === 'live' ? 'dispatched' : 'would dispatch';
-  const summary = `poll: ${verb} ${dispatched.length}${dispatched.length > 0 ? ` (${dispatched.join(', ')})` : ''}; ${waiting.length} waiting; ${failed} failed`;
-  log.info({ command: 'poll', dispatched, waiting: waiting.length, failed }, summary);
-  return report(failed > 0 ? EXIT.actionFailed : EXIT.ok, summary, {
+  const summary = `poll: ${verb} ${dispatched.length}${dispatched.length > 0 ? ` (${dispatched.join(', ')})` : ''}; ${waiting.length} waiting; ${failed} failed${stopNote(tick, notStarted)}`;
+  logSummary(tick, { dispatched, waiting: waiting.length, failed, notStarted }, summary);
+  return report(failed + notStarted > 0 ? EXIT.actionFailed : EXIT.ok, summary, {
     plan,
     results,
     waiting,

@@ -31,6 +31,8 @@ export interface TickReport {
   failures: Failure[];
   /** Command-specific facts (e.g. poll's dispatched issues). */
   details: Record<string, unknown>;
+  /** The steps were logged as they ended, on this same screen: the text leaves them out. */
+  progressShown?: boolean;
 }
 
 const KILL_SWITCH_PREVIEW =
@@ -59,7 +61,7 @@ export function writeReport(
     if (report.killSwitch) lines.push(KILL_SWITCH_PREVIEW);
     lines.push(report.plan.length === 0 ? 'plan: nothing to do' : 'plan:');
     report.plan.forEach((action, i) => lines.push(`  ${i + 1}. ${describeAction(action)}`));
-  } else {
+  } else if (report.progressShown !== true) {
     for (const result of report.results) {
       const error = result.status === 'done' ? '' : `: ${result.error}`;
       lines.push(`${result.status.padEnd(7)} ${describeAction(result.action)}${error}`);

@@ -63,7 +63,7 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
   }
 
   // Read-only adapters: a status can never write, whatever a bug would call.
-  const { tracker, t3 } = await buildPorts(config, runtime, 'dry-run');
+  const { tracker, t3 } = await buildPorts(config, runtime, 'dry-run', { log });
   const unreadable = (what: string, error: unknown) => {
     if (error instanceof ConfigError) throw error;
     const summary = `status: stopped, ${what}: ${describeError(error)}`;

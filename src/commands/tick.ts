@@ -5,9 +5,12 @@ import { createLogger, type Logger } from '../adapters/log.js';
 import { requiredSecret, secretConfigured, type SecretSpec } from '../adapters/secrets.js';
 import {
   ConfigError,
+  describeAction,
   describeError,
+  issueKey,
   renderTickMetrics,
   tickGate,
+  type Action,
   type Config,
   type Doorbell,
   type Env,
@@ -15,7 +18,7 @@ import {
   type RepoName,
   type Upstream,
 } from '../core/index.js';
-import type { ActionResult, Ports } from './executor.js';
+import { executePlan, type ActionResult, type Ports } from './executor.js';
 import type { Failure } from './report.js';
 
 export interface Output {
@@ -37,7 +40,43 @@ export interface Runtime {
    * and sets a tiny per-request `timeoutMs` so that a timeout costs milliseconds.
    */
   http?: { retries?: number; throttle?: boolean; pace?: boolean; timeoutMs?: number };
+  /** The process's SIGTERM and SIGINT (production: `process`); main turns them into `stop`. */
+  signals?: Signals;
+  /**
+   * Aborted when the tick must start no new step; its reason names why (`SIGTERM`). Set by
+   * main from `signals` for poll and watch.
+   */
+  stop?: AbortSignal;
+  /** How long a step in flight may still run after a stop. Default STOP_GRACE_MS; tests shorten it. */
+  graceMs?: number;
 }
+
+export type StopSignal = 'SIGTERM' | 'SIGINT';
+
+export interface Signals {
+  on(signal: StopSignal, listener: () => void): unknown;
+  off(signal: StopSignal, listener: () => void): unknown;
+  /** Ends the process at once: a second signal does not wait for the tick. */
+  exit(code: number): void;
+}
+
+// The clock of a tick, in seconds. A CronJob's Job is killed at activeDeadlineSeconds (100 for
+// poll, 150 for watch: k8s/base). A tick starts no new step after its budget
+// (`tick.budgetSeconds`, default 70), gives the step in flight STOP_GRACE_MS (5) before it
+// aborts that step's requests, then may release one claim (one tracker request, at most
+// TIMEOUTS.trackerMs: 10), pushes its metrics (3, adapters/metrics.ts), and has start-up and
+// the report besides (under 2): 70 + 5 + 10 + 3 + 2 = 90 < 100 (worstTickSeconds).
+// A request's own worst case (timeout × attempts + backoff: 10 × 2 + 0.25 for T3, 10 + 10 for
+// the tracker's 5xx retries, 5 × 2 + 1 for Slack) never adds to this: the abort at the end of
+// the grace cuts any request short. A SIGTERM takes the same path, 20 s at most (STOP_SECONDS),
+// inside the pods' terminationGracePeriodSeconds of 30. test/k8s/manifests.test.ts checks both.
+export const STOP_GRACE_MS = 5_000;
+/** Per request (each attempt): short enough that one hung upstream leaves the tick most of its budget. */
+export const TIMEOUTS = { trackerMs: 10_000, t3Ms: 10_000, slackMs: 5_000 } as const;
+/** From a stop to the process's end: the grace, one claim's release, the metrics push, the report. */
+export const STOP_SECONDS = STOP_GRACE_MS / 1000 + TIMEOUTS.trackerMs / 1000 + 3 + 2;
+/** The longest a tick with this budget runs. */
+export const worstTickSeconds = (budgetSeconds: number): number => budgetSeconds + STOP_SECONDS;
 
 export type Mode = 'live' | 'dry-run';
 
@@ -46,9 +85,19 @@ export interface TickFlags {
   mode: Mode;
   output: 'text' | 'json';
   repo?: string;
+  /** Text lists each waiting issue instead of grouping them by reason. */
+  verbose?: boolean;
 }
 
 export const EXIT = { ok: 0, actionFailed: 1, usage: 2, upstreamUnreadable: 3 } as const;
+
+/**
+ * stdout and stderr on one terminal: the report (stdout) is not repeated by the log (stderr).
+ * The steps, already shown as progress lines, are left out of the report's text, and the
+ * summary and the failures of reads are logged at debug only.
+ */
+export const sharesScreen = (runtime: Runtime): boolean =>
+  runtime.stdout.isTTY === true && runtime.stderr.isTTY === true;
 
 export function loggerFor(runtime: Runtime): Logger {
   const level = (runtime.env['AFK_LOG_LEVEL'] || 'info') as LogLevel;
@@ -132,21 +181,62 @@ export interface RequestCount {
 }
 
 /** Counts every request an adapter sends (retries too; not the ones a dry run refused). */
-function createRequestMeter() {
+function createRequestMeter(log: Logger | undefined) {
   const counts = new Map<string, RequestCount>();
   return {
     fetchFor(upstream: Upstream): typeof fetch {
+      const send = logRequests(log, upstream);
       return (input, init) => {
         const method = methodOf(input, init);
         const key = `${upstream} ${method}`;
         const known = counts.get(key);
         if (known === undefined) counts.set(key, { upstream, method, count: 1 });
         else known.count += 1;
-        return globalThis.fetch(input, init);
+        return send(input, init);
       };
     },
     counts: (): RequestCount[] => [...counts.values()].map((c) => ({ ...c })),
   };
+}
+
+/**
+ * At debug, one log line per request as it ends: method, host, path, status, milliseconds.
+ * Never a header, a body or a query string; the Slack webhook's path is the secret itself, and
+ * a Pushgateway URL may carry credentials: for those two, the host alone.
+ */
+export function logRequests(
+  log: Logger | undefined,
+  upstream: Upstream | 'metrics',
+  send: typeof fetch = globalThis.fetch,
+): typeof fetch {
+  if (log === undefined || !log.isLevelEnabled('debug')) return send;
+  return async (input, init) => {
+    const method = methodOf(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const path = { slack: '<slack webhook>', metrics: '<pushgateway>' }[upstream as string];
+    const started = performance.now();
+    const line = (status: number | string) => {
+      const ms = Math.round(performance.now() - started);
+      const http = { method, host: url.host, path: path ?? url.pathname, status, ms };
+      log.debug({ http }, `${method} ${http.host} ${http.path} ${status} ${ms} ms`);
+    };
+    try {
+      const response = await send(input, init);
+      line(response.status);
+      return response;
+    } catch (error) {
+      line(failureOf(error));
+      throw error;
+    }
+  };
+}
+
+/** Why a request got no answer, by the error's name alone: its message may carry the URL. */
+function failureOf(error: unknown): string {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError') return 'timeout';
+  if (name === 'AbortError') return 'aborted';
+  return 'no answer';
 }
 
 /** The ports, and the requests they sent so far. */
@@ -154,8 +244,13 @@ export interface TickPorts extends Ports {
   requestCounts(): RequestCount[];
 }
 
-export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): Promise<TickPorts> {
-  const meter = createRequestMeter();
+export async function buildPorts(
+  config: Config,
+  runtime: Runtime,
+  mode: Mode,
+  edge: { log?: Logger; abort?: AbortSignal } = {},
+): Promise<TickPorts> {
+  const meter = createRequestMeter(edge.log);
   const fetch = (upstream: Upstream) => fetchFor(mode, meter.fetchFor(upstream));
   const [{ createTracker }, { createT3Client }, { createSlackDoorbell }] = await Promise.all([
     import('../adapters/tracker.js'),
@@ -190,7 +285,7 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
   // error (exit 2), not an unreadable upstream. They are still read afresh per request.
   await Promise.all([trackerToken(), t3Token()]);
   const { retries, pace, timeoutMs } = runtime.http ?? {};
-  const timeout = timeoutMs === undefined ? {} : { timeoutMs };
+  const signal = edge.abort === undefined ? {} : { signal: edge.abort };
   // GitHub's write pacing (about one write a second) protects a real GitHub; an emulator on
   // loopback (the demo, the end-to-end tests) has no secondary limits to respect.
   const throttle =
@@ -204,14 +299,16 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
       ...(retries === undefined ? {} : { retries }),
       ...(throttle === undefined ? {} : { throttle }),
       ...(pace === undefined ? {} : { pace }),
-      ...timeout,
+      timeoutMs: timeoutMs ?? TIMEOUTS.trackerMs,
+      ...signal,
     }),
     t3: createT3Client({
       baseUrl: config.t3.url,
       token: t3Token,
       fetch: fetch('t3'),
       ...(retries === undefined ? {} : { retries }),
-      ...timeout,
+      timeoutMs: timeoutMs ?? TIMEOUTS.t3Ms,
+      ...signal,
     }),
     // No webhook configured means no doorbell: watch plans none, and escalations go on. A
     // configured one whose file cannot be read fails its ring, and the relabel waits for it.
@@ -220,7 +317,8 @@ export async function buildPorts(config: Config, runtime: Runtime, mode: Mode): 
           webhookUrl: requiredSecret(webhook, runtime.env),
           fetch: fetch('slack'),
           ...(retries === 0 ? { retryDelayMs: 0 } : {}),
-          ...timeout,
+          timeoutMs: timeoutMs ?? TIMEOUTS.slackMs,
+          ...signal,
         })
       : noDoorbell,
     requestCounts: meter.counts,
@@ -247,6 +345,10 @@ export interface TickContext {
   startedAt: Date;
   /** Failures outside the plan (reads), reported with the tick and counted in its exit code. */
   failures: Failure[];
+  /** Aborted when no new step may start: a signal, or the tick's budget spent (its reason says which). */
+  stop: AbortSignal;
+  /** Ends the tick's timers; called when its report is written. */
+  endClock(): void;
 }
 
 /**
@@ -271,7 +373,14 @@ export async function openTick(
       `${command}: kill switch is on: a dry run previews the plan; a live tick would do nothing`,
     );
   }
-  const ports = await buildPorts(config, runtime, flags.mode);
+  const clock = startTickClock(command, config.tick.budgetSeconds, runtime, log);
+  let ports: TickPorts;
+  try {
+    ports = await buildPorts(config, runtime, flags.mode, { log, abort: clock.abort });
+  } catch (error) {
+    clock.end();
+    throw error;
+  }
   const tick = {
     command,
     mode: flags.mode,
@@ -283,7 +392,50 @@ export async function openTick(
     ports,
     startedAt,
   };
-  return { open: true, tick: { ...tick, failures: [] } };
+  return { open: true, tick: { ...tick, failures: [], stop: clock.stop, endClock: clock.end } };
+}
+
+/**
+ * A tick's two deadlines. `stop`: no new step starts (the process was told to stop, or the
+ * budget is spent). `abort`: STOP_GRACE_MS later, the requests of the step still in flight
+ * are aborted, and so is any request after them (a claim left by such a step lapses with its
+ * lease). Every timer is unref'd: none keeps a finished process alive.
+ */
+function startTickClock(
+  command: string,
+  budgetSeconds: number,
+  runtime: Runtime,
+  log: Logger,
+): { stop: AbortSignal; abort: AbortSignal; end(): void } {
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms).unref());
+  const graceMs = runtime.graceMs ?? STOP_GRACE_MS;
+  const stopNow = (reason: string) => {
+    if (stop.signal.aborted) return;
+    stop.abort(reason);
+    log.warn(
+      { command, stop: reason },
+      `${command}: stopped by ${reason}: no new step starts; the step in flight has ${graceMs / 1000} s to finish`,
+    );
+    later(graceMs, () => {
+      abort.abort(reason);
+      log.warn({ command, stop: reason }, `${command}: aborting the requests still in flight`);
+    });
+  };
+  const onSignal = () => stopNow(String(runtime.stop?.reason));
+  if (runtime.stop?.aborted === true) onSignal();
+  else runtime.stop?.addEventListener('abort', onSignal, { once: true });
+  later(budgetSeconds * 1000, () => stopNow(`the tick's time budget (${budgetSeconds} s)`));
+  return {
+    stop: stop.signal,
+    abort: abort.signal,
+    end: () => {
+      timers.forEach(clearTimeout);
+      runtime.stop?.removeEventListener('abort', onSignal);
+    },
+  };
 }
 
 /**
@@ -293,10 +445,75 @@ export async function openTick(
 export function recordUnreadable(tick: TickContext, what: string, error: unknown): string {
   if (error instanceof ConfigError) throw error;
   const message = `${what}: ${describeError(error)}`;
-  tick.log.error({ command: tick.command }, message);
+  // On a terminal the report shows it (stdout); in a container the log carries it too.
+  tick.log[sharesScreen(tick.runtime) ? 'debug' : 'error']({ command: tick.command }, message);
   tick.failures.push({ issue: null, error: message });
   return `${tick.command}: stopped, ${message}`;
 }
+
+/**
+ * Carries out a live tick's plan (a dry run carries out nothing), logging each step as it
+ * ends. Steps a stop left unstarted are counted apart: they are work the next tick does.
+ */
+export async function executeTick(
+  tick: TickContext,
+  plan: Action[],
+): Promise<{ results: ActionResult[]; notStarted: number }> {
+  if (tick.mode !== 'live') return { results: [], notStarted: 0 };
+  const { command, log } = tick;
+  const results = await executePlan(plan, tick.ports, {
+    now: tick.runtime.now,
+    stop: tick.stop,
+    onResult: (result, ms) => {
+      const error = result.status === 'done' ? '' : `: ${result.error}`;
+      const fields = {
+        command,
+        issue: issueKey(result.action.issue),
+        action: result.action.kind,
+        result: result.status,
+        ms,
+      };
+      const message = `${describeAction(result.action)}: ${result.status} in ${ms} ms${error}`;
+      log[result.status === 'failed' ? 'error' : 'info'](fields, message);
+    },
+  });
+  const stopped = `stopped by ${String(tick.stop.reason)}`;
+  const notStarted = results.filter((r) => r.status === 'skipped' && r.error === stopped).length;
+  return { results, notStarted };
+}
+
+/** The summary's note of a stop, when one left work undone. */
+export const stopNote = (tick: TickContext, notStarted: number): string =>
+  notStarted === 0 ? '' : `; ${notStarted} not started (stopped by ${String(tick.stop.reason)})`;
+
+/** The summary line: on a terminal the report (stdout) shows it, so the log keeps it at debug. */
+export function logSummary(
+  tick: TickContext,
+  fields: object,
+  summary: string,
+  level: 'info' | 'error' = 'info',
+): void {
+  tick.log[sharesScreen(tick.runtime) ? 'debug' : level](
+    { command: tick.command, ...fields },
+    summary,
+  );
+}
+
+/**
+ * A repo whose issues could not be listed: left out of this tick, and named in the report
+ * and the log (once on a terminal, where the report shows it).
+ */
+export function recordRepoUnreadable(tick: TickContext, repo: RepoName, message: string): void {
+  tick.log[sharesScreen(tick.runtime) ? 'debug' : 'error'](
+    { command: tick.command, repo },
+    `${repo}: ${message}`,
+  );
+  tick.failures.push({ issue: null, repo, error: message });
+}
+
+/** The report leaves out the steps when the progress lines already showed them on the same screen. */
+export const progressShown = (tick: TickContext): boolean =>
+  tick.mode === 'live' && sharesScreen(tick.runtime) && tick.log.isLevelEnabled('info');
 
 export interface TickOutcome {
   exitCode: number;
@@ -313,6 +530,7 @@ export interface TickOutcome {
  * is a warning, never a failure of the tick: the exit code stands.
  */
 export async function pushTickMetrics(tick: TickContext, outcome: TickOutcome): Promise<void> {
+  tick.endClock();
   const { pushgatewayUrl, job } = tick.config.metrics;
   if (pushgatewayUrl === null || tick.mode === 'dry-run') return;
   const body = renderTickMetrics({
@@ -327,7 +545,9 @@ export async function pushTickMetrics(tick: TickContext, outcome: TickOutcome): 
     escalations: outcome.escalations,
   });
   const { pushMetrics } = await import('../adapters/metrics.js');
-  const pushed = await pushMetrics({ url: pushgatewayUrl, job, command: tick.command }, body);
+  const pushed = await pushMetrics({ url: pushgatewayUrl, job, command: tick.command }, body, {
+    fetch: logRequests(tick.log, 'metrics'),
+  });
   if (!pushed.ok) {
     // Kind, status and host:port only: the URL may carry credentials.
     const { kind, status } = pushed;

@@ -16,15 +16,20 @@ import {
   type Tracker,
 } from '../core/index.js';
 import type { Logger } from '../adapters/log.js';
-import { executePlan, type ActionResult, type Ports } from './executor.js';
-import { writeReport } from './report.js';
+import type { ActionResult, Ports } from './executor.js';
+import { writeReport, type Waiting } from './report.js';
 import { readEachRepo } from './repos.js';
 import {
   EXIT,
+  executeTick,
+  logSummary,
   mapLimit,
   openTick,
+  progressShown,
   pushTickMetrics,
+  recordRepoUnreadable,
   recordUnreadable,
+  stopNote,
   type Runtime,
   type TickFlags,
 } from './tick.js';
@@ -50,21 +55,28 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     summary: string,
     runs: RunOutcome[],
     results: ActionResult[],
+    waiting: Waiting[] = [],
   ) => {
-    writeReport(runtime.stdout, flags.output, {
-      command: 'watch',
-      mode: flags.mode,
-      killSwitch: tick.killSwitch,
-      exitCode,
-      summary,
-      plan: runs.flatMap((r) => r.actions),
-      results,
-      waiting: [],
-      failures,
-      details: {
-        runs: runs.map((r) => ({ issue: issueKey(r.issue), decision: r.decision })),
+    writeReport(
+      runtime.stdout,
+      flags.output,
+      {
+        command: 'watch',
+        mode: flags.mode,
+        killSwitch: tick.killSwitch,
+        exitCode,
+        summary,
+        plan: runs.flatMap((r) => r.actions),
+        results,
+        waiting,
+        failures,
+        details: {
+          runs: runs.map((r) => ({ issue: issueKey(r.issue), decision: r.decision })),
+        },
+        progressShown: progressShown(tick),
       },
-    });
+      { verbose: flags.verbose === true },
+    );
     await pushTickMetrics(tick, {
       exitCode,
       results,
@@ -85,19 +97,17 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     ports.tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
   );
   for (const { repo, error } of lists.unreadable) {
-    const message = `cannot list its live runs, left out of this tick: ${error}`;
-    log.error({ command: 'watch', repo }, `${repo}: ${message}`);
-    failures.push({ issue: null, repo, error: message });
+    recordRepoUnreadable(tick, repo, `cannot list its live runs, left out of this tick: ${error}`);
   }
   if (lists.read.length === 0) {
     const summary = `watch: stopped, cannot list live runs in any repo (${repos.length} unreadable)`;
-    log.error({ command: 'watch' }, summary);
+    logSummary(tick, {}, summary, 'error');
     return report(EXIT.upstreamUnreadable, summary, [], []);
   }
   live = lists.read.flatMap(({ value }) => value);
   if (live.length === 0) {
     const summary = `watch: no live runs${failures.length > 0 ? `; ${failures.length} failed` : ''}`;
-    log.info({ command: 'watch' }, summary);
+    logSummary(tick, {}, summary);
     return report(failures.length > 0 ? EXIT.actionFailed : EXIT.ok, summary, [], []);
   }
 
@@ -112,7 +122,14 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     return unreadable('cannot read the runs', error);
   }
 
+  // A stopped tick reads no further run: what it would decide, the next tick decides.
+  const unread: Waiting[] = [];
   const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
+    if (tick.stop.aborted) {
+      const detail = `stopped by ${String(tick.stop.reason)}`;
+      unread.push({ issue, reason: 'not read', detail });
+      return null;
+    }
     try {
       return await decideRun(issue, { ports, snapshot, selfLogin, flags, runtime, config });
     } catch (error) {
@@ -123,13 +140,9 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   });
   const runs = decided.filter((r): r is RunOutcome => r !== null);
   const plan = runs.flatMap((r) => r.actions);
-  const results: ActionResult[] =
-    flags.mode === 'live' ? await executePlan(plan, ports, { now: runtime.now }) : [];
-  for (const r of results) {
-    if (r.status === 'failed') {
-      log.error({ command: 'watch', issue: issueKey(r.action.issue) }, r.error);
-    }
-  }
+  const executed = await executeTick(tick, plan);
+  const { results } = executed;
+  const notStarted = executed.notStarted + unread.length;
   const failed = failures.length + results.filter((r) => r.status === 'failed').length;
   const counts = new Map<string, number>();
   for (const run of runs) {
@@ -137,9 +150,10 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
   const tally = [...counts].map(([kind, n]) => `${n} ${kind}`).join(', ');
-  const summary = `watch: ${live.length} live run(s)${tally === '' ? '' : `: ${tally}`}; ${failed} failed`;
-  log.info({ command: 'watch', runs: live.length, failed }, summary);
-  return report(failed > 0 ? EXIT.actionFailed : EXIT.ok, summary, runs, results);
+  const summary = `watch: ${live.length} live run(s)${tally === '' ? '' : `: ${tally}`}; ${failed} failed${stopNote(tick, notStarted)}`;
+  logSummary(tick, { runs: live.length, failed, notStarted }, summary);
+  const exitCode = failed + notStarted > 0 ? EXIT.actionFailed : EXIT.ok;
+  return report(exitCode, summary, runs, results, unread);
 }
 
 interface RunContext {

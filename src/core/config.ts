@@ -231,6 +231,22 @@ const metricsSchema = z
   })
   .prefault({});
 
+// What a CronJob's activeDeadlineSeconds must leave room for: the arithmetic is beside
+// STOP_GRACE_MS in src/commands/tick.ts, and test/k8s/manifests.test.ts checks the CronJobs.
+const tickSchema = z
+  .strictObject({
+    budgetSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(70)
+      .describe(
+        "a poll or watch tick starts no new step after this many seconds, reports what it left undone and exits 1; keep it 20 s under the CronJobs' activeDeadlineSeconds",
+      ),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     killSwitch: z
@@ -254,6 +270,7 @@ export const configSchema = z
     deploy: deploySchema,
     notify: notifySchema,
     metrics: metricsSchema,
+    tick: tickSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, string>();

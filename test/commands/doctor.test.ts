@@ -74,6 +74,20 @@ describe('afk doctor', () => {
     expect(result.stdout).not.toContain('secret');
   });
 
+  it('gives a T3 that does not answer 5 s, not a tick’s 15', async () => {
+    t3.failNext({ path: '/.well-known/t3/environment' }, 'timeout');
+    const started = Date.now();
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], {
+      env: slack,
+    });
+    const elapsed = Date.now() - started;
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^fail {2}T3: .*timeout/m);
+    expect(elapsed).toBeGreaterThanOrEqual(4_900);
+    expect(elapsed).toBeLessThan(12_000);
+  }, 20_000);
+
   it('reports the kill switch as information, not a failure, and a missing doorbell as a warning', async () => {
     const config = writeConfig(armedConfig({ killSwitch: true, repos: ['acme/api'] }));
 

@@ -186,6 +186,18 @@ describe('afk poll with a Pushgateway', () => {
     expect(result.stderr).not.toContain(SECRET);
   });
 
+  it('logs its push at debug by host alone: a credential or a path prefix stays out', async () => {
+    const result = await runCli(
+      ['poll', '--config', withMetrics(`https://afk:${SECRET}@pushgateway.test/ops-prefix`)],
+      { env: { AFK_LOG_LEVEL: 'debug' } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(gateway.pushes).toHaveLength(1);
+    expect(result.stderr).toMatch(/"msg":"PUT pushgateway\.test <pushgateway> 200 \d+ ms"/);
+    expect(result.stderr).not.toContain(SECRET);
+    expect(result.stderr).not.toContain('ops-prefix');
+  });
+
   it.each([
     ['the kill switch', { killSwitch: true }, {}],
     ['an empty allowlist', {}, { AFK_REPOS: '' }],

@@ -1,10 +1,12 @@
+import { http } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, projectIdFor, threadIdFor } from '../../src/core/index.js';
 import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
-import { armedConfig as baseConfig, runCli, writeConfig } from '../support/cli.js';
+import { armedConfig as baseConfig, runCli, T3_URL, writeConfig } from '../support/cli.js';
 import { forges, github, type ForgeUnderTest } from '../support/forges.js';
+import { fakeSignals } from '../support/signals.js';
 
 const { server, seen } = useMswServer();
 
@@ -621,6 +623,165 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--repo: evil/repo is not in the allowlist');
     expect(seen).toEqual([]);
+  });
+});
+
+describe.each(forges)('afk poll as it runs, and when it is stopped, on $kind', (forge) => {
+  beforeEach(() => useForge(forge));
+  const thread = threadIdFor({ repo: 'acme/api', number: 1 }, 1);
+  const logLines = (stderr: string) =>
+    stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('logs each step as it ends, with its result and time', async () => {
+    ready('acme/api', 1);
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
+
+    expect(result.code, result.stderr).toBe(0);
+    const steps = logLines(result.stderr).filter((l) => l['action'] !== undefined);
+    expect(steps.map((l) => [l['level'], l['issue'], l['action'], l['result']])).toEqual([
+      ['info', 'acme/api#1', 'ensureProject', 'done'],
+      ['info', 'acme/api#1', 'createThread', 'done'],
+      ['info', 'acme/api#1', 'startTurn', 'done'],
+      ['info', 'acme/api#1', 'upsertChecklist', 'done'],
+      ['info', 'acme/api#1', 'addLabels', 'done'],
+      ['info', 'acme/api#1', 'removeLabels', 'done'],
+    ]);
+    for (const line of steps) {
+      expect(line['ms']).toEqual(expect.any(Number));
+      expect(line['msg']).toMatch(/^acme\/api#1: .+: done in \d+ ms$/);
+    }
+  });
+
+  it('logs one line per HTTP request at debug, and none at info', async () => {
+    ready('acme/api', 1);
+    const config = writeConfig(armedConfig());
+    const info = await runCli(['poll', '--config', config]);
+    expect(logLines(info.stderr).filter((l) => l['http'] !== undefined)).toEqual([]);
+
+    useForge(forge);
+    ready('acme/api', 1);
+    const debug = await runCli(['poll', '--config', config], {
+      env: { AFK_LOG_LEVEL: 'debug' },
+    });
+    expect(debug.code, debug.stderr).toBe(0);
+    const lines = logLines(debug.stderr).filter((l) => l['http'] !== undefined);
+    const sent = seen.map((request) => {
+      const [method, url] = request.split(' ') as [string, string];
+      const { host, pathname } = new URL(url);
+      return `${method} ${host} ${pathname}`;
+    });
+    expect(sent.length).toBeGreaterThan(10);
+    // Each line is written as its request ends, and concurrent reads end in any order.
+    const logged = lines.map((l) => String(l['msg']));
+    expect(logged.map((msg) => msg.replace(/ \d{3} \d+ ms$/, '')).sort()).toEqual(sent.sort());
+    for (const msg of logged) expect(msg).toMatch(/ \d{3} \d+ ms$/);
+    for (const line of lines) {
+      expect(line['level']).toBe('debug');
+      expect(Object.keys(line['http'] as object).sort()).toEqual(
+        ['host', 'method', 'ms', 'path', 'status'].sort(),
+      );
+    }
+    expect(debug.stderr).not.toContain('?');
+  });
+
+  it('shows each step, failure and summary once when stdout and stderr are one terminal', async () => {
+    ready('acme/api', 1);
+    t3.failNext(
+      { commandType: 'thread.turn.start' },
+      { status: 400, body: { code: 'invalid_request', reason: 'invalid_command', traceId: 't' } },
+    );
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())], { tty: true });
+
+    expect(result.code).toBe(1);
+    const screen = result.stderr + result.stdout;
+    const count = (text: string) => screen.split(text).length - 1;
+    expect(count('invalid_command')).toBe(1);
+    expect(count('poll: dispatched 0; 0 waiting; 1 failed')).toBe(1);
+    expect(count('create thread')).toBe(1);
+    expect(result.stdout).toContain('poll: dispatched 0; 0 waiting; 1 failed');
+  });
+
+  it('stops at SIGTERM after the step in flight, exits 143, and the next tick finishes with no duplicate', async () => {
+    ready('acme/api', 1);
+    const config = writeConfig(armedConfig());
+    const signals = fakeSignals();
+    // The signal arrives while the thread is being created.
+    server.use(
+      http.post(`${T3_URL}/api/orchestration/dispatch`, async ({ request }) => {
+        const body = (await request.clone().json()) as { type: string };
+        if (body.type === 'thread.create') signals.emit('SIGTERM');
+      }),
+    );
+
+    const stopped = await runCli(['poll', '--config', config], { runtime: { signals } });
+
+    expect(stopped.code, stopped.stderr).toBe(143);
+    expect(signals.exits).toEqual([]);
+    expect(commandTypes(t3)).toEqual([
+      `project.create ${projectIdFor('acme/api')}`,
+      `thread.create ${thread}`,
+    ]);
+    expect(gh.writes()).toEqual([]);
+    expect(stopped.stdout).toMatch(/^done +acme\/api#1: create thread/m);
+    expect(stopped.stdout).toMatch(
+      /^skipped acme\/api#1: start first-turn turn.*: stopped by SIGTERM$/m,
+    );
+    expect(stopped.stdout).toMatch(
+      /^skipped acme\/api#1: write the afk comment.*: stopped by SIGTERM$/m,
+    );
+    expect(stopped.stdout).toContain(
+      'poll: dispatched 0; 0 waiting; 0 failed; 4 not started (stopped by SIGTERM)',
+    );
+    expect(stopped.stderr).toContain('stopped by SIGTERM: no new step starts');
+
+    server.resetHandlers(...gh.handlers, ...t3.handlers);
+    const next = await runCli(['poll', '--config', config]);
+    expect(next.code, next.stdout).toBe(0);
+    expect([...t3.state.threads.keys()]).toEqual([thread]);
+    expect(t3.commands.filter((c) => c.command['type'] === 'thread.create')).toHaveLength(1);
+    expect(t3.commands.filter((c) => c.command['type'] === 'thread.turn.start')).toHaveLength(1);
+    expect(afkComments('acme/api', 1)).toHaveLength(1);
+    expect(gh.issue('acme/api', 1).labels).toEqual(['agent-in-progress']);
+  });
+
+  it('exits 130 on SIGINT, and at once on a second signal', async () => {
+    ready('acme/api', 1);
+    const signals = fakeSignals();
+    server.use(
+      http.post(`${T3_URL}/api/orchestration/dispatch`, async ({ request }) => {
+        const body = (await request.clone().json()) as { type: string };
+        if (body.type === 'thread.create') {
+          signals.emit('SIGINT');
+          signals.emit('SIGINT');
+        }
+      }),
+    );
+    const result = await runCli(['poll', '--config', writeConfig(armedConfig())], {
+      runtime: { signals },
+    });
+    expect(signals.exits).toEqual([130]);
+    expect(result.code).toBe(130);
+  });
+
+  it('aborts a step still in flight after the grace once its budget is spent, and exits 1', async () => {
+    ready('acme/api', 1);
+    t3.failNext({ commandType: 'thread.create' }, 'timeout');
+    const started = Date.now();
+    const result = await runCli(
+      ['poll', '--config', writeConfig(armedConfig({ tick: { budgetSeconds: 1 } }))],
+      { runtime: { graceMs: 50 } },
+    );
+
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^failed +acme\/api#1: create thread.*aborted/m);
+    const budget = "stopped by the tick's time budget (1 s)";
+    expect(result.stdout).toContain(`skipped acme/api#1: write the afk comment`);
+    expect(result.stdout).toContain(`1 failed; 4 not started (${budget})`);
+    expect(gh.writes()).toEqual([]);
   });
 });
 

@@ -161,6 +161,27 @@ describe.each<[Source]>([['env'], ['files']])('with the secrets in %s', (source)
     expectNoSecret();
   });
 
+  it('no request line shows them at debug: the webhook is `<slack webhook>`, no query, no header', async () => {
+    const wired = wiring(source);
+    const debug = { ...wired, env: { ...wired.env, AFK_LOG_LEVEL: 'debug' } };
+    expect((await run(['poll'], debug)).code).toBe(0);
+    t3.startProvider(THREAD);
+    t3.completeTurn(THREAD, 'AFK-BLOCKED: I need the deploy key');
+    const watched = await run(['watch'], debug);
+    expect(watched.code, watched.stdout).toBe(0);
+    expect(slack.messages).toHaveLength(1);
+    const lines = outputs
+      .join('\n')
+      .split('\n')
+      .filter((l) => l.includes('"http"'));
+    expect(lines.length).toBe(gh.requests.length + t3.requests.length + slack.requests.length);
+    expect(
+      lines.filter((l) => l.includes('"msg":"POST hooks.slack.test <slack webhook> 200 ')),
+    ).toHaveLength(1);
+    expect(lines.join('\n')).not.toMatch(/\?|authorization|bearer|token /i);
+    expectNoSecret();
+  });
+
   it('no failure shows them: 401s, 5xx, a refused doorbell', async () => {
     const wired = wiring(source);
     expect((await run(['poll'], wired)).code).toBe(0);

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { http } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
 import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
@@ -8,7 +9,8 @@ import type { GitHubFake } from '../../src/emulators/github.js';
 import { createSlackFake, type SlackFake } from '../../src/emulators/slack.js';
 import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
-import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
+import { armedConfig, runCli, T3_URL, writeConfig, type CliResult } from '../support/cli.js';
+import { fakeSignals } from '../support/signals.js';
 import { forges, github, type ForgeUnderTest } from '../support/forges.js';
 
 const SLACK_URL = 'https://hooks.slack.test/services/T000/B000/XXXX';
@@ -770,6 +772,41 @@ describe.each(forges)('afk watch on $kind', (forge) => {
       expect(slack.messages).toEqual([]);
       expect(labels()).toEqual(['agent-in-progress']);
     });
+  });
+});
+
+describe.each(forges)('afk watch when it is stopped, on $kind', (forge) => {
+  beforeEach(() => setup(forge));
+
+  it('reads no run after a SIGTERM, lists the runs it left, and exits 143', async () => {
+    await dispatch();
+    const signals = fakeSignals();
+    // The signal arrives while the snapshot is read, before any run is.
+    server.use(
+      http.get(`${T3_URL}/api/orchestration/snapshot`, () => {
+        signals.emit('SIGTERM');
+      }),
+    );
+    advance();
+    seen.length = 0;
+    const stopped = await runCli(['watch', '--config', configFile], {
+      now: clock,
+      runtime: { signals },
+    });
+
+    expect(stopped.code, stopped.stderr).toBe(143);
+    expect(stopped.stdout).toContain('  not read 1: acme/api#1 (stopped by SIGTERM)\n');
+    expect(stopped.stdout).toContain(
+      'watch: 1 live run(s); 0 failed; 1 not started (stopped by SIGTERM)',
+    );
+    // The run's own reads (its comments first) never started.
+    expect(seen.filter((r) => r.includes('/issues/1/comments'))).toEqual([]);
+  });
+
+  it('shows its summary once when stdout and stderr are one terminal', async () => {
+    const result = await runCli(['watch', '--config', configFile], { tty: true });
+    expect(result.code).toBe(0);
+    expect((result.stdout + result.stderr).split('watch: no live runs')).toHaveLength(2);
   });
 });
 

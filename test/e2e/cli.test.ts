@@ -1,16 +1,18 @@
 // End to end: the built binary as a child process against the loopback emulators, for the
 // commands the demo does not run (status, doctor) and the binary's own edges.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { http } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
 import { startEmulator, type Emulator } from '../../src/emulators/server.js';
 import { createT3Fake } from '../../src/emulators/t3.js';
+import { threadIdFor } from '../../src/core/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/afk.js', import.meta.url));
 const exec = promisify(execFile);
@@ -95,5 +97,75 @@ describe('the built binary', () => {
     expect(result.code).toBe(0);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('kill switch is on');
+  });
+});
+
+describe('the built binary under SIGTERM', () => {
+  it('finishes the step in flight, reports, exits 143, and the next tick completes with no duplicate', async () => {
+    const [ghServer, t3Server] = (servers = [
+      ...servers,
+      ...(await Promise.all([startEmulator(), startEmulator()])),
+    ]).slice(-2) as [Emulator, Emulator];
+    const forge = createGitHubFake({ baseUrl: ghServer.url });
+    const t3 = createT3Fake({ baseUrl: t3Server.url });
+    forge.addRepo('acme/api', { collaborators: { maintainer: 'write' } });
+    forge.addIssue('acme/api', {
+      number: 1,
+      title: 'Queued',
+      labels: ['ready-for-agent'],
+      labeledBy: { 'ready-for-agent': 'maintainer' },
+    });
+    const config = join(mkdtempSync(join(tmpdir(), 'afk-e2e-')), 'afk.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        killSwitch: false,
+        repos: ['acme/api'],
+        tracker: { apiUrl: ghServer.url },
+        t3: { url: t3Server.url },
+      }),
+    );
+    const running: { child?: ReturnType<typeof spawn> } = {};
+    // The real signal arrives while the thread is being created; T3 answers 300 ms later.
+    const hold = http.post(`${t3Server.url}/api/orchestration/dispatch`, async ({ request }) => {
+      const body = (await request.clone().json()) as { type: string };
+      if (body.type !== 'thread.create') return undefined;
+      running.child?.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return undefined;
+    });
+    ghServer.use(forge.handlers);
+    t3Server.use([hold, ...t3.handlers]);
+
+    const child = (running.child = spawn(process.execPath, [BIN, 'poll', '--config', config], {
+      env: {
+        PATH: process.env['PATH'],
+        AFK_TRACKER_TOKEN: 'gh-test-token',
+        AFK_T3_TOKEN: 't3-test-token',
+      },
+    }));
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+
+    expect(signal, stderr).toBe(null);
+    expect(code, stderr).toBe(143);
+    expect(stdout).toMatch(/^done +acme\/api#1: create thread/m);
+    expect(stdout).toMatch(/^skipped acme\/api#1: write the afk comment: stopped by SIGTERM$/m);
+    expect(stdout).toContain('4 not started (stopped by SIGTERM)');
+    expect(forge.writes()).toEqual([]);
+
+    t3Server.use(t3.handlers);
+    const next = await afk(['poll', '--config', config]);
+    expect(next.code, next.stderr).toBe(0);
+    const thread = threadIdFor({ repo: 'acme/api', number: 1 }, 1);
+    expect([...t3.state.threads.keys()]).toEqual([thread]);
+    expect(t3.commands.filter((c) => c.command['type'] === 'thread.turn.start')).toHaveLength(1);
+    expect(forge.issue('acme/api', 1).comments).toHaveLength(1);
+    expect(forge.issue('acme/api', 1).labels).toEqual(['agent-in-progress']);
   });
 });

@@ -14,6 +14,7 @@ import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { STOP_SECONDS, worstTickSeconds } from '../../src/commands/tick.js';
 import { parseConfig } from '../../src/core/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -246,6 +247,17 @@ describe.skipIf(kubectl === undefined).each([
       const deadline = job()['activeDeadlineSeconds'] as number;
       expect(deadline).toBeGreaterThan(0);
       expect(deadline).toBeLessThan(periodSeconds(cronJob()['schedule'] as string));
+    });
+
+    it('ends a tick by its own budget before the deadline (budget + stop < activeDeadlineSeconds)', () => {
+      const parsed = parseConfig(parse(configMaps[0]?.data?.['afk.yaml'] as string), {});
+      if (!parsed.ok) throw new Error('the shipped config does not parse');
+      const deadline = job()['activeDeadlineSeconds'] as number;
+      expect(worstTickSeconds(parsed.config.tick.budgetSeconds)).toBeLessThan(deadline);
+    });
+
+    it('gives a SIGTERM time to finish the step, release, report and exit (terminationGracePeriodSeconds)', () => {
+      expect(pod()['terminationGracePeriodSeconds']).toBeGreaterThan(STOP_SECONDS);
     });
 
     it('does not retry inside a Job (backoffLimit: 0; the next tick is the retry)', () => {

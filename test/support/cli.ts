@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli.js';
+import type { Runtime } from '../../src/commands/tick.js';
 
 export const GITHUB_URL = 'https://api.github.test';
 export const T3_URL = 'http://t3.test';
@@ -39,17 +40,31 @@ export function writeConfig(config: unknown): string {
 
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; now?: Date } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    now?: Date;
+    /** stdout and stderr both a terminal, as on a laptop. */
+    tty?: boolean;
+    runtime?: Pick<Runtime, 'signals' | 'graceMs'>;
+  } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(['node', 'afk', ...args], {
     env: { AFK_TRACKER_TOKEN: TRACKER_TOKEN, AFK_T3_TOKEN: T3_TOKEN, ...options.env },
     cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'afk-cwd-')),
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
+    stdout: {
+      write: (s: string) => (stdout += s),
+      ...(options.tty === true ? { isTTY: true } : {}),
+    },
+    stderr: {
+      write: (s: string) => (stderr += s),
+      ...(options.tty === true ? { isTTY: true } : {}),
+    },
     now: () => options.now ?? new Date('2026-11-21T08:00:00.000Z'),
     http: { retries: 0, throttle: false },
+    ...options.runtime,
   });
   let json: Record<string, unknown> | undefined;
   try {
