@@ -1,7 +1,7 @@
 // What every adapter says about a request that got no HTTP answer: the address it was going
 // to and the cause (connection refused, DNS, timeout, TLS), read off the error chain that
 // fetch (undici) and Octokit build. Never the URL: its path or query may carry a secret.
-import { describeNetworkCause, type NetworkFailure } from '../core/errors.js';
+import { BAD_PORT, describeNetworkCause, type NetworkFailure } from '../core/errors.js';
 
 /** `host:port`, the scheme's default port filled in. */
 export function addressOf(url: string | URL): string {
@@ -45,8 +45,16 @@ export function errorCodes(error: unknown): string[] {
   const visit = (value: unknown, depth: number): void => {
     if (typeof value !== 'object' || value === null || seen.has(value) || depth > 8) return;
     seen.add(value);
-    const { code, cause, errors } = value as { code?: unknown; cause?: unknown; errors?: unknown };
+    const { code, cause, errors, message } = value as {
+      code?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+      message?: unknown;
+    };
     if (typeof code === 'string' && !codes.includes(code)) codes.push(code);
+    // fetch refuses the Fetch standard's "bad ports" (1, 9, 6000, …) itself, with no code.
+    // https://fetch.spec.whatwg.org/#port-blocking
+    if (message === 'bad port' && !codes.includes(BAD_PORT)) codes.push(BAD_PORT);
     if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1);
     visit(cause, depth + 1);
   };

@@ -159,8 +159,12 @@ const timeoutCodes = new Set([
 // OpenSSL's verification errors that do not say CERT in their name.
 const tlsCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'HOSTNAME_MISMATCH', 'EPROTO']);
 
+/** Not a system code: fetch's own refusal of a port the Fetch standard blocks. */
+export const BAD_PORT = 'FETCH_BAD_PORT';
+
 function causeOfCode(code: string): string | undefined {
   if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === BAD_PORT) return 'port blocked by fetch (a "bad port": use another port)';
   if (dnsCodes.has(code)) return `DNS failure (${code})`;
   if (timeoutCodes.has(code)) return `timeout (${code})`;
   if (tlsCodes.has(code) || /^ERR_(TLS|SSL)_|CERT/.test(code)) return `TLS failure (${code})`;

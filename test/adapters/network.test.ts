@@ -181,6 +181,11 @@ describe.each(adapters)('$name without an answer', ({ request, send }) => {
     check(line, 'connection refused', `127.0.0.1:${closedPort}`);
   });
 
+  it('names a port that fetch itself refuses (a Fetch standard "bad port")', async () => {
+    const { line } = await outcomeOf(send('http://127.0.0.1:9'));
+    check(line, 'port blocked by fetch (a "bad port": use another port)', '127.0.0.1:9');
+  });
+
   it('names a name that does not resolve, with the default port', async () => {
     const { line } = await outcomeOf(send('https://afk-network-test.invalid'));
     check(line, /^DNS failure \((ENOTFOUND|EAI_AGAIN)\)$/, 'afk-network-test.invalid:443');

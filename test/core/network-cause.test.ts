@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeNetworkCause, TrackerError, T3Error } from '../../src/core/index.js';
+import { BAD_PORT, describeNetworkCause, TrackerError, T3Error } from '../../src/core/index.js';
 
 describe('describeNetworkCause', () => {
   it.each([
@@ -19,6 +19,7 @@ describe('describeNetworkCause', () => {
     [['ENETUNREACH'], 'network unreachable'],
     [['ERR_SOMETHING', 'ECONNREFUSED'], 'connection refused'],
     [['ERR_SOMETHING'], 'connection failed (ERR_SOMETHING)'],
+    [[BAD_PORT], 'port blocked by fetch (a "bad port": use another port)'],
     [[], 'connection failed'],
   ])('names the codes %j as %s', (codes, cause) => {
     expect(describeNetworkCause({ codes })).toBe(cause);
