@@ -8,6 +8,7 @@ export * from './checklist.js';
 export * from './prompt.js';
 export * from './dispatch.js';
 export * from './plan.js';
+export * from './claims.js';
 export * from './poll.js';
 export * from './config-doc.js';
 export * from './evidence.js';
