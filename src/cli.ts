@@ -10,10 +10,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, describeError, UpstreamError } from './core/errors.js';
 import type { Logger } from './adapters/log.js';
 import { redactOutput } from './adapters/secrets.js';
-import type { Runtime, Signals, StopSignal, TickFlags } from './commands/tick.js';
+import type { Runtime, Signals, StopSignal, TickFlags } from './tick/runtime.js';
 
-/** The shared tick module: exit codes and the logger, loaded with the first command. */
-const tickModule = () => import('./commands/tick.js');
+/** The tick's runtime: exit codes and the logger, loaded with the first command. */
+const tickModule = () => import('./tick/runtime.js');
 
 const version = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -99,7 +99,7 @@ export function defaultRuntime(): Runtime {
 /**
  * Node as PID 1 (the image) has no default handler for SIGTERM, which Kubernetes sends a Job
  * past its deadline. For a tick, the first SIGTERM or SIGINT stops it: no new step starts, the
- * step in flight finishes (tick.ts), the report says what was left, and the exit code is 143
+ * step in flight finishes (tick/clock.ts), the report says what was left, and the exit code is 143
  * (130 for SIGINT). A second signal ends the process at once.
  */
 function trapStopSignals(signals: Signals | undefined) {

@@ -25,7 +25,8 @@ import { startupSnapshot } from 'node:v8';
 // builder has no Array.prototype.toSorted, which node:http calls as it loads ("methods.toSorted
 // is not a function"). They are in the blob as code and are evaluated by the first tick that
 // makes requests, as they are without a snapshot.
-import './commands/tick.js';
+import './tick/runtime.js';
+import './tick/lifecycle.js';
 import './commands/poll.js';
 import './commands/watch.js';
 import './commands/status.js';

@@ -1,11 +1,13 @@
 // `afk doctor`: is this deployment wired right? One line per check: the config, the gates,
 // each secret's presence (never its value), the tracker token and its permissions and labels
 // in every allow-listed repo, and T3's reachability, version (against the runtime mode), the
-// token's scopes and the snapshot. Only
-// `--fix-labels` writes (it creates missing labels); without it the adapters cannot write.
-import { loadConfig, type LoadedConfig } from '../adapters/config-file.js';
+// token's scopes and the snapshot. Missing labels are planned as `createLabel` actions: the
+// plan is printed, and with `--fix-labels` the executor carries it out. Without it the
+// adapters cannot write.
+import { loadConfig } from '../adapters/config-file.js';
 import type { Logger } from '../adapters/log.js';
-import { requiredSecret, secretSource, type SecretSpec } from '../adapters/secrets.js';
+import type { T3Client } from '../adapters/t3.js';
+import { secretSource, type SecretSpec } from '../adapters/secrets.js';
 import {
   check,
   checkRepoAccess,
@@ -14,26 +16,33 @@ import {
   checkT3Unreachable,
   checkTrackerLoginFailure,
   ConfigError,
+  describeAction,
   describeError,
   failedChecks,
   gateStatus,
   labelSpecs,
   missingLabels,
   renderChecks,
+  repoSubject,
   UpstreamError,
+  type Action,
   type Check,
   type Config,
   type Env,
+  type LabelSpec,
+  type RepoName,
   type Tracker,
 } from '../core/index.js';
-import { EXIT, logRequests, type Runtime } from './tick.js';
+import { executePlan, type ActionResult } from './executor.js';
+import { EXIT, type Runtime } from '../tick/runtime.js';
+import { noDoorbell, secretSpecs, wireAdapters } from '../tick/wiring.js';
 
 /**
  * Per request (each attempt). Doctor is run by a person waiting at a terminal, or as a
  * pre-flight check: an upstream that has not answered in 5 s is reported as such, and a hung
  * T3 costs 10 s (one retry), not the 30 s a tick's defaults would.
  */
-const DOCTOR_TIMEOUT_MS = 5_000;
+const DOCTOR_TIMEOUTS = { trackerMs: 5_000, t3Ms: 5_000, slackMs: 5_000 };
 
 export interface DoctorFlags {
   config?: string;
@@ -41,120 +50,81 @@ export interface DoctorFlags {
   fixLabels: boolean;
 }
 
+/** Carries out a plan of label creations: the executor's, with --fix-labels only. */
+type Apply = (plan: Action[]) => Promise<ActionResult[]>;
+
 export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger): Promise<number> {
-  const checks: Check[] = [];
-  const finish = (exitCode: number) => {
-    if (flags.output === 'json') {
-      runtime.stdout.write(`${JSON.stringify({ command: 'doctor', exitCode, checks })}\n`);
-    } else {
-      runtime.stdout.write(renderChecks(checks));
-    }
-    log.info({ command: 'doctor', failed: failedChecks(checks) }, 'doctor: done');
-    return exitCode;
-  };
-
-  let loaded: LoadedConfig;
-  try {
-    loaded = await loadConfig({ flag: flags.config, env: runtime.env, cwd: runtime.cwd });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    checks.push(check('fail', 'config', error.message.replace(/\n\s*/g, ' ')));
-    return finish(EXIT.usage);
-  }
+  const report = (exitCode: number, checks: Check[], plan: Action[] = []) =>
+    writeDoctor(flags, runtime, log, { exitCode, checks, plan });
+  const loaded = await checkConfig(flags, runtime);
+  if (loaded.config === null) return report(EXIT.usage, [loaded.check]);
   const { config } = loaded;
-  checks.push(
-    check(
-      'pass',
-      'config',
-      loaded.source === null
-        ? 'no file found: the defaults (disabled)'
-        : `loaded from ${loaded.source}`,
-    ),
-  );
-  checks.push(gatesCheck(config));
+  const secrets = await checkSecrets(config, runtime.env);
+  const checks = [loaded.check, gatesCheck(config), ...secrets.checks];
 
-  const secrets = secretSpecs(config);
-  const trackerPresent = await presence(secrets.tracker, runtime.env, checks);
-  const t3Present = await presence(secrets.t3, runtime.env, checks);
-  // The doorbell is optional, but one that is configured must ring (README, "The doorbell").
-  await presence(secrets.slack, runtime.env, checks, {
-    absent: 'no doorbell, escalations page nobody',
-    unreadable: 'every escalation fails its doorbell and keeps its lock until the file can be read',
-  });
-
-  const { retries, throttle } = runtime.http ?? {};
-  const timeoutMs = runtime.http?.timeoutMs ?? DOCTOR_TIMEOUT_MS;
-  const fetch: typeof globalThis.fetch = flags.fixLabels
-    ? (input, init) => globalThis.fetch(input, init)
-    : readOnlyFetch;
-
-  if (!trackerPresent) {
+  const mode = flags.fixLabels ? 'live' : 'dry-run';
+  const adapters = await wireAdapters(config, runtime, { mode, log, timeouts: DOCTOR_TIMEOUTS });
+  const t3 = adapters.t3();
+  let plan: Action[] = [];
+  if (!secrets.tracker) {
     checks.push(check('skip', 'tracker', 'not checked without a tracker token'));
   } else {
-    const { createTracker } = await import('../adapters/tracker.js');
-    const tracker = await createTracker(config.tracker.kind, {
-      apiUrl: config.tracker.apiUrl,
-      token: requiredSecret(secrets.tracker, runtime.env),
-      fetch: logRequests(log, 'tracker', fetch),
-      timeoutMs,
-      ...(retries === undefined ? {} : { retries }),
-      ...(throttle === undefined ? {} : { throttle }),
-    });
-    await checkTracker(tracker, config, flags.fixLabels, checks);
+    const tracker = await adapters.tracker();
+    const ports = { tracker, t3, doorbell: noDoorbell };
+    const apply: Apply | null = flags.fixLabels
+      ? (labels) => executePlan(labels, ports, { now: runtime.now })
+      : null;
+    const found = await checkTracker(tracker, config, apply);
+    checks.push(...found.checks);
+    plan = found.plan;
   }
+  checks.push(...(await checkT3(t3, config, secrets.t3)));
+  return report(failedChecks(checks) > 0 ? EXIT.actionFailed : EXIT.ok, checks, plan);
+}
 
-  const { createT3Client } = await import('../adapters/t3.js');
-  const t3 = createT3Client({
-    baseUrl: config.t3.url,
-    token: requiredSecret(secrets.t3, runtime.env),
-    fetch: logRequests(log, 't3', fetch),
-    timeoutMs,
-    ...(retries === undefined ? {} : { retries }),
-  });
-  let reachable = false;
-  try {
-    const environment = await t3.readEnvironment();
-    reachable = true;
-    checks.push(
-      check('pass', 'T3', `reachable at ${config.t3.url}, server ${environment.serverVersion}`),
+/** The checks, then the plan that --fix-labels would carry out, if any. */
+function writeDoctor(
+  flags: DoctorFlags,
+  runtime: Runtime,
+  log: Logger,
+  { exitCode, checks, plan }: { exitCode: number; checks: Check[]; plan: Action[] },
+): number {
+  if (flags.output === 'json') {
+    const planned = plan.map((action) => ({
+      kind: action.kind,
+      description: describeAction(action),
+    }));
+    runtime.stdout.write(
+      `${JSON.stringify({ command: 'doctor', exitCode, checks, plan: planned })}\n`,
     );
-    const mode = checkT3RuntimeMode(config.t3.runtimeMode, environment.serverVersion);
-    if (mode !== null) checks.push(mode);
-  } catch (error) {
-    checks.push(checkT3Unreachable(config.t3.url, error, failureOf(error)));
-  }
-  let usable = false;
-  if (!t3Present) {
-    checks.push(check('skip', 'T3 scopes', 'not checked without a T3 token'));
-  } else if (!reachable) {
-    checks.push(check('skip', 'T3 scopes', 'not checked: T3 is unreachable'));
   } else {
-    try {
-      const scopes = { ...checkT3Session(await t3.readAuthSession()), name: 'T3 scopes' };
-      usable = scopes.status === 'pass';
-      checks.push(scopes);
-    } catch (error) {
-      checks.push(check('fail', 'T3 scopes', `cannot read the session: ${failureOf(error)}`));
+    runtime.stdout.write(renderChecks(checks));
+    if (plan.length > 0) {
+      const steps = plan.map((action, i) => `  ${i + 1}. ${describeAction(action)}`);
+      runtime.stdout.write(`plan (afk doctor --fix-labels carries it out):\n${steps.join('\n')}\n`);
     }
   }
-  // The snapshot is what every tick reads first: a server that moved its orchestration API
-  // off HTTP answers it 404, whatever its environment and session say.
-  if (usable) {
-    try {
-      const snapshot = await t3.readSnapshot();
-      checks.push(
-        check(
-          'pass',
-          'T3 orchestration',
-          `snapshot readable: ${snapshot.projects.length} project(s), ${snapshot.threads.length} thread(s)`,
-        ),
-      );
-    } catch (error) {
-      checks.push(check('fail', 'T3 orchestration', failureOf(error)));
-    }
-  }
+  log.info({ command: 'doctor', failed: failedChecks(checks) }, 'doctor: done');
+  return exitCode;
+}
 
-  return finish(failedChecks(checks) > 0 ? EXIT.actionFailed : EXIT.ok);
+async function checkConfig(
+  flags: DoctorFlags,
+  runtime: Runtime,
+): Promise<{ check: Check; config: Config | null }> {
+  try {
+    const { config, source } = await loadConfig({
+      flag: flags.config,
+      env: runtime.env,
+      cwd: runtime.cwd,
+    });
+    const from =
+      source === null ? 'no file found: the defaults (disabled)' : `loaded from ${source}`;
+    return { check: check('pass', 'config', from), config };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { check: check('fail', 'config', error.message.replace(/\n\s*/g, ' ')), config: null };
+  }
 }
 
 function gatesCheck(config: Config): Check {
@@ -168,131 +138,203 @@ function gatesCheck(config: Config): Check {
   return check('info', 'gates', `${state}: ${kill}; ${repos}`);
 }
 
-function secretSpecs(config: Config) {
+/** Each secret's presence, from the specs every command is wired with. */
+async function checkSecrets(config: Config, env: Env) {
+  const specs = secretSpecs(config);
+  const tracker = await presence(specs.tracker, env);
+  const t3 = await presence(specs.t3, env);
+  // The doorbell is optional, but one that is configured must ring (README, "The doorbell").
+  const slack = await presence({ ...specs.slack, name: 'Slack webhook' }, env, {
+    absent: 'no doorbell, escalations page nobody',
+    unreadable: 'every escalation fails its doorbell and keeps its lock until the file can be read',
+  });
   return {
-    tracker: {
-      name: 'tracker token',
-      fileKey: 'tracker.tokenFile',
-      file: config.tracker.tokenFile,
-      envVars: ['AFK_TRACKER_TOKEN', 'GITHUB_TOKEN'],
-    },
-    t3: {
-      name: 'T3 token',
-      fileKey: 't3.tokenFile',
-      file: config.t3.tokenFile,
-      envVars: ['AFK_T3_TOKEN'],
-    },
-    slack: {
-      name: 'Slack webhook',
-      fileKey: 'notify.slackWebhookUrlFile',
-      file: config.notify.slackWebhookUrlFile,
-      envVars: ['AFK_SLACK_WEBHOOK_URL'],
-    },
-  } satisfies Record<string, SecretSpec>;
+    checks: [tracker.check, t3.check, slack.check],
+    tracker: tracker.present,
+    t3: t3.present,
+  };
 }
 
 const whereToSet = (spec: SecretSpec) => [spec.fileKey, ...spec.envVars].join(' or ');
 
 /**
- * Pushes one line saying where the secret comes from; its value is read, never shown. An
- * optional secret's absence is a warning saying what it costs; one configured but unreadable
- * is a failure, and says what that costs.
+ * One line saying where the secret comes from; its value is read, never shown. An optional
+ * secret's absence is a warning saying what it costs; one configured but unreadable is a
+ * failure, and says what that costs.
  */
 async function presence(
   spec: SecretSpec,
   env: Env,
-  checks: Check[],
   optional?: { absent: string; unreadable: string },
-): Promise<boolean> {
+): Promise<{ check: Check; present: boolean }> {
   try {
     const value = await secretSource(spec, env)();
     if (value === undefined) {
       const where = `set ${whereToSet(spec)}`;
-      checks.push(
+      const absent =
         optional === undefined
           ? check('fail', spec.name, `absent (${where})`)
-          : check('warn', spec.name, `absent: ${optional.absent} (${where})`),
-      );
-      return false;
+          : check('warn', spec.name, `absent: ${optional.absent} (${where})`);
+      return { check: absent, present: false };
     }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const cost = optional === undefined ? '' : `: ${optional.unreadable}`;
-    checks.push(check('fail', spec.name, `${error.problems.join('; ')}${cost}`));
-    return false;
+    return {
+      check: check('fail', spec.name, `${error.problems.join('; ')}${cost}`),
+      present: false,
+    };
   }
   const from =
     spec.file !== undefined
       ? `file ${spec.file}`
       : `env ${spec.envVars.find((name) => (env[name]?.trim() ?? '') !== '') ?? '?'}`;
-  checks.push(check('pass', spec.name, `present (${from})`));
-  return true;
+  return { check: check('pass', spec.name, `present (${from})`), present: true };
 }
 
+/** Who the token acts as, then each repo's access and labels; the labels to create are planned. */
 async function checkTracker(
   tracker: Tracker,
   config: Config,
-  fixLabels: boolean,
-  checks: Check[],
-): Promise<void> {
-  if (config.tracker.login !== undefined) {
-    // GitHub App installation tokens cannot read /user: the repo checks prove the token.
-    checks.push(check('info', 'tracker', `acting as ${config.tracker.login} (tracker.login)`));
-  } else {
-    try {
-      checks.push(
-        check('pass', 'tracker', `token works, acting as ${await tracker.getSelfLogin()}`),
-      );
-    } catch (error) {
-      checks.push(checkTrackerLoginFailure(error, failureOf(error)));
-      if (error instanceof UpstreamError && error.kind === 'auth') {
-        checks.push(check('skip', 'repos', 'not checked: the tracker token is refused'));
-        return;
-      }
-      if (error instanceof UpstreamError && error.network !== undefined) {
-        checks.push(check('skip', 'repos', 'not checked: the tracker is unreachable'));
-        return;
-      }
-    }
+  apply: Apply | null,
+): Promise<{ checks: Check[]; plan: Action[] }> {
+  const login = await checkLogin(tracker, config);
+  if (login.skipRepos !== null) {
+    return { checks: [...login.checks, check('skip', 'repos', login.skipRepos)], plan: [] };
   }
+  const checks = login.checks;
   if (config.repos.length === 0) {
     checks.push(check('skip', 'repos', 'none allow-listed: nothing to check'));
-    return;
+    return { checks, plan: [] };
   }
   const wanted = labelSpecs(config.labels);
+  const plan: Action[] = [];
   for (const repo of config.repos) {
-    try {
-      checks.push({
-        ...checkRepoAccess(repo, await tracker.getRepoAccess(repo), config.tracker.kind),
-        name: `${repo} access`,
-      });
-    } catch (error) {
-      checks.push(
-        check('fail', `${repo} access`, `cannot read the repository: ${failureOf(error)}`),
-      );
-      continue;
+    const found = await checkRepo(tracker, repo, wanted, config.tracker.kind, apply);
+    checks.push(...found.checks);
+    plan.push(...found.plan);
+  }
+  return { checks, plan };
+}
+
+/** `skipRepos`: why the repos cannot be checked (the token is refused, the tracker is down). */
+async function checkLogin(
+  tracker: Tracker,
+  config: Config,
+): Promise<{ checks: Check[]; skipRepos: string | null }> {
+  if (config.tracker.login !== undefined) {
+    // GitHub App installation tokens cannot read /user: the repo checks prove the token.
+    const acting = check('info', 'tracker', `acting as ${config.tracker.login} (tracker.login)`);
+    return { checks: [acting], skipRepos: null };
+  }
+  try {
+    const login = await tracker.getSelfLogin();
+    return {
+      checks: [check('pass', 'tracker', `token works, acting as ${login}`)],
+      skipRepos: null,
+    };
+  } catch (error) {
+    const checks = [checkTrackerLoginFailure(error, failureOf(error))];
+    if (error instanceof UpstreamError && error.kind === 'auth') {
+      return { checks, skipRepos: 'not checked: the tracker token is refused' };
     }
-    const name = `${repo} labels`;
-    let missing;
-    try {
-      missing = missingLabels(wanted, await tracker.listRepoLabels(repo));
-    } catch (error) {
-      checks.push(check('fail', name, `cannot list labels: ${failureOf(error)}`));
-      continue;
+    if (error instanceof UpstreamError && error.network !== undefined) {
+      return { checks, skipRepos: 'not checked: the tracker is unreachable' };
     }
-    const names = missing.map((label) => label.name).join(', ');
-    if (missing.length === 0) {
-      checks.push(check('pass', name, `all ${wanted.length} present`));
-    } else if (!fixLabels) {
-      checks.push(check('fail', name, `missing ${names} (run afk doctor --fix-labels to create)`));
-    } else {
-      try {
-        for (const label of missing) await tracker.createLabel(repo, label);
-        checks.push(check('pass', name, `created ${names}`));
-      } catch (error) {
-        checks.push(check('fail', name, `cannot create ${names}: ${failureOf(error)}`));
-      }
-    }
+    return { checks, skipRepos: null };
+  }
+}
+
+/**
+ * A repo's access and labels. Missing labels are planned: `apply` carries the plan out at
+ * once (and the check says how that went); without it the plan is returned, to be printed.
+ */
+async function checkRepo(
+  tracker: Tracker,
+  repo: RepoName,
+  wanted: LabelSpec[],
+  kind: Config['tracker']['kind'],
+  apply: Apply | null,
+): Promise<{ checks: Check[]; plan: Action[] }> {
+  const access = `${repo} access`;
+  let accessCheck: Check;
+  try {
+    accessCheck = {
+      ...checkRepoAccess(repo, await tracker.getRepoAccess(repo), kind),
+      name: access,
+    };
+  } catch (error) {
+    const cannot = check('fail', access, `cannot read the repository: ${failureOf(error)}`);
+    return { checks: [cannot], plan: [] };
+  }
+  const name = `${repo} labels`;
+  let missing;
+  try {
+    missing = missingLabels(wanted, await tracker.listRepoLabels(repo));
+  } catch (error) {
+    const cannot = check('fail', name, `cannot list labels: ${failureOf(error)}`);
+    return { checks: [accessCheck, cannot], plan: [] };
+  }
+  const names = missing.map((label) => label.name).join(', ');
+  const plan = missing.map((label): Action => ({
+    kind: 'createLabel',
+    issue: repoSubject(repo),
+    label,
+  }));
+  if (missing.length === 0) {
+    return { checks: [accessCheck, check('pass', name, `all ${wanted.length} present`)], plan };
+  }
+  if (apply === null) {
+    const fail = check('fail', name, `missing ${names} (run afk doctor --fix-labels to create)`);
+    return { checks: [accessCheck, fail], plan };
+  }
+  const failed = (await apply(plan)).find((result) => result.status === 'failed');
+  const labels =
+    failed?.status === 'failed'
+      ? check('fail', name, `cannot create ${names}: ${failed.error.replace(/^tracker: /, '')}`)
+      : check('pass', name, `created ${names}`);
+  return { checks: [accessCheck, labels], plan: [] };
+}
+
+/** T3's reachability and version, then the token's scopes, then the snapshot. */
+async function checkT3(t3: T3Client, config: Config, tokenPresent: boolean): Promise<Check[]> {
+  const checks: Check[] = [];
+  let reachable = false;
+  try {
+    const environment = await t3.readEnvironment();
+    reachable = true;
+    checks.push(
+      check('pass', 'T3', `reachable at ${config.t3.url}, server ${environment.serverVersion}`),
+    );
+    const mode = checkT3RuntimeMode(config.t3.runtimeMode, environment.serverVersion);
+    if (mode !== null) checks.push(mode);
+  } catch (error) {
+    checks.push(checkT3Unreachable(config.t3.url, error, failureOf(error)));
+  }
+  if (!tokenPresent)
+    return [...checks, check('skip', 'T3 scopes', 'not checked without a T3 token')];
+  if (!reachable) return [...checks, check('skip', 'T3 scopes', 'not checked: T3 is unreachable')];
+  let scopes: Check;
+  try {
+    scopes = { ...checkT3Session(await t3.readAuthSession()), name: 'T3 scopes' };
+  } catch (error) {
+    return [...checks, check('fail', 'T3 scopes', `cannot read the session: ${failureOf(error)}`)];
+  }
+  if (scopes.status !== 'pass') return [...checks, scopes];
+  return [...checks, scopes, await checkSnapshot(t3)];
+}
+
+/**
+ * The snapshot is what every tick reads first: a server that moved its orchestration API off
+ * HTTP answers it 404, whatever its environment and session say.
+ */
+async function checkSnapshot(t3: T3Client): Promise<Check> {
+  try {
+    const snapshot = await t3.readSnapshot();
+    const counts = `${snapshot.projects.length} project(s), ${snapshot.threads.length} thread(s)`;
+    return check('pass', 'T3 orchestration', `snapshot readable: ${counts}`);
+  } catch (error) {
+    return check('fail', 'T3 orchestration', failureOf(error));
   }
 }
 
@@ -302,12 +344,3 @@ function failureOf(error: unknown): string {
   if (error instanceof UpstreamError) return error.message.slice(error.upstream.length + 2);
   return describeError(error);
 }
-
-/** Without --fix-labels, doctor's adapters cannot write, whatever a bug would call. */
-const readOnlyFetch: typeof fetch = (input, init) => {
-  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-  if (method !== 'GET' && method !== 'HEAD') {
-    return Promise.reject(new Error(`doctor: refused to send a ${method} request`));
-  }
-  return globalThis.fetch(input, init);
-};

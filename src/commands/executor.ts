@@ -150,6 +150,8 @@ async function perform(action: Action, ports: Ports, claim: IssueClaim): Promise
     }
     case 'closeIssue':
       return tracker.closeIssue(action.issue).then(() => done);
+    case 'createLabel':
+      return tracker.createLabel(action.issue.repo, action.label).then(() => done);
   }
 }
 

@@ -20,12 +20,16 @@ import {
   type Issue,
   type RepoName,
   type StatusView,
+  type T3,
   type T3Snapshot,
+  type Tracker,
 } from '../core/index.js';
-import { selectWithTrust } from './poll.js';
-import type { Failure } from './report.js';
-import { readEachRepo } from './repos.js';
-import { buildPorts, EXIT, loadScope, mapLimit, type Runtime } from './tick.js';
+import { loadScope } from '../tick/gates.js';
+import { mapLimit, READ_CONCURRENCY } from '../tick/map-limit.js';
+import { readEachRepo } from '../tick/repos.js';
+import { EXIT, type Runtime } from '../tick/runtime.js';
+import { selectWithTrust } from '../tick/trust.js';
+import { buildPorts } from '../tick/wiring.js';
 
 export interface StatusFlags {
   config?: string;
@@ -38,24 +42,14 @@ export interface StatusFlags {
 /** Rows per table by default: a screenful, whatever the queue's length. */
 export const DEFAULT_STATUS_LIMIT = 20;
 
-const READ_CONCURRENCY = 8;
+type Gates = StatusView['gates'];
 
 export async function status(flags: StatusFlags, runtime: Runtime, log: Logger): Promise<number> {
   // No gates: a view may look at a disarmed deployment.
   const { config, repos } = await loadScope(flags, runtime);
   const gates = { killSwitch: config.killSwitch, repos };
-  const write = (exitCode: number, view: StatusView | null, summary: string) => {
-    if (flags.output === 'json') {
-      runtime.stdout.write(
-        `${JSON.stringify({ command: 'status', exitCode, summary, gates, ...(view ?? {}) })}\n`,
-      );
-    } else {
-      const limit = flags.limit ?? DEFAULT_STATUS_LIMIT;
-      runtime.stdout.write(view === null ? `${summary}\n` : renderStatus(view, { limit }));
-    }
-    return exitCode;
-  };
-
+  const write = (exitCode: number, view: StatusView | null, summary: string) =>
+    writeStatus(flags, runtime, gates, { exitCode, view, summary });
   if (repos.length === 0) {
     const summary = 'status: nothing to show: no repos are allow-listed (repos / AFK_REPOS)';
     log.info({ command: 'status' }, summary);
@@ -64,72 +58,86 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
 
   // Read-only adapters: a status can never write, whatever a bug would call.
   const { tracker, t3 } = await buildPorts(config, runtime, 'dry-run', { log });
-  const unreadable = (what: string, error: unknown) => {
-    if (error instanceof ConfigError) throw error;
-    const summary = `status: stopped, ${what}: ${describeError(error)}`;
-    log.error({ command: 'status' }, summary);
-    return write(EXIT.upstreamUnreadable, null, summary);
-  };
+  const read = await readView({ tracker, t3, config, repos, gates, now: runtime.now, log });
+  if (!read.ok) return write(EXIT.upstreamUnreadable, null, read.summary);
+  const { view } = read;
+  const summary = summarizeStatus(view);
+  log.info({ command: 'status', failures: view.failures.length }, summary);
+  const exitCode =
+    view.t3Unreadable !== null
+      ? EXIT.upstreamUnreadable
+      : view.failures.length > 0
+        ? EXIT.actionFailed
+        : EXIT.ok;
+  return write(exitCode, view, summary);
+}
 
-  const lists = await readEachRepo(repos, READ_CONCURRENCY / 2, (repo) =>
-    listRepo(tracker, config, repo),
-  );
-  const failures = lists.unreadable.map(
-    ({ repo, error }) => `${repo}: cannot list its issues: ${error}`,
-  );
-  for (const failure of failures) log.error({ command: 'status' }, failure);
-  if (lists.read.length === 0) {
-    return write(EXIT.upstreamUnreadable, null, `status: stopped, ${failures.join('; ')}`);
+function writeStatus(
+  flags: StatusFlags,
+  runtime: Runtime,
+  gates: Gates,
+  { exitCode, view, summary }: { exitCode: number; view: StatusView | null; summary: string },
+): number {
+  if (flags.output === 'json') {
+    runtime.stdout.write(
+      `${JSON.stringify({ command: 'status', exitCode, summary, gates, ...(view ?? {}) })}\n`,
+    );
+  } else {
+    const limit = flags.limit ?? DEFAULT_STATUS_LIMIT;
+    runtime.stdout.write(view === null ? `${summary}\n` : renderStatus(view, { limit }));
   }
-  const ready = lists.read.flatMap(({ value: [r] }) => r);
-  const inProgress = lists.read.flatMap(({ value: [, p] }) => p);
-  const escalated = newestEscalations(lists.read.flatMap(({ value: [, , h] }) => h));
+  return exitCode;
+}
+
+interface ViewSources {
+  tracker: Tracker;
+  t3: T3;
+  config: Config;
+  repos: RepoName[];
+  gates: Gates;
+  now: () => Date;
+  log: Logger;
+}
+
+/**
+ * Everything the view shows. Each failed read is logged as it is known and listed in the
+ * view; only a tracker that cannot be read at all (no repo, or not who afk is) stops it.
+ */
+async function readView(
+  from: ViewSources,
+): Promise<{ ok: true; view: StatusView } | { ok: false; summary: string }> {
+  const { tracker, config, log } = from;
+  const logError = (message: string) => log.error({ command: 'status' }, message);
+  const board = await readBoard(tracker, config, from.repos);
+  board.failures.forEach(logError);
+  if (board.read === 0)
+    return { ok: false, summary: `status: stopped, ${board.failures.join('; ')}` };
+  const { inProgress, escalated } = board;
 
   // T3 knows only the turn and session of each run: without it the rest is still shown.
-  const t3Read = inProgress.length > 0 ? readT3(t3) : Promise.resolve(noRuns);
+  const t3Read = inProgress.length > 0 ? readT3(from.t3) : Promise.resolve(noRuns);
   let selfLogin = '';
   try {
     const needSelf = inProgress.length > 0 || escalated.length > 0;
     selfLogin = needSelf ? await tracker.getSelfLogin() : '';
   } catch (error) {
     await t3Read;
-    return unreadable('cannot tell which comments are afk’s', error);
+    if (error instanceof ConfigError) throw error;
+    const summary = `status: stopped, cannot tell which comments are afk’s: ${describeError(error)}`;
+    logError(summary);
+    return { ok: false, summary };
   }
   const { snapshot, t3Unreadable } = await t3Read;
-  if (t3Unreadable !== null) {
-    log.error({ command: 'status' }, `status: T3 could not be read: ${t3Unreadable}`);
-  }
+  if (t3Unreadable !== null) logError(`status: T3 could not be read: ${t3Unreadable}`);
 
   // The labelers of the issues poll would take next, looked up as poll does: an untrusted one
   // is shown with the reason poll will never start it.
-  const trustFailures: Failure[] = [];
-  const unreadableRepos = lists.unreadable.map((u) => u.repo);
-  const { trust } = await selectWithTrust(
-    tracker,
-    config,
-    { ready, inProgress, unreadableRepos: lists.unreadable },
-    trustFailures,
-  );
-  for (const { issue, error } of trustFailures) {
-    failures.push(`${issue === null ? 'status' : issueKey(issue)}: ${error}`);
-  }
-  const commentsOf = async (issue: Issue): Promise<AfkComment | null> => {
-    try {
-      return findAfkComment(await tracker.listComments(issue), selfLogin);
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      failures.push(`${issueKey(issue)}: cannot read its comments: ${describeError(error)}`);
-      return null;
-    }
-  };
-  const [runComments, escalationComments] = await Promise.all([
-    mapLimit(inProgress, READ_CONCURRENCY / 2, commentsOf),
-    mapLimit(escalated, READ_CONCURRENCY / 2, commentsOf),
-  ]);
-
-  const now = runtime.now();
+  const { trust, failures: trustFailures } = await selectWithTrust(tracker, config, board);
+  const comments = await readComments(tracker, selfLogin, [inProgress, escalated]);
+  const [runComments = [], escalationComments = []] = comments.found;
+  const now = from.now();
   const view: StatusView = {
-    gates,
+    gates: from.gates,
     runs: inProgress.map((issue, i) =>
       describeLiveRun({
         issue,
@@ -139,22 +147,60 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
         now,
       }),
     ),
-    queue: describeQueue({ config, ready, inProgress, trust, unreadableRepos }),
+    queue: describeQueue({ config, ...board, trust }),
     escalations: escalated.map((issue, i) =>
       describeEscalation(issue, escalationComments[i] ?? null),
     ),
-    failures,
+    failures: [
+      ...board.failures,
+      ...trustFailures.map(
+        ({ issue, error }) => `${issue === null ? 'status' : issueKey(issue)}: ${error}`,
+      ),
+      ...comments.failures,
+    ],
     t3Unreadable,
   };
-  const summary = summarizeStatus(view);
-  log.info({ command: 'status', failures: failures.length }, summary);
-  const exitCode =
-    t3Unreadable !== null
-      ? EXIT.upstreamUnreadable
-      : failures.length > 0
-        ? EXIT.actionFailed
-        : EXIT.ok;
-  return write(exitCode, view, summary);
+  return { ok: true, view };
+}
+
+/** The three listings per repo; a repo that cannot be read is a failure, and left out. */
+async function readBoard(tracker: Tracker, config: Config, repos: RepoName[]) {
+  const lists = await readEachRepo(repos, READ_CONCURRENCY / 2, (repo) =>
+    Promise.all([
+      tracker.listLabelledIssues(repo, config.labels.ready, 'open'),
+      // Open or closed: a closed issue still holding the lock is a run watch winds down.
+      tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
+      tracker.listLabelledIssues(repo, config.labels.human, 'open'),
+    ]),
+  );
+  return {
+    read: lists.read.length,
+    ready: lists.read.flatMap(({ value: [r] }) => r),
+    inProgress: lists.read.flatMap(({ value: [, p] }) => p),
+    escalated: newestEscalations(lists.read.flatMap(({ value: [, , h] }) => h)),
+    unreadableRepos: lists.unreadable.map((u) => u.repo),
+    failures: lists.unreadable.map(
+      ({ repo, error }) => `${repo}: cannot list its issues: ${error}`,
+    ),
+  };
+}
+
+/** afk's comment on each issue of each list; one that cannot be read is a failure, and null. */
+async function readComments(tracker: Tracker, selfLogin: string, lists: Issue[][]) {
+  const failures: string[] = [];
+  const commentsOf = async (issue: Issue): Promise<AfkComment | null> => {
+    try {
+      return findAfkComment(await tracker.listComments(issue), selfLogin);
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      failures.push(`${issueKey(issue)}: cannot read its comments: ${describeError(error)}`);
+      return null;
+    }
+  };
+  const found = await Promise.all(
+    lists.map((list) => mapLimit(list, READ_CONCURRENCY / 2, commentsOf)),
+  );
+  return { found, failures };
 }
 
 /** No live run: nothing to ask T3. */
@@ -163,7 +209,7 @@ const noRuns = { snapshot: emptySnapshot, t3Unreadable: null };
 
 /** The snapshot, or why T3 could not be read (a configuration error still goes up). */
 async function readT3(
-  t3: Awaited<ReturnType<typeof buildPorts>>['t3'],
+  t3: T3,
 ): Promise<{ snapshot: T3Snapshot | null; t3Unreadable: string | null }> {
   try {
     return { snapshot: await t3.readSnapshot(), t3Unreadable: null };
@@ -171,17 +217,4 @@ async function readT3(
     if (error instanceof ConfigError) throw error;
     return { snapshot: null, t3Unreadable: describeError(error) };
   }
-}
-
-function listRepo(
-  tracker: Awaited<ReturnType<typeof buildPorts>>['tracker'],
-  config: Config,
-  repo: RepoName,
-): Promise<[Issue[], Issue[], Issue[]]> {
-  return Promise.all([
-    tracker.listLabelledIssues(repo, config.labels.ready, 'open'),
-    // Open or closed: a closed issue still holding the lock is a run watch winds down.
-    tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
-    tracker.listLabelledIssues(repo, config.labels.human, 'open'),
-  ]);
 }

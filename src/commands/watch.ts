@@ -1,6 +1,7 @@
 // `afk watch`: follow every live run (an issue holding the in-progress label, open or closed)
 // from its first turn to deployed. Per run, the core asks for the evidence its decision
 // reaches, one read at a time, then returns the plan; the executor carries out all plans.
+import type { Logger } from '../adapters/log.js';
 import {
   ConfigError,
   describeError,
@@ -15,24 +16,23 @@ import {
   type T3Snapshot,
   type Tracker,
 } from '../core/index.js';
-import type { Logger } from '../adapters/log.js';
 import type { ActionResult, Ports } from './executor.js';
-import { writeReport, type Waiting } from './report.js';
-import { readEachRepo } from './repos.js';
 import {
-  EXIT,
+  concludeTick,
   executeTick,
-  logSummary,
-  mapLimit,
+  finishTick,
   openTick,
-  progressShown,
-  pushTickMetrics,
-  recordRepoUnreadable,
-  recordUnreadable,
+  readTickRepos,
+  recordFailures,
   stopNote,
-  type Runtime,
-  type TickFlags,
-} from './tick.js';
+  stopNothingRead,
+  stopUnreadable,
+  type Ending,
+  type TickContext,
+} from '../tick/lifecycle.js';
+import { mapLimit } from '../tick/map-limit.js';
+import type { Failure, Waiting } from '../tick/report.js';
+import type { Runtime, TickFlags } from '../tick/runtime.js';
 
 const RUN_CONCURRENCY = 4;
 /** More reads than any decision needs: a guard against a loop, not a budget. */
@@ -48,119 +48,113 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   const opened = await openTick('watch', flags, runtime, log);
   if (!opened.open) return opened.exitCode;
   const { tick } = opened;
-  const { config, repos, ports, failures } = tick;
-  let live: Issue[] | undefined = undefined;
-  const report = async (
-    exitCode: number,
-    summary: string,
-    runs: RunOutcome[],
-    results: ActionResult[],
-    waiting: Waiting[] = [],
-  ) => {
-    writeReport(
-      runtime.stdout,
-      flags.output,
-      {
-        command: 'watch',
-        mode: flags.mode,
-        killSwitch: tick.killSwitch,
-        exitCode,
-        summary,
-        plan: runs.flatMap((r) => r.actions),
-        results,
-        waiting,
-        failures,
-        details: {
-          runs: runs.map((r) => ({ issue: issueKey(r.issue), decision: r.decision })),
-        },
-        progressShown: progressShown(tick),
-      },
-      { verbose: flags.verbose === true },
-    );
-    await pushTickMetrics(tick, {
-      exitCode,
-      results,
-      failures,
-      liveRuns: live === undefined ? null : live.length,
-      queueDepth: null,
-      escalations:
-        live === undefined
-          ? null
-          : runs.flatMap((r) => (r.decision?.kind === 'escalate' ? [r.decision.reason] : [])),
-    });
-    return exitCode;
-  };
-  const unreadable = (what: string, error: unknown) =>
-    report(EXIT.upstreamUnreadable, recordUnreadable(tick, what, error), [], []);
 
-  const lists = await readEachRepo(repos, 4, (repo) =>
-    ports.tracker.listLabelledIssues(repo, config.labels.inProgress, 'all'),
+  const { tracker, t3 } = tick.ports;
+  const lists = await readTickRepos(tick, 4, 'list its live runs', (repo) =>
+    tracker.listLabelledIssues(repo, tick.config.labels.inProgress, 'all'),
   );
-  for (const { repo, error } of lists.unreadable) {
-    recordRepoUnreadable(tick, repo, `cannot list its live runs, left out of this tick: ${error}`);
-  }
-  if (lists.read.length === 0) {
-    const summary = `watch: stopped, cannot list live runs in any repo (${repos.length} unreadable)`;
-    logSummary(tick, {}, summary, 'error');
-    return report(EXIT.upstreamUnreadable, summary, [], []);
-  }
-  live = lists.read.flatMap(({ value }) => value);
+  if (lists === null) return reportWatch(tick, stopNothingRead(tick, 'cannot list live runs'));
+  const live = lists.read.flatMap(({ value }) => value);
   if (live.length === 0) {
-    const summary = `watch: no live runs${failures.length > 0 ? `; ${failures.length} failed` : ''}`;
-    logSummary(tick, {}, summary);
-    return report(failures.length > 0 ? EXIT.actionFailed : EXIT.ok, summary, [], []);
+    const failed = tick.failures.length;
+    const summary = `watch: no live runs${failed > 0 ? `; ${failed} failed` : ''}`;
+    return reportWatch(tick, concludeTick(tick, summary, {}, failed), { live });
   }
-
   let snapshot: T3Snapshot;
   let selfLogin: string;
   try {
-    [snapshot, selfLogin] = await Promise.all([
-      ports.t3.readSnapshot(),
-      ports.tracker.getSelfLogin(),
-    ]);
+    [snapshot, selfLogin] = await Promise.all([t3.readSnapshot(), tracker.getSelfLogin()]);
   } catch (error) {
-    return unreadable('cannot read the runs', error);
+    return reportWatch(tick, stopUnreadable(tick, 'cannot read the runs', error), { live });
   }
+  const { runs, unread, failures } = await decideRuns(tick, live, { snapshot, selfLogin });
+  recordFailures(tick, failures);
 
-  // A stopped tick reads no further run: what it would decide, the next tick decides.
-  const unread: Waiting[] = [];
-  const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
-    if (tick.stop.aborted) {
-      const detail = `stopped by ${String(tick.stop.reason)}`;
-      unread.push({ issue, reason: 'not read', detail });
-      return null;
-    }
-    try {
-      return await decideRun(issue, { ports, snapshot, selfLogin, flags, runtime, config });
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      failures.push({ issue, error: describeError(error) });
-      return null;
-    }
-  });
-  const runs = decided.filter((r): r is RunOutcome => r !== null);
-  const plan = runs.flatMap((r) => r.actions);
-  const executed = await executeTick(tick, plan);
-  const { results } = executed;
+  const executed = await executeTick(
+    tick,
+    runs.flatMap((r) => r.actions),
+  );
+  const { results, failed } = executed;
   const notStarted = executed.notStarted + unread.length;
-  const failed = failures.length + results.filter((r) => r.status === 'failed').length;
+  const summary = `watch: ${live.length} live run(s)${tally(runs)}; ${failed} failed${stopNote(tick, notStarted)}`;
+  const fields = { runs: live.length, failed, notStarted };
+  const ending = concludeTick(tick, summary, fields, failed + notStarted);
+  return reportWatch(tick, ending, { live, runs, results, waiting: unread });
+}
+
+interface WatchFacts {
+  live?: Issue[];
+  runs?: RunOutcome[];
+  results?: ActionResult[];
+  waiting?: Waiting[];
+}
+
+function reportWatch(tick: TickContext, ending: Ending, facts: WatchFacts = {}): Promise<number> {
+  const { live, runs = [], results = [], waiting = [] } = facts;
+  const escalations = runs.flatMap((r) =>
+    r.decision?.kind === 'escalate' ? [r.decision.reason] : [],
+  );
+  return finishTick(tick, ending, {
+    plan: runs.flatMap((r) => r.actions),
+    results,
+    waiting,
+    details: { runs: runs.map((r) => ({ issue: issueKey(r.issue), decision: r.decision })) },
+    liveRuns: live === undefined ? null : live.length,
+    queueDepth: null,
+    escalations: live === undefined ? null : escalations,
+  });
+}
+
+/** `: 2 wait, 1 escalate`: the runs by the kind of their decision. */
+function tally(runs: RunOutcome[]): string {
   const counts = new Map<string, number>();
   for (const run of runs) {
     const kind = run.decision?.kind ?? 'none';
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
   const tally = [...counts].map(([kind, n]) => `${n} ${kind}`).join(', ');
-  const summary = `watch: ${live.length} live run(s)${tally === '' ? '' : `: ${tally}`}; ${failed} failed${stopNote(tick, notStarted)}`;
-  logSummary(tick, { runs: live.length, failed, notStarted }, summary);
-  const exitCode = failed + notStarted > 0 ? EXIT.actionFailed : EXIT.ok;
-  return report(exitCode, summary, runs, results, unread);
+  return tally === '' ? '' : `: ${tally}`;
+}
+
+/**
+ * Each live run's decision. A run whose reads fail is a failure of that run; a stopped tick
+ * reads no further run: what it would decide, the next tick decides.
+ */
+async function decideRuns(
+  tick: TickContext,
+  live: Issue[],
+  seen: { snapshot: T3Snapshot; selfLogin: string },
+): Promise<{ runs: RunOutcome[]; unread: Waiting[]; failures: Failure[] }> {
+  const ctx: RunContext = {
+    ...seen,
+    ports: tick.ports,
+    runtime: tick.runtime,
+    config: tick.config,
+  };
+  const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
+    if (tick.stop.aborted) return { issue, unread: `stopped by ${String(tick.stop.reason)}` };
+    try {
+      return { issue, run: await decideRun(issue, ctx) };
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      return { issue, error: describeError(error) };
+    }
+  });
+  const runs: RunOutcome[] = [];
+  const unread: Waiting[] = [];
+  const failures: Failure[] = [];
+  for (const d of decided) {
+    if ('run' in d) runs.push(d.run);
+    else if ('unread' in d) unread.push({ issue: d.issue, reason: 'not read', detail: d.unread });
+    else failures.push({ issue: d.issue, error: d.error });
+  }
+  return { runs, unread, failures };
 }
 
 interface RunContext {
   ports: Ports;
   snapshot: T3Snapshot;
   selfLogin: string;
-  flags: TickFlags;
   runtime: Runtime;
   config: Parameters<typeof watchRun>[0]['config'];
 }

@@ -232,7 +232,7 @@ const metricsSchema = z
   .prefault({});
 
 // What a CronJob's activeDeadlineSeconds must leave room for: the arithmetic is beside
-// STOP_GRACE_MS in src/commands/tick.ts, and test/k8s/manifests.test.ts checks the CronJobs.
+// STOP_GRACE_MS in src/tick/runtime.ts, and test/k8s/manifests.test.ts checks the CronJobs.
 const tickSchema = z
   .strictObject({
     budgetSeconds: z

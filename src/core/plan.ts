@@ -11,7 +11,7 @@ import type {
   StartTurnCommand,
   ThreadCommand,
 } from './ports.js';
-import { issueKey, type IssueRef } from './types.js';
+import { issueKey, type IssueRef, type LabelSpec, type RepoName } from './types.js';
 
 export type Action =
   | { kind: 'ensureProject'; issue: IssueRef; command: EnsureProjectCommand }
@@ -47,6 +47,12 @@ export type Action =
       release?: { commentId: number | null };
     }
   | { kind: 'closeIssue'; issue: IssueRef }
+  /**
+   * A label afk needs that a repo lacks (`afk doctor --fix-labels`). A label belongs to a repo,
+   * not to an issue: `issue` is the repo's `repoSubject`, so that the executor, which holds back
+   * an issue's later steps after a failed one, holds back that repo's later labels.
+   */
+  | { kind: 'createLabel'; issue: IssueRef; label: LabelSpec }
   | { kind: 'stopSession'; issue: IssueRef; command: ThreadCommand }
   | { kind: 'archiveThread'; issue: IssueRef; command: ThreadCommand }
   | {
@@ -81,6 +87,9 @@ export interface DoorbellRecord {
 }
 
 export type ActionKind = Action['kind'];
+
+/** The subject of a repo's own actions (`createLabel`): no issue has number 0. */
+export const repoSubject = (repo: RepoName): IssueRef => ({ repo, number: 0 });
 export type Plan = Action[];
 
 const firstLine = (text: string, max = 60): string => {
@@ -110,6 +119,8 @@ export function describeAction(action: Action): string {
       return `${where}: remove label(s) ${action.labels.join(', ')}${action.release === undefined ? '' : " (afk's claim released first)"}`;
     case 'closeIssue':
       return `${where}: close the issue as completed`;
+    case 'createLabel':
+      return `${action.issue.repo}: create label ${action.label.name} (#${action.label.color})`;
     case 'stopSession':
       return `${where}: stop the session of thread ${action.command.threadId}`;
     case 'archiveThread':

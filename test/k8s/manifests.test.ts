@@ -14,7 +14,7 @@ import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { STOP_SECONDS, worstTickSeconds } from '../../src/commands/tick.js';
+import { STOP_SECONDS, worstTickSeconds } from '../../src/tick/runtime.js';
 import { parseConfig } from '../../src/core/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli.js';
-import type { Runtime } from '../../src/commands/tick.js';
+import type { Runtime } from '../../src/tick/runtime.js';
 
 export const GITHUB_URL = 'https://api.github.test';
 export const T3_URL = 'http://t3.test';

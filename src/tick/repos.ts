@@ -1,7 +1,7 @@
 // Reading the allow-listed repos one by one, so that one repo that cannot be read (404, 403,
 // a timeout) is named and left out while every other repo's work goes on.
 import { ConfigError, describeError, type RepoName } from '../core/index.js';
-import { mapLimit } from './tick.js';
+import { mapLimit } from './map-limit.js';
 
 export interface UnreadableRepo {
   repo: RepoName;
