@@ -13,8 +13,16 @@ const impureModules = [
     message: 'src/core is pure: no HTTP clients, loggers, parsers of files or CLI libraries.',
   },
   {
-    group: ['**/adapters/*', '**/adapters', '**/commands/*', '**/commands', '../cli.js'],
-    message: 'src/core must not import adapters or commands.',
+    group: [
+      '**/adapters/*',
+      '**/adapters',
+      '**/commands/*',
+      '**/commands',
+      '**/tick/*',
+      '**/tick',
+      '../cli.js',
+    ],
+    message: 'src/core must not import adapters, commands or the tick module.',
   },
 ];
 

@@ -7,6 +7,8 @@
 // them. The bundle splits at these dynamic imports (`npm run bundle`, docs/benchmarks.md).
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+// The errors module, not the core's index: the index loads the config schema (zod), which
+// `--help` and `--version` must not wait for.
 import { ConfigError, describeError, UpstreamError } from './core/errors.js';
 import type { Logger } from './adapters/log.js';
 import { redactOutput } from './adapters/secrets.js';

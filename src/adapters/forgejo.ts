@@ -13,24 +13,23 @@ import {
   ConfigError,
   isRetryAfter,
   TrackerError,
+  type CiFacts,
+  type CommentClaim,
+  type CommitPlacement,
+  type CommitStatus,
   type FailureKind,
+  type Issue,
+  type IssueComment,
+  type LabelEvent,
   type NetworkFailure,
-} from '../core/errors.js';
+  type Permission,
+  type PullRequest,
+  type RepoAccess,
+  type RepoName,
+  type Tracker,
+} from '../core/index.js';
 import { networkFailureOf } from './network.js';
-import type { CommentClaim, Tracker } from '../core/ports.js';
 import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
-import type {
-  CiFacts,
-  CommitPlacement,
-  CommitStatus,
-  Issue,
-  IssueComment,
-  LabelEvent,
-  Permission,
-  PullRequest,
-  RepoAccess,
-  RepoName,
-} from '../core/types.js';
 
 export type ForgejoTrackerOptions = TrackerOptions;
 

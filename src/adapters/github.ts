@@ -6,26 +6,28 @@ import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling';
 import * as z from 'zod';
-import { ConfigError, TrackerError, type FailureKind } from '../core/errors.js';
-import { networkFailureOf } from './network.js';
-import type { Tracker } from '../core/ports.js';
-import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 import {
   checkRunConclusions,
   checkRunStatuses,
+  ConfigError,
   deploymentStates,
+  TrackerError,
   type CheckRun,
   type CiFacts,
   type CommitPlacement,
   type CommitStatus,
   type DeploymentFacts,
+  type FailureKind,
   type Issue,
   type IssueComment,
   type LabelEvent,
   type Permission,
   type PullRequest,
   type RepoName,
-} from '../core/types.js';
+  type Tracker,
+} from '../core/index.js';
+import { networkFailureOf } from './network.js';
+import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 
 export type GitHubTrackerOptions = TrackerOptions;
 

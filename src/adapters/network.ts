@@ -1,7 +1,7 @@
 // What every adapter says about a request that got no HTTP answer: the address it was going
 // to and the cause (connection refused, DNS, timeout, TLS), read off the error chain that
 // fetch (undici) and Octokit build. Never the URL: its path or query may carry a secret.
-import { BAD_PORT, describeNetworkCause, type NetworkFailure } from '../core/errors.js';
+import { BAD_PORT, describeNetworkCause, type NetworkFailure } from '../core/index.js';
 
 /** `host:port`, the scheme's default port filled in. */
 export function addressOf(url: string | URL): string {

@@ -2,9 +2,9 @@
 // time) or from the environment. A file is read afresh on every call so a rotated token is
 // used at once; the value is never logged, and errors name the file, never its content.
 import { readFile } from 'node:fs/promises';
-// The errors module only, not the core's index: the CLI loads this file before anything else
-// (see `redactOutput`), and start-up time is part of every tick.
-import type { Env } from '../core/config.js';
+import type { Env } from '../core/index.js';
+// The errors module only, not the core's index (which loads zod): the CLI loads this file
+// before anything else (see `redactOutput`), and start-up time is part of every tick.
 import { ConfigError } from '../core/errors.js';
 
 /** Yields the secret's current value, or undefined when none is configured. */

@@ -5,8 +5,14 @@
 // cause, nothing more.
 // https://api.slack.com/messaging/webhooks
 import ky, { TimeoutError } from 'ky';
-import { ConfigError, failureKindOf, SlackError, type FailureKind } from '../core/errors.js';
-import type { Doorbell, DoorbellMessage } from '../core/ports.js';
+import {
+  ConfigError,
+  failureKindOf,
+  SlackError,
+  type Doorbell,
+  type DoorbellMessage,
+  type FailureKind,
+} from '../core/index.js';
 import { networkFailureOf } from './network.js';
 
 export interface SlackDoorbellOptions {

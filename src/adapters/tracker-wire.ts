@@ -2,8 +2,7 @@
 // answer into a domain value only after it passed its schema, naming the first field that did
 // not (never the body itself: it may quote an issue or a token).
 import type * as z from 'zod';
-import { TrackerError } from '../core/errors.js';
-import type { RepoName } from '../core/types.js';
+import { TrackerError, type RepoName } from '../core/index.js';
 
 /** How either tracker adapter is built: the commands swap one for the other by `tracker.kind`. */
 export interface TrackerOptions {

@@ -1,7 +1,6 @@
 // The tracker by `tracker.kind`: both adapters take the same options, so the commands build
 // one without knowing which forge it is. Each is imported only when chosen.
-import type { Tracker } from '../core/ports.js';
-import type { TrackerKind } from '../core/config.js';
+import type { Tracker, TrackerKind } from '../core/index.js';
 import type { TrackerOptions } from './tracker-wire.js';
 
 export type { TrackerOptions } from './tracker-wire.js';

@@ -200,6 +200,44 @@ describe('afk doctor', () => {
     expect(gh.writes()).toEqual([]);
   });
 
+  it('prints the labels it would create as a plan, in text and JSON, without writing', async () => {
+    gh.addRepo('acme/new', { labels: ['ready-for-agent', 'P0', 'P1', 'P2', 'P3'] });
+    const config = writeConfig(armedConfig({ repos: ['acme/new'] }));
+
+    const text = await runCli(['doctor', '--config', config], { env: slack });
+    const json = await runCli(['doctor', '--config', config, '--output', 'json'], { env: slack });
+
+    expect(text.code).toBe(1);
+    expect(lines(text.stdout).slice(-3)).toEqual([
+      'plan (afk doctor --fix-labels carries it out):',
+      '  1. acme/new: create label agent-in-progress (#1d76db)',
+      '  2. acme/new: create label ready-for-human (#d93f0b)',
+    ]);
+    expect(json.json?.['plan']).toEqual([
+      { kind: 'createLabel', description: 'acme/new: create label agent-in-progress (#1d76db)' },
+      { kind: 'createLabel', description: 'acme/new: create label ready-for-human (#d93f0b)' },
+    ]);
+    expect(gh.writes()).toEqual([]);
+  });
+
+  it('stops creating a repo’s labels at the first that fails, and says why', async () => {
+    gh.addRepo('acme/new', { labels: ['ready-for-agent', 'P0', 'P1', 'P2', 'P3'] });
+    gh.failNext({ method: 'POST', path: '/repos/acme/new/labels' }, { status: 403 });
+    const config = writeConfig(armedConfig({ repos: ['acme/new'] }));
+
+    const result = await runCli(['doctor', '--config', config, '--fix-labels'], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContainEqual(
+      expect.stringMatching(
+        /^fail {2}acme\/new labels: cannot create agent-in-progress, ready-for-human: POST \/repos\/acme\/new\/labels: 403 /,
+      ),
+    );
+    expect(seen.filter((r) => r.startsWith('POST'))).toEqual([
+      'POST https://api.github.test/repos/acme/new/labels',
+    ]);
+  });
+
   it('creates the missing labels with --fix-labels, and then passes', async () => {
     gh.addRepo('acme/new', { labels: ['ready-for-agent', 'p0'] });
     const config = writeConfig(armedConfig({ repos: ['acme/new'] }));
