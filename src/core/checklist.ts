@@ -85,6 +85,26 @@ export const runRecordSchema = z
 export type RunRecord = z.output<typeof runRecordSchema>;
 export type PastAttempt = z.output<typeof pastAttemptSchema>;
 
+/** A new attempt's record: live, no fix-forward spent, nothing watch keeps yet. */
+export function newRunRecord(attempt: {
+  attempt: number;
+  threadId: string;
+  dispatchedAt: string;
+  phases?: RunRecord['phases'];
+  history?: PastAttempt[];
+}): RunRecord {
+  return {
+    v: 1,
+    attempt: attempt.attempt,
+    threadId: attempt.threadId,
+    dispatchedAt: attempt.dispatchedAt,
+    fixForwards: 0,
+    outcome: null,
+    phases: attempt.phases ?? {},
+    history: attempt.history ?? [],
+  };
+}
+
 const MARKER = 'afk:run';
 const RECORD_PATTERN = /<!-- afk:run (\{.*?\}) -->/s;
 

@@ -2,7 +2,14 @@
 // stateless, so the locks are derived from labels: an issue carrying the in-progress label is
 // a live run, whether it is open or (closed by a human or a merge) still being wound down.
 import type { Config } from './config.js';
-import { issueKey, type Issue, type IssueRef, type LabelEvent, type Permission } from './types.js';
+import {
+  hasLabel,
+  issueKey,
+  type Issue,
+  type IssueRef,
+  type LabelEvent,
+  type Permission,
+} from './types.js';
 
 /** What afk learned about who applied the ready label. */
 export type TrustFact =
@@ -51,9 +58,6 @@ export interface DispatchSelection {
    */
   needTrust: Issue[];
 }
-
-const hasLabel = (issue: Issue, label: string): boolean =>
-  issue.labels.some((l) => l.toLowerCase() === label.toLowerCase());
 
 /** Rank of an issue's best priority label; unlabelled issues sort after all. */
 export function priorityRank(issue: Issue, priorities: readonly string[]): number {

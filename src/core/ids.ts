@@ -9,6 +9,12 @@ const AFK_NAMESPACE = '5d0c7a4e-52a1-4f0e-9a2b-8f3c0a1e6b7d';
 
 export const projectIdFor = (repo: RepoName): string => uuidv5(`project:${repo}`, AFK_NAMESPACE);
 
+/**
+ * How far afk looks through an issue's attempts (`threadIdFor(issue, 1..)`) for its threads:
+ * a bound on the scan, far above the attempts any issue gets before a human steps in.
+ */
+export const MAX_ATTEMPT_SCAN = 100;
+
 export const threadIdFor = (issue: IssueRef, attempt: number): string =>
   uuidv5(`thread:${issue.repo}#${issue.number}:attempt-${attempt}`, AFK_NAMESPACE);
 

@@ -1,12 +1,18 @@
 // Poll's decisions after selection: the steps that dispatch one issue, each included only if
 // the observed world lacks it. Ids are deterministic, so a tick that died after any step
 // recomputes the same ids, finds what the dead tick made, and does only what is missing.
-import { attemptFor, renderChecklist, type AfkComment, type RunRecord } from './checklist.js';
+import {
+  attemptFor,
+  newRunRecord,
+  renderChecklist,
+  type AfkComment,
+  type RunRecord,
+} from './checklist.js';
 import type { Config } from './config.js';
-import { commandIdFor, messageIdFor, projectIdFor, threadIdFor } from './ids.js';
+import { commandIdFor, MAX_ATTEMPT_SCAN, messageIdFor, projectIdFor, threadIdFor } from './ids.js';
 import { planDuplicateCleanup, type Action } from './plan.js';
 import { branchFor, buildFirstTurn, modelFor, sanitizeLine, workspaceRootFor } from './prompt.js';
-import type { Issue, T3Snapshot, T3Thread } from './types.js';
+import { hasLabel, type Issue, type T3Snapshot, type T3Thread } from './types.js';
 
 export interface DispatchFacts {
   config: Config;
@@ -20,9 +26,6 @@ export interface DispatchFacts {
 export type DispatchPlan =
   | { ok: true; attempt: number; threadId: string; actions: Action[] }
   | { ok: false; reason: string };
-
-/** At most this many attempts are skipped over because their thread is over (`isGone`). */
-const MAX_ATTEMPT_SCAN = 100;
 
 /**
  * An attempt is over when a human archived or deleted its thread. Without a readable record (a
@@ -152,16 +155,13 @@ function nextRecord(
         ]
       : history;
   const dispatchedAt = now.toISOString();
-  return {
-    v: 1,
+  return newRunRecord({
     attempt,
     threadId,
     dispatchedAt,
-    fixForwards: 0,
-    outcome: null,
     phases: { dispatched: dispatchedAt },
     history: ended,
-  };
+  });
 }
 
 type ProjectChoice =
@@ -190,7 +190,7 @@ function resolveProject(config: Config, issue: Issue, snapshot: T3Snapshot): Pro
 /** Desired minus observed: in-progress on, ready off, in that order. */
 export function planLabelSwap(config: Config, issue: Issue): Action[] {
   const ref = { repo: issue.repo, number: issue.number };
-  const has = (label: string) => issue.labels.some((l) => l.toLowerCase() === label.toLowerCase());
+  const has = (label: string) => hasLabel(issue, label);
   const actions: Action[] = [];
   if (!has(config.labels.inProgress)) {
     actions.push({ kind: 'addLabels', issue: ref, labels: [config.labels.inProgress] });

@@ -153,6 +153,10 @@ export type InteractionMode = 'default' | 'plan';
 
 export const issueKey = (ref: IssueRef): string => `${ref.repo}#${ref.number}`;
 
+/** Forges match label names without regard to case, and so does afk. */
+export const hasLabel = (issue: Pick<Issue, 'labels'>, label: string): boolean =>
+  issue.labels.some((l) => l.toLowerCase() === label.toLowerCase());
+
 /** The pull request of afk's branch: the newest one whose head is `afk/issue-<n>`. */
 export interface PullRequest {
   number: number;
