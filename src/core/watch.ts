@@ -3,34 +3,36 @@
 // what the decision actually reaches, so a tick reads little) or returns the decision and the
 // plan that carries it out. Every plan is desired-minus-observed, so a tick that died between
 // two steps is finished by the next one, and nothing that already happened happens twice.
-import { attemptFor, renderChecklist, type AfkComment, type RunRecord } from './checklist.js';
+import {
+  attemptFor,
+  newRunRecord,
+  renderChecklist,
+  type AfkComment,
+  type RunRecord,
+} from './checklist.js';
 import type { Config } from './config.js';
 import { judgeCi, readThreadFacts, type FailingCheck, type ThreadFacts } from './evidence.js';
-import { commandIdFor, messageIdFor, threadIdFor } from './ids.js';
+import { commandIdFor, MAX_ATTEMPT_SCAN, messageIdFor, threadIdFor } from './ids.js';
+import {
+  endRun,
+  readOutcome,
+  renderEscalation,
+  type Escalation,
+  type RunOutcome,
+} from './outcome.js';
 import { planDuplicateCleanup, type Action } from './plan.js';
 import { branchFor, buildContinueTurn, buildFixForwardTurn, sanitizeLine } from './prompt.js';
-import type {
-  CiFacts,
-  CommitPlacement,
-  DeploymentFacts,
-  Issue,
-  IssueRef,
-  PullRequest,
-  T3Snapshot,
-  T3Thread,
+import {
+  hasLabel,
+  type CiFacts,
+  type CommitPlacement,
+  type DeploymentFacts,
+  type Issue,
+  type IssueRef,
+  type PullRequest,
+  type T3Snapshot,
+  type T3Thread,
 } from './types.js';
-
-export const escalationReasons = [
-  'agent-error',
-  'needs-input',
-  'fix-forward-exhausted',
-  'stalled',
-  'ci-timeout',
-  'deploy-failed',
-  'thread-missing',
-  'token-budget',
-] as const;
-export type EscalationReason = (typeof escalationReasons)[number];
 
 export type ReadRequest =
   | { kind: 'thread'; threadId: string }
@@ -54,7 +56,7 @@ export type Decision =
   | { kind: 'fix-forward'; sha: string; what: 'CI' | 'the deploy'; failing: FailingCheck[] }
   | { kind: 'continue' }
   | { kind: 'review-requested' }
-  | { kind: 'escalate'; reason: EscalationReason; detail: string }
+  | ({ kind: 'escalate' } & Escalation)
   | { kind: 'close' }
   | { kind: 'cancel' };
 
@@ -77,11 +79,42 @@ export type WatchStep =
   | { kind: 'read'; read: ReadRequest }
   | { kind: 'plan'; decision: Decision; record: RunRecord; actions: Action[] };
 
-const MAX_ATTEMPT_SCAN = 100;
-const minutesBetween = (from: string, now: Date) => (now.getTime() - Date.parse(from)) / 60_000;
+type FixForwardWhat = Extract<Decision, { kind: 'fix-forward' }>['what'];
 
-const has = (issue: Issue, label: string) =>
-  issue.labels.some((l) => l.toLowerCase() === label.toLowerCase());
+/** One run as a decision sees it: the tick's input, afk's record so far, the run's thread. */
+interface Run {
+  input: WatchInput;
+  record: RunRecord;
+  thread: T3Thread | null;
+}
+
+/** A run whose thread T3 still has: the agent can be waited on and sent a turn. */
+interface LiveRun extends Run {
+  thread: T3Thread;
+}
+
+/**
+ * What the phases of a live run's decision read, built once per decision. A phase that
+ * verifies something (a push, green CI) records it in `record`, `pr` and `subjectSha` before
+ * the next phase runs, so a later step writes everything verified up to it.
+ */
+interface RunView extends LiveRun {
+  readonly facts: ThreadFacts;
+  /** `now`, as the record writes it. */
+  readonly at: string;
+  /** afk's last turn has not started: T3 shows no turn newer than the one it followed. */
+  readonly ourTurnPending: boolean;
+  record: RunRecord;
+  /** The pull request of afk's branch (pull-request delivery), once read. */
+  pr: PullRequest | null;
+  /** The commit under judgement: the PR head or its merge commit, or the trunk commit. */
+  subjectSha: string | null;
+}
+
+/** A step, or null to hand the run to the next phase. */
+type Phase = (view: RunView) => WatchStep | null;
+
+const minutesBetween = (from: string, now: Date) => (now.getTime() - Date.parse(from)) / 60_000;
 
 /**
  * The run's record and thread. A record a human deleted or broke is rebuilt from the newest
@@ -102,18 +135,15 @@ function locateRun(input: WatchInput): { record: RunRecord | null; thread: T3Thr
     if (!thread.archived) found = { attempt, thread };
   }
   if (found === null) return { record: null, thread: null };
+  const dispatchedAt = new Date(Date.parse(found.thread.createdAt)).toISOString();
   return {
     thread: found.thread,
-    record: {
-      v: 1,
+    record: newRunRecord({
       attempt: found.attempt,
       threadId: found.thread.id,
-      dispatchedAt: new Date(Date.parse(found.thread.createdAt)).toISOString(),
-      fixForwards: 0,
-      outcome: null,
-      phases: { dispatched: new Date(Date.parse(found.thread.createdAt)).toISOString() },
-      history: [],
-    },
+      dispatchedAt,
+      phases: { dispatched: dispatchedAt },
+    }),
   };
 }
 
@@ -124,182 +154,187 @@ export function watchRun(input: WatchInput): WatchStep {
   return cleanup.length === 0 ? step : { ...step, actions: [...cleanup, ...step.actions] };
 }
 
+/**
+ * A live run's phases, in the order a run moves through them. The deploy, last, always
+ * decides. A new situation to handle (review feedback, a merge conflict, a human's answer)
+ * is a new phase in this list.
+ */
+const phases: readonly Phase[] = [decideThread, observePush, decidePush, decideCi, decideReview];
+
 /** The decision for one run, before the cleanup every plan of the issue starts with. */
 function decide(input: WatchInput): WatchStep {
-  const { config, issue, now } = input;
-  const located = locateRun(input);
-  const at = now.toISOString();
+  const opened = openRun(input);
+  if ('step' in opened) return opened.step;
+  for (const phase of phases) {
+    const step = phase(opened.view);
+    if (step !== null) return step;
+  }
+  return decideDeploy(opened.view);
+}
 
+/**
+ * The live run the phases decide on, or the step that comes before any phase: no run, a run
+ * that already ended (a dead tick's ending to resume), a thread gone, a slim thread to read.
+ */
+function openRun(input: WatchInput): { step: WatchStep } | { view: RunView } {
+  const located = locateRun(input);
   if (located.record === null) {
     const attempt = attemptFor(null);
-    const record: RunRecord = {
-      v: 1,
+    const record = newRunRecord({
       attempt,
-      threadId: threadIdFor(issue, attempt),
-      dispatchedAt: at,
-      fixForwards: 0,
-      outcome: null,
-      phases: {},
-      history: [],
-    };
-    return escalate(
-      input,
-      record,
-      null,
-      'thread-missing',
-      'the issue holds the lock but afk has no run for it',
-    );
+      threadId: threadIdFor(input.issue, attempt),
+      dispatchedAt: input.now.toISOString(),
+    });
+    const detail = 'the issue holds the lock but afk has no run for it';
+    return { step: escalate({ input, record, thread: null, reason: 'thread-missing', detail }) };
   }
-  let record = located.record;
+  const { record } = located;
   // The thread route's answer wins over the snapshot's row; null there means T3 has no such thread.
   const thread = input.evidence.thread !== undefined ? input.evidence.thread : located.thread;
-  if (record.outcome !== null) return finish(input, record, thread);
+  const ending = readOutcome(record);
+  if (ending !== null) return { step: finish({ input, record, thread }, ending) };
   if (thread === null || thread.archived) {
     const detail =
       thread === null
         ? `thread ${record.threadId} is not in T3 (deleted, or never created)`
         : `thread ${record.threadId} was archived in T3`;
-    return escalate(input, record, thread, 'thread-missing', detail);
+    return { step: escalate({ input, record, thread, reason: 'thread-missing', detail }) };
   }
-
   // Slim snapshots (T3 v0.0.32+) carry no messages or activities: read the thread, unless it
   // is idle and afk already read its latest turn.
   if (thread.messages === null && input.evidence.thread === undefined) {
     const facts = readThreadFacts(thread, null);
     if (!(facts.idle && facts.latestTurnId !== null && facts.latestTurnId === record.turnSeen)) {
-      return { kind: 'read', read: { kind: 'thread', threadId: thread.id } };
+      return { step: { kind: 'read', read: { kind: 'thread', threadId: thread.id } } };
     }
   }
+  return { view: viewRun(input, record, thread) };
+}
 
+function viewRun(input: WatchInput, record: RunRecord, thread: T3Thread): RunView {
+  const at = input.now.toISOString();
   const latestUser = thread.messages?.filter((m) => m.role === 'user').at(-1)?.createdAt ?? null;
   const facts = readThreadFacts(thread, latestUser ?? record.lastTurn?.at ?? record.dispatchedAt);
-  record = observeThread(record, facts, at);
+  const observed = observeThread(record, facts, at);
+  const ourTurnPending =
+    observed.lastTurn !== undefined && facts.latestTurnId === observed.lastTurn.after;
+  return { input, thread, facts, at, ourTurnPending, record: observed, pr: null, subjectSha: null };
+}
 
-  if (facts.error !== null) return escalate(input, record, thread, 'agent-error', facts.error);
+/** The agent's own word: an error, a question, a blocker, or a spent token budget. */
+function decideThread(view: RunView): WatchStep | null {
+  const escalation = threadEscalation(view);
+  return escalation === null ? null : escalate({ ...view, ...escalation });
+}
+
+function threadEscalation({ facts, record, input, ourTurnPending }: RunView): Escalation | null {
+  if (facts.error !== null) return { reason: 'agent-error', detail: facts.error };
   if (facts.pendingRequest !== null) {
     const what = facts.pendingRequest.kind === 'approval' ? 'an approval' : 'an answer';
-    return escalate(
-      input,
-      record,
-      thread,
-      'needs-input',
-      `the agent waits for ${what} (request ${facts.pendingRequest.requestId})`,
-    );
+    const detail = `the agent waits for ${what} (request ${facts.pendingRequest.requestId})`;
+    return { reason: 'needs-input', detail };
   }
-  const ourTurnPending =
-    record.lastTurn !== undefined && facts.latestTurnId === record.lastTurn.after;
   if (facts.markers?.blocked != null && !ourTurnPending) {
-    return escalate(
-      input,
-      record,
-      thread,
-      'needs-input',
-      `the agent is blocked: ${facts.markers.blocked}`,
-    );
+    return { reason: 'needs-input', detail: `the agent is blocked: ${facts.markers.blocked}` };
   }
-  const budget = config.watch.maxTokensPerRun;
+  const budget = input.config.watch.maxTokensPerRun;
   if (budget !== null && (record.tokensUsed ?? 0) > budget) {
-    return escalate(
-      input,
-      record,
-      thread,
-      'token-budget',
-      `${record.tokensUsed} tokens used, over the budget of ${budget}`,
-    );
+    const detail = `${record.tokensUsed} tokens used, over the budget of ${budget}`;
+    return { reason: 'token-budget', detail };
   }
+  return null;
+}
 
-  // What was pushed.
-  let subjectSha: string | null = null;
-  let pr: PullRequest | null = null;
+/**
+ * What was pushed: the pull request of afk's branch, or the commit the agent reported, once
+ * it is on the default branch. Reads and records it; decides nothing.
+ */
+function observePush(view: RunView): WatchStep | null {
+  const { config, evidence, issue } = view.input;
   if (config.delivery.mode === 'pull-request') {
-    if (input.evidence.pullRequest === undefined) {
+    const pr = evidence.pullRequest;
+    if (pr === undefined) {
       return {
         kind: 'read',
         read: { kind: 'pullRequest', branch: branchFor(config, issue.number) },
       };
     }
-    pr = input.evidence.pullRequest;
+    view.pr = pr;
     if (pr !== null) {
-      record = withPhase({ ...record, pullRequest: pr.number }, 'pushed', at);
-      subjectSha = pr.merged ? pr.mergeCommitSha : pr.headSha;
+      view.record = withPhase({ ...view.record, pullRequest: pr.number }, 'pushed', view.at);
+      view.subjectSha = pr.merged ? pr.mergeCommitSha : pr.headSha;
     }
-  } else {
-    const reported = facts.markers?.pushedSha ?? record.subject?.sha ?? null;
-    if (reported !== null) {
-      const verified = record.phases.pushed !== undefined && record.subject?.sha === reported;
-      const placement = verified ? 'on-default-branch' : input.evidence.placement?.[reported];
-      if (placement === undefined)
-        return { kind: 'read', read: { kind: 'placement', sha: reported } };
-      if (placement === 'on-default-branch') {
-        subjectSha = reported;
-        record = withPhase(record, 'pushed', at);
-      }
-    }
+    return null;
   }
+  const reported = view.facts.markers?.pushedSha ?? view.record.subject?.sha ?? null;
+  if (reported === null) return null;
+  const verified = view.record.phases.pushed !== undefined && view.record.subject?.sha === reported;
+  const placement = verified ? 'on-default-branch' : evidence.placement?.[reported];
+  if (placement === undefined) return { kind: 'read', read: { kind: 'placement', sha: reported } };
+  if (placement === 'on-default-branch') {
+    view.subjectSha = reported;
+    view.record = withPhase(view.record, 'pushed', view.at);
+  }
+  return null;
+}
+
+/** Before any verdict on the push: an issue closed under the run, a busy agent, no push. */
+function decidePush(view: RunView): WatchStep | null {
+  const { input, pr, subjectSha } = view;
   const delivered =
-    pr?.merged === true || (config.delivery.mode === 'trunk' && subjectSha !== null);
-  if (issue.state === 'closed' && !delivered) return cancel(input, record, thread);
-
-  const busy = facts.busy || ourTurnPending || thread.session === null;
-  if (busy) return waitOnAgent(input, record, thread, 'the agent is working');
-
+    pr?.merged === true || (input.config.delivery.mode === 'trunk' && subjectSha !== null);
+  if (input.issue.state === 'closed' && !delivered) return cancel(view);
+  const busy = view.facts.busy || view.ourTurnPending || view.thread.session === null;
+  if (busy) return waitOnAgent(view, 'the agent is working');
   if (pr !== null && pr.state === 'closed' && !pr.merged) {
-    return escalate(
-      input,
-      record,
-      thread,
-      'needs-input',
-      `pull request #${pr.number} was closed without merging`,
-    );
+    const detail = `pull request #${pr.number} was closed without merging`;
+    return escalate({ ...view, reason: 'needs-input', detail });
   }
-  if (subjectSha === null) return nudgeOrStall(input, record, thread);
-  record = withSubject(record, subjectSha, at);
+  if (subjectSha === null) return nudgeOrStall(view);
+  view.record = withSubject(view.record, subjectSha, view.at);
+  return null;
+}
 
-  // CI on the commit under judgement (the PR head, then the merge commit; or the trunk commit).
-  const deployContext = config.deploy.kind === 'commit-status' ? config.deploy.context : null;
-  const ciKnownGreen = record.ciGreen?.sha === subjectSha;
-  const ci = input.evidence.ci?.[subjectSha];
-  if (!ciKnownGreen) {
-    if (ci === undefined) return { kind: 'read', read: { kind: 'ci', sha: subjectSha } };
-    const { verdict, failing } = judgeCi(ci, deployContext);
-    if (verdict === 'failure') {
-      return fixForwardOrEscalate(input, record, thread, subjectSha, 'CI', failing);
-    }
-    if (verdict === 'none' && pr?.merged === true) {
-      const head = standHeadCi(input, record, pr, deployContext);
-      if (head.kind === 'read') return head;
-      if (head.record !== null) return judgeDeploy(input, head.record, thread, subjectSha);
-    }
-    if (verdict !== 'success') {
-      const since = record.subject?.since ?? at;
-      if (minutesBetween(since, now) >= config.watch.ciTimeoutMinutes) {
-        const what = verdict === 'none' ? 'no CI reported' : `CI ${verdict}`;
-        return escalate(
-          input,
-          record,
-          thread,
-          'ci-timeout',
-          `${what} on ${subjectSha} for over ${config.watch.ciTimeoutMinutes} minutes`,
-        );
-      }
-      return wait(
-        input,
-        record,
-        thread,
-        `CI ${verdict === 'none' ? 'has not started' : verdict} on ${short(subjectSha)}`,
-      );
-    }
-    record = withPhase({ ...record, ciGreen: { sha: subjectSha, at } }, 'ci', at);
-  }
+/** The commit under judgement: every phase after `decidePush` has one. */
+function subjectOf(view: RunView): string {
+  if (view.subjectSha === null) throw new Error('watch: a phase after the push ran without one');
+  return view.subjectSha;
+}
 
-  if (pr !== null && !pr.merged) {
-    // Green and waiting for people: not a stall. The doorbell rings once as a notice.
-    if (record.reviewNotifiedAt === undefined && record.reviewNoticeSkippedAt === undefined) {
-      return reviewRequested(input, record, thread, pr);
+const deployContextOf = (config: Config): string | null =>
+  config.deploy.kind === 'commit-status' ? config.deploy.context : null;
+
+/** CI on the commit under judgement (the PR head, then the merge commit; or the trunk commit). */
+function decideCi(view: RunView): WatchStep | null {
+  const { input, at } = view;
+  const sha = subjectOf(view);
+  if (view.record.ciGreen?.sha === sha) return null;
+  const ci = input.evidence.ci?.[sha];
+  if (ci === undefined) return { kind: 'read', read: { kind: 'ci', sha } };
+  const { verdict, failing } = judgeCi(ci, deployContextOf(input.config));
+  if (verdict === 'failure') return fixForwardOrEscalate(view, { sha, what: 'CI', failing });
+  if (verdict === 'none' && view.pr?.merged === true) {
+    const head = standHeadCi(view, view.pr);
+    if (head.kind === 'read') return head;
+    if (head.record !== null) {
+      view.record = head.record;
+      return null;
     }
-    return wait(input, record, thread, `awaiting review of pull request #${pr.number}`);
   }
-  return judgeDeploy(input, record, thread, subjectSha);
+  if (verdict !== 'success') return waitForCi(view, sha, verdict);
+  view.record = withPhase({ ...view.record, ciGreen: { sha, at } }, 'ci', at);
+  return null;
+}
+
+function waitForCi(view: RunView, sha: string, verdict: string): WatchStep {
+  const { config, now } = view.input;
+  const since = view.record.subject?.since ?? view.at;
+  if (minutesBetween(since, now) >= config.watch.ciTimeoutMinutes) {
+    const what = verdict === 'none' ? 'no CI reported' : `CI ${verdict}`;
+    const detail = `${what} on ${sha} for over ${config.watch.ciTimeoutMinutes} minutes`;
+    return escalate({ ...view, reason: 'ci-timeout', detail });
+  }
+  return wait(view, `CI ${verdict === 'none' ? 'has not started' : verdict} on ${short(sha)}`);
 }
 
 /**
@@ -317,92 +352,97 @@ function decide(input: WatchInput): WatchStep {
  * commit-status` with that CI's context.
  */
 function standHeadCi(
-  input: WatchInput,
-  record: RunRecord,
+  view: RunView,
   pr: PullRequest,
-  deployContext: string | null,
 ): { kind: 'read'; read: ReadRequest } | { kind: 'judged'; record: RunRecord | null } {
+  const { record, input, at } = view;
   if (record.ciGreen?.sha === pr.headSha) return { kind: 'judged', record };
   const ci = input.evidence.ci?.[pr.headSha];
   if (ci === undefined) return { kind: 'read', read: { kind: 'ci', sha: pr.headSha } };
-  if (judgeCi(ci, deployContext).verdict !== 'success') return { kind: 'judged', record: null };
-  const at = input.now.toISOString();
+  if (judgeCi(ci, deployContextOf(input.config)).verdict !== 'success') {
+    return { kind: 'judged', record: null };
+  }
   return {
     kind: 'judged',
     record: withPhase({ ...record, ciGreen: { sha: pr.headSha, at } }, 'ci', at),
   };
 }
 
-function judgeDeploy(
-  input: WatchInput,
-  record: RunRecord,
-  thread: T3Thread,
-  sha: string,
-): WatchStep {
-  const { config, now } = input;
-  const at = now.toISOString();
-  if (config.deploy.kind === 'none') return close(input, withPhase(record, 'deployed', at), thread);
-  let state: 'success' | 'failure' | 'pending';
-  let failing: FailingCheck[] = [];
-  if (config.deploy.kind === 'github-deployment') {
-    const deployment = input.evidence.deployment?.[sha];
-    if (deployment === undefined) {
-      return {
-        kind: 'read',
-        read: { kind: 'deployment', sha, environment: config.deploy.environment },
-      };
-    }
-    state =
-      deployment.state === 'success'
-        ? 'success'
-        : deployment.state === 'failure' || deployment.state === 'error'
-          ? 'failure'
-          : 'pending';
-    failing = [
-      {
-        name: `deployment to ${deployment.environment}`,
-        conclusion: deployment.state ?? 'failure',
-        url: deployment.url,
-        summary: null,
-      },
-    ];
-  } else {
-    const ci = input.evidence.ci?.[sha];
-    if (ci === undefined) return { kind: 'read', read: { kind: 'ci', sha } };
-    const status = ci.statuses.find((s) => s.context === config.deploy.context);
-    state =
-      status?.state === 'success'
-        ? 'success'
-        : status?.state === 'failure' || status?.state === 'error'
-          ? 'failure'
-          : 'pending';
-    failing = [
-      {
-        name: config.deploy.context,
-        conclusion: status?.state ?? 'failure',
-        url: status?.url ?? null,
-        summary: status?.description ?? null,
-      },
-    ];
+/** Green and waiting for people: not a stall. The doorbell rings once as a notice. */
+function decideReview(view: RunView): WatchStep | null {
+  const { pr, record } = view;
+  if (pr === null || pr.merged) return null;
+  if (record.reviewNotifiedAt === undefined && record.reviewNoticeSkippedAt === undefined) {
+    return reviewRequested(view, pr);
   }
-  if (state === 'success') return close(input, withPhase(record, 'deployed', at), thread);
-  if (state === 'failure') {
-    return fixForwardOrEscalate(input, record, thread, sha, 'the deploy', failing);
+  return wait(view, `awaiting review of pull request #${pr.number}`);
+}
+
+type DeployVerdict = { state: 'success' | 'failure' | 'pending'; failing: FailingCheck[] };
+
+function decideDeploy(view: RunView): WatchStep {
+  const { config, now } = view.input;
+  const sha = subjectOf(view);
+  const verdict = judgeDeploy(view.input, sha);
+  if ('read' in verdict) return { kind: 'read', read: verdict.read };
+  if (verdict.state === 'success') {
+    return close({ ...view, record: withPhase(view.record, 'deployed', view.at) });
+  }
+  if (verdict.state === 'failure') {
+    return fixForwardOrEscalate(view, { sha, what: 'the deploy', failing: verdict.failing });
   }
   // The deploy timer starts when CI stood for this commit: when it went green here, or, for a
   // merge commit standing on its PR head's CI, when afk first saw the merge commit (the head
   // may have gone green long before, while the PR waited for review).
-  const since = record.ciGreen?.sha === sha ? record.ciGreen.at : (record.subject?.since ?? at);
+  const { record } = view;
+  const since =
+    record.ciGreen?.sha === sha ? record.ciGreen.at : (record.subject?.since ?? view.at);
   if (minutesBetween(since, now) >= config.deploy.timeoutMinutes) {
-    return escalate(
-      input,
-      record,
-      thread,
-      'deploy-failed',
-      `no successful deploy of ${sha} after ${config.deploy.timeoutMinutes} minutes`,
-    );
+    const detail = `no successful deploy of ${sha} after ${config.deploy.timeoutMinutes} minutes`;
+    return escalate({ ...view, reason: 'deploy-failed', detail });
   }
-  return wait(input, record, thread, `waiting for the deploy of ${short(sha)}`);
+  return wait(view, `waiting for the deploy of ${short(sha)}`);
+}
+
+const deployState = (state: string | null | undefined): DeployVerdict['state'] =>
+  state === 'success'
+    ? 'success'
+    : state === 'failure' || state === 'error'
+      ? 'failure'
+      : 'pending';
+
+/** The deploy of `sha`, by the configured kind, or the read its verdict needs first. */
+function judgeDeploy(input: WatchInput, sha: string): DeployVerdict | { read: ReadRequest } {
+  const { deploy } = input.config;
+  switch (deploy.kind) {
+    case 'none':
+      return { state: 'success', failing: [] };
+    case 'github-deployment': {
+      const deployment = input.evidence.deployment?.[sha];
+      if (deployment === undefined) {
+        return { read: { kind: 'deployment', sha, environment: deploy.environment } };
+      }
+      const failing = {
+        name: `deployment to ${deployment.environment}`,
+        conclusion: deployment.state ?? 'failure',
+        url: deployment.url,
+        summary: null,
+      };
+      return { state: deployState(deployment.state), failing: [failing] };
+    }
+    case 'commit-status': {
+      const ci = input.evidence.ci?.[sha];
+      if (ci === undefined) return { read: { kind: 'ci', sha } };
+      const status = ci.statuses.find((s) => s.context === deploy.context);
+      const failing = {
+        name: deploy.context,
+        conclusion: status?.state ?? 'failure',
+        url: status?.url ?? null,
+        summary: status?.description ?? null,
+      };
+      return { state: deployState(status?.state), failing: [failing] };
+    }
+  }
 }
 
 const short = (sha: string) => sha.slice(0, 7);
@@ -441,100 +481,87 @@ function lastProgress(record: RunRecord, thread: T3Thread | null): number {
   return Math.max(...times.map((t) => Date.parse(t)));
 }
 
-function waitOnAgent(
-  input: WatchInput,
-  record: RunRecord,
-  thread: T3Thread,
-  why: string,
-): WatchStep {
-  const stalledFor = (input.now.getTime() - lastProgress(record, thread)) / 60_000;
-  if (stalledFor >= input.config.watch.stallAfterMinutes) {
-    return escalate(
-      input,
-      record,
-      thread,
-      'stalled',
-      `no progress for ${Math.floor(stalledFor)} minutes (${why})`,
-    );
+function waitOnAgent(run: LiveRun, why: string): WatchStep {
+  const stalledFor = (run.input.now.getTime() - lastProgress(run.record, run.thread)) / 60_000;
+  if (stalledFor >= run.input.config.watch.stallAfterMinutes) {
+    const detail = `no progress for ${Math.floor(stalledFor)} minutes (${why})`;
+    return escalate({ ...run, reason: 'stalled', detail });
   }
-  return wait(input, record, thread, why);
+  return wait(run, why);
 }
 
 /** Idle without a push: one "continue" turn from the fix-forward budget, then a human. */
-function nudgeOrStall(input: WatchInput, record: RunRecord, thread: T3Thread): WatchStep {
-  const { config } = input;
+function nudgeOrStall(run: LiveRun): WatchStep {
+  const { config, issue } = run.input;
+  const { record } = run;
   if (record.continued !== true && record.fixForwards < config.watch.maxFixForwards) {
     const next: RunRecord = { ...record, continued: true, fixForwards: record.fixForwards + 1 };
     return sendTurn(
-      input,
-      next,
-      thread,
-      { kind: 'continue' },
-      'continue',
-      buildContinueTurn(config, input.issue),
+      { ...run, record: next },
+      { decision: { kind: 'continue' }, step: 'continue', text: buildContinueTurn(config, issue) },
     );
   }
-  return escalate(input, record, thread, 'stalled', 'the agent stopped without pushing its work');
+  return escalate({
+    ...run,
+    reason: 'stalled',
+    detail: 'the agent stopped without pushing its work',
+  });
 }
 
-function fixForwardOrEscalate(
-  input: WatchInput,
-  record: RunRecord,
-  thread: T3Thread,
-  sha: string,
-  what: 'CI' | 'the deploy',
-  failing: FailingCheck[],
-): WatchStep {
+interface Failure {
+  sha: string;
+  what: FixForwardWhat;
+  failing: FailingCheck[];
+}
+
+function fixForwardOrEscalate(run: LiveRun, { sha, what, failing }: Failure): WatchStep {
+  const { record, input } = run;
   const key = what === 'CI' ? sha : `deploy:${sha}`;
   if ((record.fixForwardShas ?? []).includes(key)) {
     // This commit already got its corrective turn: wait for the agent's next push.
-    return waitOnAgent(input, record, thread, `waiting for a fix of ${what} on ${short(sha)}`);
+    return waitOnAgent(run, `waiting for a fix of ${what} on ${short(sha)}`);
   }
   if (record.fixForwards >= input.config.watch.maxFixForwards) {
     const names = failing.map((f) => f.name).join(', ');
+    const after = `after ${record.fixForwards} fix-forward(s): ${names}`;
     return what === 'CI'
-      ? escalate(
-          input,
-          record,
-          thread,
-          'fix-forward-exhausted',
-          `CI still fails on ${sha} after ${record.fixForwards} fix-forward(s): ${names}`,
-        )
-      : escalate(
-          input,
-          record,
-          thread,
-          'deploy-failed',
-          `the deploy of ${sha} failed after ${record.fixForwards} fix-forward(s): ${names}`,
-        );
+      ? escalate({
+          ...run,
+          reason: 'fix-forward-exhausted',
+          detail: `CI still fails on ${sha} ${after}`,
+        })
+      : escalate({
+          ...run,
+          reason: 'deploy-failed',
+          detail: `the deploy of ${sha} failed ${after}`,
+        });
   }
   const next: RunRecord = {
     ...record,
     fixForwards: record.fixForwards + 1,
     fixForwardShas: [...(record.fixForwardShas ?? []), key],
   };
-  const text = buildFixForwardTurn(input.config, input.issue, { what, sha, checks: failing });
   return sendTurn(
-    input,
-    next,
-    thread,
-    { kind: 'fix-forward', sha, what, failing },
-    `fix-forward-${key}`,
-    text,
+    { ...run, record: next },
+    {
+      decision: { kind: 'fix-forward', sha, what, failing },
+      step: `fix-forward-${key}`,
+      text: buildFixForwardTurn(input.config, input.issue, { what, sha, checks: failing }),
+    },
   );
 }
 
+interface Turn {
+  decision: Extract<Decision, { kind: 'continue' | 'fix-forward' }>;
+  /** The turn's place in the run, from which its command and message ids derive. */
+  step: string;
+  text: string;
+}
+
 /** A turn first, then the record of it: the turn's command id makes a resend harmless. */
-function sendTurn(
-  input: WatchInput,
-  record: RunRecord,
-  thread: T3Thread,
-  decision: Decision,
-  step: string,
-  text: string,
-): WatchStep {
+function sendTurn({ input, record, thread }: LiveRun, { decision, step, text }: Turn): WatchStep {
   const at = input.now.toISOString();
-  const purpose = decision.kind === 'continue' ? 'continue' : 'fix-forward';
+  const purpose = decision.kind;
   const next: RunRecord = {
     ...record,
     lastTurn: { at, purpose, after: thread.latestTurn?.turnId ?? null },
@@ -543,25 +570,20 @@ function sendTurn(
         ? 'nudged the agent to finish and push'
         : `fix-forward ${record.fixForwards} of ${input.config.watch.maxFixForwards} sent`,
   };
-  const ref = refOf(input.issue);
+  const command = {
+    commandId: commandIdFor(thread.id, step),
+    threadId: thread.id,
+    messageId: messageIdFor(thread.id, step),
+    text,
+    runtimeMode: input.config.t3.runtimeMode,
+    interactionMode: 'default' as const,
+  };
   return {
     kind: 'plan',
     decision,
     record: next,
     actions: [
-      {
-        kind: 'startTurn',
-        issue: ref,
-        purpose,
-        command: {
-          commandId: commandIdFor(thread.id, step),
-          threadId: thread.id,
-          messageId: messageIdFor(thread.id, step),
-          text,
-          runtimeMode: input.config.t3.runtimeMode,
-          interactionMode: 'default',
-        },
-      },
+      { kind: 'startTurn', issue: refOf(input.issue), purpose, command },
       ...checklist(input, next),
     ],
   };
@@ -584,7 +606,7 @@ function checklist(input: WatchInput, record: RunRecord): Action[] {
   ];
 }
 
-function wait(input: WatchInput, record: RunRecord, _thread: T3Thread, why: string): WatchStep {
+function wait({ input, record }: Run, why: string): WatchStep {
   const next = record.status === why ? record : { ...record, status: why };
   return {
     kind: 'plan',
@@ -594,59 +616,39 @@ function wait(input: WatchInput, record: RunRecord, _thread: T3Thread, why: stri
   };
 }
 
-function reviewRequested(
-  input: WatchInput,
-  record: RunRecord,
-  _thread: T3Thread,
-  pr: PullRequest,
-): WatchStep {
+/**
+ * The record a rung doorbell leaves: the notify action rewrites afk's comment from `before`
+ * (as this plan's checklist write leaves it) to `after`.
+ */
+const ringRecord = (input: WatchInput, before: RunRecord, after: RunRecord) => ({
+  commentId: input.afkComment?.comment.id ?? null,
+  before: renderChecklist(before),
+  body: renderChecklist(after),
+});
+
+function reviewRequested({ input, record }: Run, pr: PullRequest): WatchStep {
   const at = input.now.toISOString();
   const status = `awaiting review of pull request #${pr.number}`;
-  const message = (record: RunRecord) =>
-    doorbellMessage(
-      input,
-      record,
-      `review requested: CI is green on pull request #${pr.number}`,
-      pr.url,
-    );
-  const notice = {
-    kind: 'notify',
-    issue: refOf(input.issue),
-    purpose: 'review-requested',
-  } as const;
+  const reason = `review requested: CI is green on pull request #${pr.number}`;
+  const notice = (shown: RunRecord) =>
+    ({
+      kind: 'notify',
+      issue: refOf(input.issue),
+      purpose: 'review-requested',
+      message: doorbellMessage(input, shown, reason, pr.url),
+    }) as const;
+  const decision = { kind: 'review-requested' } as const;
   if (!input.doorbell) {
     // No relabel follows a notice: the record says it had no doorbell, or every tick would
     // plan (and report) it again.
     const skipped: RunRecord = { ...record, status, reviewNoticeSkippedAt: at };
-    return {
-      kind: 'plan',
-      decision: { kind: 'review-requested' },
-      record: skipped,
-      actions: [
-        ...checklist(input, skipped),
-        { ...notice, message: message(skipped), record: null },
-      ],
-    };
+    const actions = [...checklist(input, skipped), { ...notice(skipped), record: null }];
+    return { kind: 'plan', decision, record: skipped, actions };
   }
   const before: RunRecord = { ...record, status };
   const after: RunRecord = { ...before, reviewNotifiedAt: at };
-  return {
-    kind: 'plan',
-    decision: { kind: 'review-requested' },
-    record: after,
-    actions: [
-      ...checklist(input, before),
-      {
-        ...notice,
-        message: message(before),
-        record: {
-          commentId: input.afkComment?.comment.id ?? null,
-          before: renderChecklist(before),
-          body: renderChecklist(after),
-        },
-      },
-    ],
-  };
+  const ring = { ...notice(before), record: ringRecord(input, before, after) };
+  return { kind: 'plan', decision, record: after, actions: [...checklist(input, before), ring] };
 }
 
 function doorbellMessage(input: WatchInput, record: RunRecord, reason: string, url?: string) {
@@ -696,9 +698,9 @@ function unlock(input: WatchInput, add: string[]): Action[] {
   const { issue, config } = input;
   const ref = refOf(issue);
   const actions: Action[] = [];
-  const missing = add.filter((label) => !has(issue, label));
+  const missing = add.filter((label) => !hasLabel(issue, label));
   if (missing.length > 0) actions.push({ kind: 'addLabels', issue: ref, labels: missing });
-  if (has(issue, config.labels.inProgress)) {
+  if (hasLabel(issue, config.labels.inProgress)) {
     actions.push({
       kind: 'removeLabels',
       issue: ref,
@@ -709,39 +711,30 @@ function unlock(input: WatchInput, add: string[]): Action[] {
   return actions;
 }
 
-function escalate(
-  input: WatchInput,
-  record: RunRecord,
-  thread: T3Thread | null,
-  reason: EscalationReason,
-  detail: string,
-): WatchStep {
-  const text = `${reason}: ${detail}`;
-  const ended: RunRecord = {
-    ...record,
-    outcome: 'escalated',
-    reason: text,
-    doorbell: { reason: text },
-    endedAt: input.now.toISOString(),
-  };
-  const step = finish(input, ended, thread);
-  return step.kind === 'plan' ? { ...step, decision: { kind: 'escalate', reason, detail } } : step;
+function escalate({ reason, detail, ...run }: Run & Escalation): WatchStep {
+  const ending = { outcome: 'escalated', escalation: { reason, detail } } as const;
+  const ended = endRun(run.record, ending, run.input.now.toISOString());
+  // Owed from here until rung, even by a later tick resuming this ending.
+  const owed = { ...ended, doorbell: { reason: renderEscalation(ending.escalation) } };
+  return finish({ ...run, record: owed }, ending);
 }
 
-function close(input: WatchInput, record: RunRecord, thread: T3Thread): WatchStep {
-  return finish(input, { ...record, outcome: 'closed', endedAt: input.now.toISOString() }, thread);
-}
-
-function cancel(input: WatchInput, record: RunRecord, thread: T3Thread): WatchStep {
+function close(run: Run): WatchStep {
+  const ending = { outcome: 'closed' } as const;
   return finish(
-    input,
-    {
-      ...record,
-      outcome: 'cancelled',
-      reason: 'the issue was closed before the change was delivered',
-      endedAt: input.now.toISOString(),
-    },
-    thread,
+    { ...run, record: endRun(run.record, ending, run.input.now.toISOString()) },
+    ending,
+  );
+}
+
+function cancel(run: Run): WatchStep {
+  const ending = {
+    outcome: 'cancelled',
+    reason: 'the issue was closed before the change was delivered',
+  } as const;
+  return finish(
+    { ...run, record: endRun(run.record, ending, run.input.now.toISOString()) },
+    ending,
   );
 }
 
@@ -749,68 +742,54 @@ function cancel(input: WatchInput, record: RunRecord, thread: T3Thread): WatchSt
  * The steps that end a run, from a record whose outcome is set. The same function resumes an
  * ending a dead tick left half done: each step is planned only if the world still lacks it.
  */
-function finish(input: WatchInput, record: RunRecord, thread: T3Thread | null): WatchStep {
-  const { issue, config } = input;
-  const ref = refOf(issue);
-  const { status: _status, ...rest } = record;
-  const ended: RunRecord = rest;
-  const actions: Action[] = [...checklist(input, ended)];
-  switch (ended.outcome) {
+function finish(run: Run, ending: RunOutcome): WatchStep {
+  const { status: _status, ...ended } = run.record;
+  const done = { ...run, record: ended };
+  switch (ending.outcome) {
     case 'closed':
-    case 'cancelled': {
-      if (ended.outcome === 'closed' && issue.state === 'open') {
-        actions.push({ kind: 'closeIssue', issue: ref });
-      }
-      actions.push(...stopAction(input, thread), ...archiveAction(input, thread));
-      actions.push(...unlock(input, []));
-      const decision = ended.outcome === 'closed' ? 'close' : 'cancel';
-      return { kind: 'plan', decision: { kind: decision }, record: ended, actions };
-    }
+    case 'cancelled':
+      return windUp(done, ending.outcome);
     case 'escalated':
-    default: {
-      actions.push(...stopAction(input, thread));
-      const doorbell = ended.doorbell ?? { reason: ended.reason ?? 'escalated' };
-      if (doorbell.rungAt === undefined && !input.doorbell) {
-        // Nothing to ring and nothing to record: the relabel ends the run, and until it
-        // lands every tick plans this again (and rings, once a doorbell is configured).
-        actions.push({
-          kind: 'notify',
-          issue: ref,
-          purpose: 'escalation',
-          message: doorbellMessage(input, ended, doorbell.reason),
-          record: null,
-        });
-      } else if (doorbell.rungAt === undefined) {
-        const rung: RunRecord = {
-          ...ended,
-          doorbell: { ...doorbell, rungAt: input.now.toISOString() },
-        };
-        actions.push({
-          kind: 'notify',
-          issue: ref,
-          purpose: 'escalation',
-          message: doorbellMessage(input, ended, doorbell.reason),
-          record: {
-            commentId: input.afkComment?.comment.id ?? null,
-            before: renderChecklist(ended),
-            body: renderChecklist(rung),
-          },
-        });
-      }
-      actions.push(...unlock(input, [config.labels.human]));
-      const [reason, ...detail] = (ended.reason ?? 'stalled: escalated').split(': ');
-      return {
-        kind: 'plan',
-        decision: {
-          kind: 'escalate',
-          reason: (escalationReasons as readonly string[]).includes(reason ?? '')
-            ? (reason as EscalationReason)
-            : 'stalled',
-          detail: detail.join(': '),
-        },
-        record: ended,
-        actions,
-      };
-    }
+      return handOver(done, ending.escalation);
   }
+}
+
+/** Closed or cancelled: the issue closed (if it is done), the thread put away, the lock off. */
+function windUp({ input, record, thread }: Run, outcome: 'closed' | 'cancelled'): WatchStep {
+  const actions: Action[] = [...checklist(input, record)];
+  if (outcome === 'closed' && input.issue.state === 'open') {
+    actions.push({ kind: 'closeIssue', issue: refOf(input.issue) });
+  }
+  actions.push(...stopAction(input, thread), ...archiveAction(input, thread));
+  actions.push(...unlock(input, []));
+  const decision = { kind: outcome === 'closed' ? 'close' : 'cancel' } as const;
+  return { kind: 'plan', decision, record, actions };
+}
+
+/** Escalated: the session stopped, the doorbell rung, the human label on, the lock off. */
+function handOver(run: Run, escalation: Escalation): WatchStep {
+  const { input, record, thread } = run;
+  const actions: Action[] = [
+    ...checklist(input, record),
+    ...stopAction(input, thread),
+    ...ringEscalation(run),
+    ...unlock(input, [input.config.labels.human]),
+  ];
+  return { kind: 'plan', decision: { kind: 'escalate', ...escalation }, record, actions };
+}
+
+function ringEscalation({ input, record }: Run): Action[] {
+  const doorbell = record.doorbell ?? { reason: record.reason ?? 'escalated' };
+  if (doorbell.rungAt !== undefined) return [];
+  const notice = {
+    kind: 'notify',
+    issue: refOf(input.issue),
+    purpose: 'escalation',
+    message: doorbellMessage(input, record, doorbell.reason),
+  } as const;
+  // Nothing to ring and nothing to record: the relabel ends the run, and until it lands
+  // every tick plans this again (and rings, once a doorbell is configured).
+  if (!input.doorbell) return [{ ...notice, record: null }];
+  const rung: RunRecord = { ...record, doorbell: { ...doorbell, rungAt: input.now.toISOString() } };
+  return [{ ...notice, record: ringRecord(input, record, rung) }];
 }
