@@ -380,29 +380,55 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
     };
   }
   const merged: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
+  const overrides = applyEnv(merged, env);
+  const envProblems = [...overrides.problems];
   const fileProblems: string[] = [];
-  // A bad override is named as the variable the operator set, never as the file key it
-  // replaces, and never blamed on the file.
-  const envProblems: string[] = [];
-  let envRepos: string[] | undefined;
-  let envT3Url = false;
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const envProblem = describeEnvIssue(issue, overrides);
+      if (envProblem === null) fileProblems.push(...describeIssue(issue));
+      else envProblems.push(envProblem);
+    }
+  }
+  const problems = [...envProblems, ...fileProblems];
+  if (problems.length > 0 || !result.success) {
+    const origin =
+      envProblems.length === 0 ? 'file' : fileProblems.length === 0 ? 'environment' : 'both';
+    return { ok: false, problems, origin };
+  }
+  return { ok: true, config: result.data };
+}
 
+/** What the environment overrode, to name a bad value by the variable that set it. */
+interface EnvOverrides {
+  /** The overrides that are wrong before the schema sees them. */
+  problems: string[];
+  repos: string[] | undefined;
+  t3Url: boolean;
+}
+
+/** Applies the environment's overrides to the file's content, in place. */
+function applyEnv(merged: Record<string, unknown>, env: Env): EnvOverrides {
+  const overrides: EnvOverrides = { problems: [], repos: undefined, t3Url: false };
   const killSwitch = env['AFK_KILL_SWITCH'];
   if (killSwitch !== undefined && killSwitch !== '') {
     const value = parseBoolean(killSwitch);
     if (value === undefined) {
-      envProblems.push(`AFK_KILL_SWITCH: expected "true" or "false", got ${shown(killSwitch)}`);
+      overrides.problems.push(
+        `AFK_KILL_SWITCH: expected "true" or "false", got ${shown(killSwitch)}`,
+      );
     } else {
       merged['killSwitch'] = value;
     }
   }
   const repos = env['AFK_REPOS'];
   if (repos !== undefined) {
-    envRepos = repos
+    overrides.repos = repos
       .split(',')
       .map((r) => r.trim())
       .filter((r) => r !== '');
-    merged['repos'] = envRepos;
+    merged['repos'] = overrides.repos;
   }
   const t3Url = env['AFK_T3_URL'];
   if (t3Url !== undefined && t3Url !== '') {
@@ -413,7 +439,7 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
         : t3 === undefined
           ? { url: t3Url }
           : t3;
-    envT3Url = true;
+    overrides.t3Url = true;
   }
   const logLevel = env['AFK_LOG_LEVEL'];
   if (
@@ -421,34 +447,29 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
     logLevel !== '' &&
     !(logLevels as readonly string[]).includes(logLevel)
   ) {
-    envProblems.push(
+    overrides.problems.push(
       `AFK_LOG_LEVEL: expected one of ${logLevels.join(', ')}, got ${shown(logLevel)}`,
     );
   }
+  return overrides;
+}
 
-  const result = configSchema.safeParse(merged);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const [first, index] = issue.path;
-      if (envRepos !== undefined && first === 'repos') {
-        const entry = typeof index === 'number' ? envRepos[index] : undefined;
-        const which = entry === undefined ? '' : `entry ${Number(index) + 1} (${shown(entry)}): `;
-        envProblems.push(`AFK_REPOS: ${which}${issue.message}`);
-      } else if (envT3Url && first === 't3' && index === 'url') {
-        // The URL may carry credentials (https://user:pass@host): its value is not repeated.
-        envProblems.push(`AFK_T3_URL: ${issue.message}`);
-      } else {
-        fileProblems.push(...describeIssue(issue));
-      }
-    }
+/**
+ * A bad override is named as the variable the operator set, never as the file key it
+ * replaces, and never blamed on the file. null: the problem is the file's.
+ */
+function describeEnvIssue(issue: z.core.$ZodIssue, overrides: EnvOverrides): string | null {
+  const [first, index] = issue.path;
+  if (overrides.repos !== undefined && first === 'repos') {
+    const entry = typeof index === 'number' ? overrides.repos[index] : undefined;
+    const which = entry === undefined ? '' : `entry ${Number(index) + 1} (${shown(entry)}): `;
+    return `AFK_REPOS: ${which}${issue.message}`;
   }
-  const problems = [...envProblems, ...fileProblems];
-  if (problems.length > 0 || !result.success) {
-    const origin =
-      envProblems.length === 0 ? 'file' : fileProblems.length === 0 ? 'environment' : 'both';
-    return { ok: false, problems, origin };
+  if (overrides.t3Url && first === 't3' && index === 'url') {
+    // The URL may carry credentials (https://user:pass@host): its value is not repeated.
+    return `AFK_T3_URL: ${issue.message}`;
   }
-  return { ok: true, config: result.data };
+  return null;
 }
 
 /**

@@ -75,25 +75,44 @@ export function compareCandidates(priorities: readonly string[]) {
 }
 
 export function selectDispatchable(input: DispatchInput): DispatchSelection {
-  const { labels, dispatch } = input.config;
-  const skipped: Skipped[] = [];
-  const selected: Issue[] = [];
-  const needTrust: Issue[] = [];
+  const live = countLiveRuns(input);
+  const { candidates, skipped } = sortReady(input, live.keys);
+  const admitted = admitCandidates(input, candidates, live);
+  return { ...admitted, skipped: [...skipped, ...admitted.skipped] };
+}
 
-  const liveByRepo = new Map<string, number>();
-  const liveKeys = new Set<string>();
+interface LiveRuns {
+  keys: Set<string>;
+  byRepo: ReadonlyMap<string, number>;
+  /** Live runs, with the ones assumed for unreadable repos. */
+  total: number;
+  /** How the total was counted, when part of it is assumed. */
+  counted: string;
+}
+
+function countLiveRuns(input: DispatchInput): LiveRuns {
+  const byRepo = new Map<string, number>();
+  const keys = new Set<string>();
   for (const run of input.inProgress) {
-    if (liveKeys.has(issueKey(run))) continue;
-    liveKeys.add(issueKey(run));
-    liveByRepo.set(run.repo, (liveByRepo.get(run.repo) ?? 0) + 1);
+    if (keys.has(issueKey(run))) continue;
+    keys.add(issueKey(run));
+    byRepo.set(run.repo, (byRepo.get(run.repo) ?? 0) + 1);
   }
-  const unknownRuns = (input.unreadableRepos?.length ?? 0) * dispatch.maxRunsPerRepo;
-  let live = liveKeys.size + unknownRuns;
+  const unknownRuns = (input.unreadableRepos?.length ?? 0) * input.config.dispatch.maxRunsPerRepo;
   const counted =
     unknownRuns === 0
       ? ''
       : ` (${unknownRuns} of them assumed: ${input.unreadableRepos?.join(', ')} could not be read)`;
+  return { keys, byRepo, total: keys.size + unknownRuns, counted };
+}
 
+/** The ready issues no run owns and no human holds, best first. */
+function sortReady(
+  input: DispatchInput,
+  liveKeys: ReadonlySet<string>,
+): { candidates: Issue[]; skipped: Skipped[] } {
+  const { labels } = input.config;
+  const skipped: Skipped[] = [];
   const candidates: Issue[] = [];
   for (const issue of input.ready) {
     if (liveKeys.has(issueKey(issue)) || hasLabel(issue, labels.inProgress)) {
@@ -107,48 +126,60 @@ export function selectDispatchable(input: DispatchInput): DispatchSelection {
     }
   }
   candidates.sort(compareCandidates(labels.priorities));
+  return { candidates, skipped };
+}
 
+/** Candidates in order, while the caps allow, if their labeler is trusted. */
+function admitCandidates(
+  input: DispatchInput,
+  candidates: Issue[],
+  live: LiveRuns,
+): DispatchSelection {
+  const selection: DispatchSelection = { selected: [], skipped: [], needTrust: [] };
+  const byRepo = new Map(live.byRepo);
+  let { total } = live;
   let taken = 0;
   for (const issue of candidates) {
-    const repoLive = liveByRepo.get(issue.repo) ?? 0;
-    if (live >= dispatch.maxConcurrentRuns) {
-      skipped.push(
-        skip(issue, 'global-cap', `${live} of ${dispatch.maxConcurrentRuns} runs live${counted}`),
-      );
-      continue;
-    }
-    if (taken >= dispatch.maxDispatchesPerTick) {
-      skipped.push(
-        skip(issue, 'tick-cap', `${dispatch.maxDispatchesPerTick} dispatch(es) per tick`),
-      );
-      continue;
-    }
-    if (repoLive >= dispatch.maxRunsPerRepo) {
-      skipped.push(
-        skip(
-          issue,
-          'repo-busy',
-          `${repoLive} of ${dispatch.maxRunsPerRepo} runs live in ${issue.repo}`,
-        ),
-      );
+    const repoLive = byRepo.get(issue.repo) ?? 0;
+    const capped = capOf(input.config.dispatch, issue, { total, taken, repoLive }, live.counted);
+    if (capped !== null) {
+      selection.skipped.push(capped);
       continue;
     }
     const verdict = judgeTrust(input.config.trust.labelers, input.trust.get(issueKey(issue)));
-    if (verdict.kind === 'unknown') {
-      needTrust.push(issue);
-    } else if (verdict.kind === 'untrusted') {
-      skipped.push(skip(issue, verdict.reason, verdict.detail));
+    if (verdict.kind === 'untrusted') {
+      selection.skipped.push(skip(issue, verdict.reason, verdict.detail));
       continue;
-    } else {
-      selected.push(issue);
     }
+    (verdict.kind === 'unknown' ? selection.needTrust : selection.selected).push(issue);
     // A candidate waiting on its trust lookup holds its place, so the lookup is spent only
     // on issues that would really be dispatched.
     taken += 1;
-    live += 1;
-    liveByRepo.set(issue.repo, repoLive + 1);
+    total += 1;
+    byRepo.set(issue.repo, repoLive + 1);
   }
-  return { selected, skipped, needTrust };
+  return selection;
+}
+
+/** The first cap that holds `issue` back, or null. */
+function capOf(
+  dispatch: Config['dispatch'],
+  issue: Issue,
+  count: { total: number; taken: number; repoLive: number },
+  counted: string,
+): Skipped | null {
+  if (count.total >= dispatch.maxConcurrentRuns) {
+    const detail = `${count.total} of ${dispatch.maxConcurrentRuns} runs live${counted}`;
+    return skip(issue, 'global-cap', detail);
+  }
+  if (count.taken >= dispatch.maxDispatchesPerTick) {
+    return skip(issue, 'tick-cap', `${dispatch.maxDispatchesPerTick} dispatch(es) per tick`);
+  }
+  if (count.repoLive >= dispatch.maxRunsPerRepo) {
+    const detail = `${count.repoLive} of ${dispatch.maxRunsPerRepo} runs live in ${issue.repo}`;
+    return skip(issue, 'repo-busy', detail);
+  }
+  return null;
 }
 
 const skip = (issue: IssueRef, reason: SkipReason, detail: string): Skipped => ({

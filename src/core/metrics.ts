@@ -40,10 +40,12 @@ interface Family {
  */
 const ranToTheEnd = (exitCode: number) => exitCode === 0 || exitCode === 1;
 
-export function renderTickMetrics(facts: TickMetricFacts): string {
+const single = (value: number): Family['samples'] => [{ labels: [], value }];
+
+/** The tick itself: how long it took, how it ended. */
+function tickFamilies(facts: TickMetricFacts): Family[] {
   const seconds = (date: Date) => date.getTime() / 1000;
-  const single = (value: number) => [{ labels: [], value }];
-  const families: Family[] = [
+  return [
     {
       name: 'afk_tick_duration_seconds',
       help: 'Wall-clock duration of the tick.',
@@ -64,6 +66,12 @@ export function renderTickMetrics(facts: TickMetricFacts): string {
       help: 'Failures in the tick: failed actions and issues that failed before any action.',
       samples: single(facts.failures),
     },
+  ];
+}
+
+/** What the tick did and saw: requests, actions, runs, the queue, escalations. */
+function workFamilies(facts: TickMetricFacts): Family[] {
+  return [
     {
       name: 'afk_upstream_requests',
       help: 'HTTP requests the tick sent, by upstream and method (retries included).',
@@ -98,7 +106,10 @@ export function renderTickMetrics(facts: TickMetricFacts): string {
       samples: tally((facts.escalations ?? []).map((reason) => [['reason', reason] as const])),
     },
   ];
-  return families
+}
+
+export function renderTickMetrics(facts: TickMetricFacts): string {
+  return [...tickFamilies(facts), ...workFamilies(facts)]
     .filter((family) => family.samples.length > 0)
     .flatMap((family) => [
       `# HELP ${family.name} ${escapeHelp(family.help)}`,

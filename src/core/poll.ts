@@ -23,9 +23,10 @@ export interface DispatchFacts {
   now: Date;
 }
 
+type DispatchRefusal = { ok: false; reason: string };
+
 export type DispatchPlan =
-  | { ok: true; attempt: number; threadId: string; actions: Action[] }
-  | { ok: false; reason: string };
+  { ok: true; attempt: number; threadId: string; actions: Action[] } | DispatchRefusal;
 
 /**
  * An attempt is over when a human archived or deleted its thread. Without a readable record (a
@@ -48,8 +49,40 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
   const { config, issue, afkComment, snapshot, now } = facts;
   const record = afkComment?.parsed.ok === true ? afkComment.parsed.record : null;
   const threads = new Map(snapshot.threads.map((t) => [t.id, t]));
+  const attempt = skipGoneAttempts(issue, record, threads);
+  if (!attempt.ok) return attempt;
+  const { threadId, thread } = attempt;
 
-  // An attempt whose thread a human archived or deleted is over, whatever the record says.
+  const project = resolveProject(config, issue, snapshot);
+  if (!project.ok) return project;
+
+  const ref = { repo: issue.repo, number: issue.number };
+  const actions: Action[] = [
+    ...planDuplicateCleanup(ref, afkComment),
+    ...planT3Steps(config, issue, project, threadId, thread),
+  ];
+  const body = renderChecklist(nextRecord(record, attempt.attempt, threadId, now));
+  if (afkComment === null || afkComment.comment.body !== body) {
+    actions.push({
+      kind: 'upsertChecklist',
+      issue: ref,
+      commentId: afkComment?.comment.id ?? null,
+      previous: afkComment?.comment.body ?? null,
+      body,
+    });
+  }
+  // The lock goes on only after the dispatch succeeded (the executor stops an issue's steps
+  // at its first failure), and before the ready label comes off, so no crash loses the issue.
+  actions.push(...planLabelSwap(config, issue));
+  return { ok: true, attempt: attempt.attempt, threadId, actions };
+}
+
+/** An attempt whose thread a human archived or deleted is over, whatever the record says. */
+function skipGoneAttempts(
+  issue: Issue,
+  record: RunRecord | null,
+  threads: ReadonlyMap<string, T3Thread>,
+): { ok: true; attempt: number; threadId: string; thread: T3Thread | undefined } | DispatchRefusal {
   const recorded = record !== null;
   let attempt = attemptFor(record);
   for (
@@ -63,13 +96,19 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
   const thread = threads.get(threadId);
   if (isGone(thread, recorded))
     return { ok: false, reason: `too many archived attempts (${attempt})` };
+  return { ok: true, attempt, threadId, thread };
+}
 
-  const project = resolveProject(config, issue, snapshot);
-  if (!project.ok) return project;
-
-  const model = modelFor(config, issue);
+/** The T3 side of a dispatch, each step only if T3 lacks it: project, thread, first turn. */
+function planT3Steps(
+  config: Config,
+  issue: Issue,
+  project: { projectId: string; create: boolean },
+  threadId: string,
+  thread: T3Thread | undefined,
+): Action[] {
   const ref = { repo: issue.repo, number: issue.number };
-  const actions: Action[] = planDuplicateCleanup(ref, afkComment);
+  const actions: Action[] = [];
   if (project.create) {
     actions.push({
       kind: 'ensureProject',
@@ -92,7 +131,7 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
         threadId,
         projectId: project.projectId,
         title: sanitizeLine(`${issue.repo}#${issue.number}: ${issue.title}`, 200),
-        modelSelection: model,
+        modelSelection: modelFor(config, issue),
         runtimeMode: config.t3.runtimeMode,
         interactionMode: 'default',
         branch: config.delivery.mode === 'pull-request' ? branchFor(config, issue.number) : null,
@@ -114,21 +153,7 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
       },
     });
   }
-
-  const body = renderChecklist(nextRecord(record, attempt, threadId, now));
-  if (afkComment === null || afkComment.comment.body !== body) {
-    actions.push({
-      kind: 'upsertChecklist',
-      issue: ref,
-      commentId: afkComment?.comment.id ?? null,
-      previous: afkComment?.comment.body ?? null,
-      body,
-    });
-  }
-  // The lock goes on only after the dispatch succeeded (the executor stops an issue's steps
-  // at its first failure), and before the ready label comes off, so no crash loses the issue.
-  actions.push(...planLabelSwap(config, issue));
-  return { ok: true, attempt, threadId, actions };
+  return actions;
 }
 
 /** The record of the attempt being dispatched: resumed if it is the live one, else new. */
@@ -164,8 +189,7 @@ function nextRecord(
   });
 }
 
-type ProjectChoice =
-  { ok: true; projectId: string; create: boolean } | { ok: false; reason: string };
+type ProjectChoice = { ok: true; projectId: string; create: boolean } | DispatchRefusal;
 
 /**
  * One T3 project per repo, with a derived id. A live project an operator created by hand for

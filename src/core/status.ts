@@ -272,78 +272,59 @@ function capRows(table: string[], rows: number, limit: number): string[] {
   return [header, ...body.slice(0, limit), `  … and ${rows - limit} more (--limit 0 shows all)`];
 }
 
+/** A titled table, after a blank line, with `empty` in place of a table without rows. */
+function renderSection(
+  title: string,
+  empty: string,
+  headers: string[],
+  rows: string[][],
+  limit: number,
+): string[] {
+  const heading = ['', `${title} (${rows.length})`];
+  if (rows.length === 0) return [...heading, `  ${empty}`];
+  return [...heading, ...capRows(renderTable(headers, rows), rows.length, limit)];
+}
+
+const runRow = (run: LiveRunView): string[] => [
+  `${run.issue}${run.state === 'closed' ? ' (closed)' : ''}`,
+  run.attempt === null ? '-' : String(run.attempt),
+  run.phase === null ? '-' : phaseLabels[run.phase],
+  run.thread,
+  run.ci ?? '-',
+  formatAge(run.ageMinutes),
+  run.fixForwards === null ? '-' : `${run.fixForwards}/${run.maxFixForwards}`,
+  run.problem ?? run.now ?? '-',
+];
+
 /** `limit` caps each table's rows (0: no cap); JSON, built from the view, always has them all. */
 export function renderStatus(view: StatusView, options: { limit?: number } = {}): string {
   const limit = options.limit ?? 0;
-  const lines: string[] = [];
   const gates = view.gates.killSwitch
     ? 'kill switch ON: poll and watch do nothing'
     : 'kill switch off';
-  lines.push(`gates: ${gates}; ${view.gates.repos.length} repo(s): ${view.gates.repos.join(', ')}`);
-  lines.push('', `live runs (${view.runs.length})`);
-  if (view.runs.length === 0) lines.push('  none');
-  else {
-    lines.push(
-      ...capRows(
-        renderTable(
-          ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'],
-          view.runs.map((run) => [
-            `${run.issue}${run.state === 'closed' ? ' (closed)' : ''}`,
-            run.attempt === null ? '-' : String(run.attempt),
-            run.phase === null ? '-' : phaseLabels[run.phase],
-            run.thread,
-            run.ci ?? '-',
-            formatAge(run.ageMinutes),
-            run.fixForwards === null ? '-' : `${run.fixForwards}/${run.maxFixForwards}`,
-            run.problem ?? run.now ?? '-',
-          ]),
-        ),
-        view.runs.length,
-        limit,
-      ),
-    );
-  }
+  const lines = [
+    `gates: ${gates}; ${view.gates.repos.length} repo(s): ${view.gates.repos.join(', ')}`,
+  ];
+  const runHeaders = ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'];
+  lines.push(...renderSection('live runs', 'none', runHeaders, view.runs.map(runRow), limit));
   if (view.t3Unreadable !== null) {
     lines.push(`  THREAD unknown: T3 could not be read (${view.t3Unreadable})`);
   }
-  lines.push('', `queue (${view.queue.length})`);
-  if (view.queue.length === 0) lines.push('  empty');
-  else {
-    lines.push(
-      ...capRows(
-        renderTable(
-          ['#', 'ISSUE', 'PRIORITY', 'WAITS'],
-          view.queue.map((entry) => [
-            String(entry.position),
-            entry.issue,
-            entry.priority ?? '-',
-            entry.waits === 'next' ? entry.detail : `${entry.waits}: ${entry.detail}`,
-          ]),
-        ),
-        view.queue.length,
-        limit,
-      ),
-    );
-  }
-  lines.push('', `escalations (${view.escalations.length})`);
-  if (view.escalations.length === 0) lines.push('  none');
-  else {
-    lines.push(
-      ...capRows(
-        renderTable(
-          ['ISSUE', 'ATTEMPT', 'ESCALATED', 'REASON'],
-          view.escalations.map((e) => [
-            e.issue,
-            e.attempt === null ? '-' : String(e.attempt),
-            e.escalatedAt ?? '-',
-            e.reason,
-          ]),
-        ),
-        view.escalations.length,
-        limit,
-      ),
-    );
-  }
+  const queue = view.queue.map((entry) => [
+    String(entry.position),
+    entry.issue,
+    entry.priority ?? '-',
+    entry.waits === 'next' ? entry.detail : `${entry.waits}: ${entry.detail}`,
+  ]);
+  lines.push(...renderSection('queue', 'empty', ['#', 'ISSUE', 'PRIORITY', 'WAITS'], queue, limit));
+  const escalations = view.escalations.map((e) => [
+    e.issue,
+    e.attempt === null ? '-' : String(e.attempt),
+    e.escalatedAt ?? '-',
+    e.reason,
+  ]);
+  const escalationHeaders = ['ISSUE', 'ATTEMPT', 'ESCALATED', 'REASON'];
+  lines.push(...renderSection('escalations', 'none', escalationHeaders, escalations, limit));
   if (view.failures.length > 0) lines.push('');
   for (const failure of view.failures) lines.push(`unreadable: ${failure}`);
   lines.push('', summarizeStatus(view));
