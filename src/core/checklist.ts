@@ -29,55 +29,71 @@ const pastAttemptSchema = z.object({
   endedAt: isoTime.optional(),
 });
 
+/** Which attempt this is, where it runs, and what it has used of its budgets. */
+const attemptFields = {
+  v: z.literal(1),
+  attempt: z.number().int().min(1),
+  threadId: z.string().min(1),
+  dispatchedAt: isoTime,
+  fixForwards: z.number().int().min(0),
+};
+
 /**
- * Version 1 of the record. Unknown fields are kept on parse (`loose`) so a newer afk's record
- * read by an older one is not cut down on rewrite.
+ * How the attempt ended (core/outcome.ts reads it into a union). `outcome` is null while the
+ * attempt is live, and set as the first step of ending it, so a tick that dies half-way
+ * through closing or escalating is finished by the next one. `reason` is the escalation as
+ * "reason: detail", or why the run was cancelled; `endedAt` comes last in the record.
+ */
+const endingFields = {
+  outcome: z.enum(outcomes).nullable(),
+  reason: z.string().optional(),
+};
+
+/**
+ * What watch keeps between ticks. Each field changes only when the run's state does, so the
+ * comment is rewritten a few times per run, not once per tick.
+ */
+const watchFields = {
+  /** One line for humans: what the run waits for now. */
+  status: z.string().optional(),
+  /** The latest turn afk sent, and the thread's latest turn id at that moment: until T3 shows a newer turn, afk's turn has not started yet. */
+  lastTurn: z.object({ at: isoTime, purpose: z.string(), after: z.string().nullable() }).optional(),
+  /** The latest finished turn whose messages afk has read (slim snapshots: skip re-reading). */
+  turnSeen: z.string().optional(),
+  /** Commits that already got a corrective turn: one per failing commit. */
+  fixForwardShas: z.array(z.string()).optional(),
+  /** The one "continue" turn of a run that went idle without pushing was sent. */
+  continued: z.boolean().optional(),
+  /** The commit being judged (PR head, merge commit or trunk commit) and since when. */
+  subject: z.object({ sha: z.string(), since: isoTime }).optional(),
+  /** The commit whose CI afk saw green, and when: the deploy timer starts there. */
+  ciGreen: z.object({ sha: z.string(), at: isoTime }).optional(),
+  pullRequest: z.number().int().optional(),
+  /** When the doorbell rang the review notice of this attempt's green pull request. */
+  reviewNotifiedAt: isoTime.optional(),
+  /**
+   * When the review notice found no doorbell configured: it was not rung and is not owed
+   * (`doorbellRung` never reads this), and watch does not plan it again.
+   */
+  reviewNoticeSkippedAt: isoTime.optional(),
+  /** The doorbell of this attempt's escalation: owed until rungAt is set. */
+  doorbell: z.object({ reason: z.string(), rungAt: isoTime.optional() }).optional(),
+  tokensUsed: z.number().int().min(0).optional(),
+};
+
+/**
+ * Version 1 of the record. The fields' order is the JSON's (see `renderChecklist`), so the
+ * groups are spread in the order records on issues already have. Unknown fields are kept
+ * on parse (`loose`) so a newer afk's record read by an older one is not cut down on rewrite.
  */
 export const runRecordSchema = z
   .object({
-    v: z.literal(1),
-    attempt: z.number().int().min(1),
-    threadId: z.string().min(1),
-    dispatchedAt: isoTime,
-    fixForwards: z.number().int().min(0),
-    /**
-     * null while the attempt is live. Set as the first step of ending it, so a tick that dies
-     * half-way through closing or escalating is finished by the next one.
-     */
-    outcome: z.enum(outcomes).nullable(),
-    reason: z.string().optional(),
+    ...attemptFields,
+    ...endingFields,
     /** When each phase was first seen, as evidence afk verified. */
     phases: z.partialRecord(z.enum(phaseNames), isoTime).default({}),
     history: z.array(pastAttemptSchema).default([]),
-    // What watch keeps between ticks. Each field changes only when the run's state does, so
-    // the comment is rewritten a few times per run, not once per tick.
-    /** One line for humans: what the run waits for now. */
-    status: z.string().optional(),
-    /** The latest turn afk sent, and the thread's latest turn id at that moment: until T3 shows a newer turn, afk's turn has not started yet. */
-    lastTurn: z
-      .object({ at: isoTime, purpose: z.string(), after: z.string().nullable() })
-      .optional(),
-    /** The latest finished turn whose messages afk has read (slim snapshots: skip re-reading). */
-    turnSeen: z.string().optional(),
-    /** Commits that already got a corrective turn: one per failing commit. */
-    fixForwardShas: z.array(z.string()).optional(),
-    /** The one "continue" turn of a run that went idle without pushing was sent. */
-    continued: z.boolean().optional(),
-    /** The commit being judged (PR head, merge commit or trunk commit) and since when. */
-    subject: z.object({ sha: z.string(), since: isoTime }).optional(),
-    /** The commit whose CI afk saw green, and when: the deploy timer starts there. */
-    ciGreen: z.object({ sha: z.string(), at: isoTime }).optional(),
-    pullRequest: z.number().int().optional(),
-    /** When the doorbell rang the review notice of this attempt's green pull request. */
-    reviewNotifiedAt: isoTime.optional(),
-    /**
-     * When the review notice found no doorbell configured: it was not rung and is not owed
-     * (`doorbellRung` never reads this), and watch does not plan it again.
-     */
-    reviewNoticeSkippedAt: isoTime.optional(),
-    /** The doorbell of this attempt's escalation: owed until rungAt is set. */
-    doorbell: z.object({ reason: z.string(), rungAt: isoTime.optional() }).optional(),
-    tokensUsed: z.number().int().min(0).optional(),
+    ...watchFields,
     endedAt: isoTime.optional(),
   })
   .loose();
