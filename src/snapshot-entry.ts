@@ -31,7 +31,7 @@ import './commands/poll.js';
 import './commands/watch.js';
 import './commands/status.js';
 import './commands/doctor.js';
-import './commands/executor.js';
+import './tick/executor.js';
 import './adapters/tracker.js';
 import './adapters/github.js';
 import { main } from './cli.js';

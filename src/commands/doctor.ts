@@ -33,7 +33,7 @@ import {
   type RepoName,
   type Tracker,
 } from '../core/index.js';
-import { executePlan, type ActionResult } from './executor.js';
+import { executePlan, type ActionResult } from '../tick/executor.js';
 import { EXIT, type Runtime } from '../tick/runtime.js';
 import { noDoorbell, secretSpecs, wireAdapters } from '../tick/wiring.js';
 

@@ -11,7 +11,7 @@ import {
   type Action,
   type Issue,
 } from '../core/index.js';
-import type { ActionResult } from './executor.js';
+import type { ActionResult } from '../tick/executor.js';
 import {
   concludeTick,
   executeTick,

@@ -16,7 +16,7 @@ import {
   type T3Snapshot,
   type Tracker,
 } from '../core/index.js';
-import type { ActionResult, Ports } from './executor.js';
+import type { ActionResult, Ports } from '../tick/executor.js';
 import {
   concludeTick,
   executeTick,

@@ -12,7 +12,7 @@ import {
   type Config,
   type RepoName,
 } from '../core/index.js';
-import { executePlan, type ActionResult } from '../commands/executor.js';
+import { executePlan, type ActionResult } from './executor.js';
 import { startTickClock } from './clock.js';
 import { prepareTick, reportDisabled } from './gates.js';
 import { logRequests } from './http.js';

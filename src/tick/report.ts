@@ -1,7 +1,7 @@
 // A tick's report: the plan (dry run) or what was done, what waits and why, what failed, and
 // one summary line. Text for people, `--output json` for machines; both on stdout.
 import { describeAction, issueKey, type Action, type IssueRef } from '../core/index.js';
-import type { ActionResult } from '../commands/executor.js';
+import type { ActionResult } from './executor.js';
 import type { Mode, Output } from './runtime.js';
 
 export interface Waiting {

@@ -5,7 +5,7 @@ import type { Logger } from '../adapters/log.js';
 import { requiredSecret, secretConfigured, type SecretSpec } from '../adapters/secrets.js';
 import type { T3Client } from '../adapters/t3.js';
 import type { Config, Doorbell, Tracker, Upstream } from '../core/index.js';
-import type { Ports } from '../commands/executor.js';
+import type { Ports } from './executor.js';
 import { createRequestMeter, fetchFor, isLoopback, type RequestCount } from './http.js';
 import { TIMEOUTS, type Mode, type Runtime } from './runtime.js';
 

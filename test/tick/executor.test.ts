@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createGitHubTracker } from '../../src/adapters/github.js';
 import { createSlackDoorbell } from '../../src/adapters/slack.js';
 import { createT3Client } from '../../src/adapters/t3.js';
-import { executePlan, type Ports } from '../../src/commands/executor.js';
+import { executePlan, type Ports } from '../../src/tick/executor.js';
 import {
   commandIdFor,
   ConfigError,

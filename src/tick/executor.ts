@@ -17,7 +17,7 @@ import {
   type T3,
   type Tracker,
 } from '../core/index.js';
-import { done, openClaims, type IssueClaim, type Outcome } from '../tick/claims.js';
+import { done, openClaims, type IssueClaim, type Outcome } from './claims.js';
 
 export interface Ports {
   tracker: Tracker;
