@@ -26,6 +26,13 @@ const impureModules = [
   },
 ];
 
+// src/ is what the image ships. The emulators (test fakes) and tools (demo, bench) sit beside it,
+// need dev-only packages, and must never become part of it.
+const notShipped = {
+  group: ['**/emulators', '**/emulators/**', '**/tools', '**/tools/**'],
+  message: 'src/ is what ships: it must not import emulators/ or tools/.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -57,9 +64,16 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [notShipped] }],
+    },
+  },
+  {
+    // Replaces the rule's options for src/core (flat config does not merge them): keep both.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: impureModules }],
+      'no-restricted-imports': ['error', { patterns: [...impureModules, notShipped] }],
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'src/core is pure: pass env and argv in.' },

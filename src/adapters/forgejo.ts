@@ -5,7 +5,7 @@
 // Every answer is validated before it becomes a domain value, and every failure leaves this
 // file as a `TrackerError` built from method, path, status and Forgejo's own `message`: never
 // a token, never a query. The facts are Forgejo's swagger (templates/swagger/v1_json.tmpl) and
-// its handlers (routers/api/v1/repo); the strict fake in src/emulators/forgejo.ts follows them.
+// its handlers (routers/api/v1/repo); the strict fake in emulators/forgejo.ts follows them.
 // https://forgejo.org/docs/latest/user/api-usage/
 import ky, { TimeoutError } from 'ky';
 import * as z from 'zod';

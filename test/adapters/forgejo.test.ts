@@ -8,11 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createForgejoTracker, type ForgejoTrackerOptions } from '../../src/adapters/forgejo.js';
 import { ConfigError, TrackerError } from '../../src/core/errors.js';
 import type { Tracker } from '../../src/core/ports.js';
-import {
-  createForgejoFake,
-  type FakeFailure,
-  type ForgejoFake,
-} from '../../src/emulators/forgejo.js';
+import { createForgejoFake, type FakeFailure, type ForgejoFake } from '../../emulators/forgejo.js';
 
 const baseUrl = 'https://forgejo.test/api/v1';
 const token = 'forgejo-test-token';

@@ -10,7 +10,7 @@ import {
 } from '../../src/adapters/github.js';
 import { ConfigError, TrackerError } from '../../src/core/errors.js';
 import type { Tracker } from '../../src/core/ports.js';
-import { createGitHubFake, type FakeFailure, type GitHubFake } from '../../src/emulators/github.js';
+import { createGitHubFake, type FakeFailure, type GitHubFake } from '../../emulators/github.js';
 
 const baseUrl = 'https://api.github.test';
 const token = 'gh-test-token';

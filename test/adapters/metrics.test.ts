@@ -2,7 +2,7 @@ import { delay, HttpResponse } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXPOSITION_CONTENT_TYPE, pushMetrics } from '../../src/adapters/metrics.js';
 import { renderTickMetrics } from '../../src/core/index.js';
-import { createPushgatewayFake, type PushgatewayFake } from '../../src/emulators/pushgateway.js';
+import { createPushgatewayFake, type PushgatewayFake } from '../../emulators/pushgateway.js';
 import { useMswServer } from '../support/msw.js';
 
 const BASE = 'https://pushgateway.test';

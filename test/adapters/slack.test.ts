@@ -9,7 +9,7 @@ import {
   defaultWebhookUrl,
   type SlackFailure,
   type SlackFake,
-} from '../../src/emulators/slack.js';
+} from '../../emulators/slack.js';
 
 const webhook = defaultWebhookUrl;
 const secretPath = new URL(webhook).pathname;

@@ -2,7 +2,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createT3Client, detailFor, type T3ClientOptions } from '../../src/adapters/t3.js';
 import { T3Error } from '../../src/core/index.js';
-import { createT3Fake, type T3FakeOptions } from '../../src/emulators/t3.js';
+import { createT3Fake, type T3FakeOptions } from '../../emulators/t3.js';
 
 const BASE = 'http://t3.test';
 const DISPATCH = `${BASE}/api/orchestration/dispatch`;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { attribute } from '../../src/bench/profile.js';
+import { attribute } from '../../tools/bench/profile.js';
 
 describe('attribute', () => {
   it('counts self time to packages, afk modules, Node built-ins and V8 buckets', () => {

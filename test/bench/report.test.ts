@@ -1,9 +1,9 @@
 // The report's verdicts and sums come from the figures: a missed target reads "missed".
 import { describe, expect, it } from 'vitest';
-import type { ColdStartFigure, ColdStartResult } from '../../src/bench/coldstart.js';
-import { renderReport, type BenchResult } from '../../src/bench/report.js';
-import type { RequestSummary, SizeResult, TickSample } from '../../src/bench/scale.js';
-import type { Size } from '../../src/bench/world.js';
+import type { ColdStartFigure, ColdStartResult } from '../../tools/bench/coldstart.js';
+import { renderReport, type BenchResult } from '../../tools/bench/report.js';
+import type { RequestSummary, SizeResult, TickSample } from '../../tools/bench/scale.js';
+import type { Size } from '../../tools/bench/world.js';
 
 const figure = (
   name: string,

@@ -6,9 +6,9 @@ import {
   routeOf,
   tally,
   type RunIndex,
-} from '../../src/bench/requests.js';
-import { quantile, quartiles } from '../../src/bench/stats.js';
-import { ticksPerHour } from '../../src/bench/report.js';
+} from '../../tools/bench/requests.js';
+import { quantile, quartiles } from '../../tools/bench/stats.js';
+import { ticksPerHour } from '../../tools/bench/report.js';
 
 const index: RunIndex = {
   runs: new Set(['acme/api#7', 'acme/api#12']),

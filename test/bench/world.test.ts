@@ -5,9 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countGitHub, countSlack, countT3, isRead } from '../../src/bench/requests.js';
-import { perRunGets } from '../../src/bench/scale.js';
-import { runIndexOf } from '../../src/bench/ticks.js';
+import { countGitHub, countSlack, countT3, isRead } from '../../tools/bench/requests.js';
+import { perRunGets } from '../../tools/bench/scale.js';
+import { runIndexOf } from '../../tools/bench/ticks.js';
 import {
   activate,
   buildWorld,
@@ -17,7 +17,7 @@ import {
   type Emulators,
   type SeedTick,
   type World,
-} from '../../src/bench/world.js';
+} from '../../tools/bench/world.js';
 import { main } from '../../src/cli.js';
 
 let emulators: Emulators;

@@ -1,9 +1,9 @@
 import { HttpResponse } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { createSlackFake } from '../../src/emulators/slack.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
-import { createPushgatewayFake, type PushgatewayFake } from '../../src/emulators/pushgateway.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { createSlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
+import { createPushgatewayFake, type PushgatewayFake } from '../../emulators/pushgateway.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, GITHUB_URL, runCli, T3_URL, writeConfig } from '../support/cli.js';
 

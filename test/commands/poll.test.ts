@@ -1,8 +1,8 @@
 import { http } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, projectIdFor, threadIdFor } from '../../src/core/index.js';
-import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import type { ForgeFake, ForgeKind } from '../../emulators/forge.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig as baseConfig, runCli, T3_URL, writeConfig } from '../support/cli.js';
 import { forges, github, type ForgeUnderTest } from '../support/forges.js';

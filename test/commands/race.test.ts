@@ -17,14 +17,14 @@ import {
   type IssueRef,
   type RunRecord,
 } from '../../src/core/index.js';
-import type { ForgeFake } from '../../src/emulators/forge.js';
-import { createSlackFake, defaultWebhookUrl, type SlackFake } from '../../src/emulators/slack.js';
+import type { ForgeFake } from '../../emulators/forge.js';
+import { createSlackFake, defaultWebhookUrl, type SlackFake } from '../../emulators/slack.js';
 import {
   createT3Fake,
   type FakeProject,
   type FakeThread,
   type T3Fake,
-} from '../../src/emulators/t3.js';
+} from '../../emulators/t3.js';
 import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
 import { forges, type ForgeUnderTest } from '../support/forges.js';
 import { useMswServer } from '../support/msw.js';

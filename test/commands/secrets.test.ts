@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { REDACTED, redactOutput, redactSecrets, secretSource } from '../../src/adapters/secrets.js';
 import { threadIdFor } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { createSlackFake, type SlackFake } from '../../src/emulators/slack.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { armedConfig, runCli, T3_URL, writeConfig, type CliResult } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
 

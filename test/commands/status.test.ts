@@ -5,8 +5,8 @@ import {
   threadIdFor,
   type RunRecord,
 } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, writeConfig } from '../support/cli.js';
 

@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import { http } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { startEmulator, type Emulator } from '../../src/emulators/server.js';
-import { createT3Fake } from '../../src/emulators/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { startEmulator, type Emulator } from '../../emulators/server.js';
+import { createT3Fake } from '../../emulators/t3.js';
 import { threadIdFor } from '../../src/core/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/afk.js', import.meta.url));

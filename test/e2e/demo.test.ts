@@ -1,7 +1,7 @@
 // End to end: the built binary (bin/afk.js → dist/) in child processes, against the loopback
 // emulators, through the demo's whole story. `npm test` builds dist/ first.
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../../src/demo/run.js';
+import { runDemo } from '../../tools/demo/run.js';
 
 describe.each(['github', 'forgejo'] as const)(
   'the demo on %s, run by the built CLI against the loopback emulators',

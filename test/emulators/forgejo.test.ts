@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createForgejoFake, type ForgejoFake } from '../../src/emulators/forgejo.js';
+import { createForgejoFake, type ForgejoFake } from '../../emulators/forgejo.js';
 
 const baseUrl = 'https://forgejo.test/api/v1';
 const token = 'forgejo-test-token';

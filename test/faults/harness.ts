@@ -23,9 +23,9 @@ import {
   type RunRecord,
   type Upstream,
 } from '../../src/core/index.js';
-import type { FakeFailure, ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
-import { createSlackFake, type SlackFailure, type SlackFake } from '../../src/emulators/slack.js';
-import { createT3Fake, type FaultAnswer, type T3Fake } from '../../src/emulators/t3.js';
+import type { FakeFailure, ForgeFake, ForgeKind } from '../../emulators/forge.js';
+import { createSlackFake, type SlackFailure, type SlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type FaultAnswer, type T3Fake } from '../../emulators/t3.js';
 import { T3_URL, writeConfig } from '../support/cli.js';
 import { forges, type ForgeUnderTest } from '../support/forges.js';
 

@@ -2,7 +2,7 @@
 // poll and watch send (tracker reads and writes, the labeler-trust reads, T3 reads and
 // commands, the Slack doorbell). Each is built on fresh fakes for every case.
 import { planDispatch, threadIdFor } from '../../src/core/index.js';
-import type { GitHubFake } from '../../src/emulators/github.js';
+import type { GitHubFake } from '../../emulators/github.js';
 import type { Scenario, World } from './harness.js';
 
 const API1 = { repo: 'acme/api', number: 1 };

@@ -3,9 +3,9 @@
 // docs/human-edits.md describes, through real poll and watch ticks against the fakes.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { createSlackFake, type SlackFake } from '../../src/emulators/slack.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
 

@@ -3,8 +3,8 @@
 // `afk poll --output json` and `afk status` (text and JSON) say why.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { threadIdFor } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { armedConfig, runCli, writeConfig } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
 

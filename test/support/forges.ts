@@ -1,9 +1,9 @@
 // The forges every tick suite runs against: each builds a fresh strict fake and the `tracker`
 // config section that points afk at it. A suite written with `describe.each(forges)` and the
 // `ForgeFake` vocabulary runs unchanged on GitHub and on Forgejo.
-import type { ForgeFake, ForgeKind } from '../../src/emulators/forge.js';
-import { createForgejoFake } from '../../src/emulators/forgejo.js';
-import { createGitHubFake } from '../../src/emulators/github.js';
+import type { ForgeFake, ForgeKind } from '../../emulators/forge.js';
+import { createForgejoFake } from '../../emulators/forgejo.js';
+import { createGitHubFake } from '../../emulators/github.js';
 import { GITHUB_URL, TRACKER_TOKEN } from './cli.js';
 
 export const FORGEJO_URL = 'https://forgejo.test/api/v1';

@@ -17,9 +17,9 @@ import {
   type Action,
   type RunRecord,
 } from '../../src/core/index.js';
-import { createGitHubFake, type GitHubFake } from '../../src/emulators/github.js';
-import { createSlackFake, defaultWebhookUrl, type SlackFake } from '../../src/emulators/slack.js';
-import { createT3Fake, type T3Fake } from '../../src/emulators/t3.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { createSlackFake, defaultWebhookUrl, type SlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { GITHUB_URL, T3_TOKEN, T3_URL, TRACKER_TOKEN } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
 

@@ -2,8 +2,8 @@
 // tick writes.
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { createLogger } from '../../adapters/log.js';
-import { parseConfig } from '../../core/config.js';
+import { createLogger } from '../../../src/adapters/log.js';
+import { parseConfig } from '../../../src/core/config.js';
 
 const raw: unknown = parseDocument(readFileSync(process.argv[2] ?? '', 'utf8')).toJS();
 if (!parseConfig(raw, process.env).ok) process.exitCode = 2;

@@ -8,11 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { threadIdFor } from '../core/ids.js';
-import { createGitHubFake, type GitHubFake } from '../emulators/github.js';
-import { startEmulator, type Emulator } from '../emulators/server.js';
-import { createSlackFake, type SlackFake } from '../emulators/slack.js';
-import { createT3Fake, type T3Fake } from '../emulators/t3.js';
+import { threadIdFor } from '../../src/core/ids.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { startEmulator, type Emulator } from '../../emulators/server.js';
+import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 
 export interface Size {
   repos: number;

@@ -10,16 +10,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { threadIdFor } from '../core/index.js';
-import type { ForgeFake, ForgeKind } from '../emulators/forge.js';
-import { createForgejoFake } from '../emulators/forgejo.js';
-import { createGitHubFake, type GitHubFake } from '../emulators/github.js';
-import { startEmulator, type Emulator } from '../emulators/server.js';
-import { createSlackFake, type SlackFake } from '../emulators/slack.js';
-import { createT3Fake, type T3Fake } from '../emulators/t3.js';
+import { threadIdFor } from '../../src/core/index.js';
+import type { ForgeFake, ForgeKind } from '../../emulators/forge.js';
+import { createForgejoFake } from '../../emulators/forgejo.js';
+import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { startEmulator, type Emulator } from '../../emulators/server.js';
+import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
+import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
+import { repoRoot } from '../root.js';
 
 const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/afk.js', import.meta.url));
+const BIN = join(repoRoot, 'bin/afk.js');
 /** `AFK_DEMO_SNAPSHOT=dist/afk.blob`: run the ticks from the image's startup snapshot instead. */
 const cli = (args: string[]): string[] => {
   const blob = process.env['AFK_DEMO_SNAPSHOT'];

@@ -1,9 +1,9 @@
 // What a tick asked of each upstream, read from the emulators' own request logs (the tick's
 // process is not instrumented): each request becomes an upstream, a kind (method and route
 // template, or the T3 command type) and, where the request names one, the live run it serves.
-import type { RecordedRequest as GitHubRequest } from '../emulators/forge.js';
-import type { SlackRequest } from '../emulators/slack.js';
-import type { RecordedRequest as T3Request } from '../emulators/t3.js';
+import type { RecordedRequest as GitHubRequest } from '../../emulators/forge.js';
+import type { SlackRequest } from '../../emulators/slack.js';
+import type { RecordedRequest as T3Request } from '../../emulators/t3.js';
 
 export type Upstream = 'github' | 't3' | 'slack';
 

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parseDocument } from 'yaml';
-import { createLogger } from '../../adapters/log.js';
-import { parseConfig } from '../../core/config.js';
+import { createLogger } from '../../../src/adapters/log.js';
+import { parseConfig } from '../../../src/core/config.js';
 
 const program = new Command('afk');
 program

@@ -2,7 +2,7 @@
 // disabled poll must.
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { parseConfig } from '../../core/config.js';
+import { parseConfig } from '../../../src/core/config.js';
 
 const raw: unknown = parseDocument(readFileSync(process.argv[2] ?? '', 'utf8')).toJS();
 if (!parseConfig(raw, process.env).ok) process.exitCode = 2;

@@ -82,7 +82,7 @@ async function bundleProbes(root: string, dir: string): Promise<Record<string, s
   for (const [name] of PROBES) {
     const outfile = join(dir, `${name}.mjs`);
     await build({
-      entryPoints: [join(root, 'src/bench/probes', `${name}.ts`)],
+      entryPoints: [join(root, 'tools/bench/probes', `${name}.ts`)],
       outfile,
       bundle: true,
       platform: 'node',

@@ -2,7 +2,7 @@
 // for comparison) and ticks at scale of the bundle, written to docs/benchmarks.md. `npm run
 // bench` builds first (tsc for this file, esbuild for the bundle, `npm run snapshot`).
 //
-//   node dist/bench/run.js [--reps N] [--rounds N] [--full-grid] [--quick] [--out FILE]
+//   node dist/dev/tools/bench/run.js [--reps N] [--rounds N] [--full-grid] [--quick] [--out FILE]
 //
 // --reps: measured ticks per size (median), --rounds: cold-start rounds, --full-grid: all
 // eight combinations of the sizes instead of one change at a time, --quick: a small smoke run.
@@ -13,12 +13,11 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
+import { repoRoot as root } from '../root.js';
 import { measureColdStart } from './coldstart.js';
 import { renderReport, ticksPerHour, type BenchResult } from './report.js';
 import { measureSize, type SizeResult } from './scale.js';
 import { measuredSettings, startEmulators, type Size } from './world.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** One change at a time from the smallest size, and everything at its largest. */
 const SIZES: Size[] = [
