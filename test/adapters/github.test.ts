@@ -653,68 +653,6 @@ describe('retries and rate limits', () => {
     fake.addIssue(repo, { number: 1, title: 'x', labels: ['afk'] });
   });
 
-  it('retries a 5xx up to `retries` times, then succeeds', async () => {
-    fake.failNext({ path: '/repos/acme/app/issues' }, { status: 502 }, 2);
-
-    const issues = await tracker({ retries: 2, maxRetryWaitSeconds: 0 }).listLabelledIssues(
-      repo,
-      'afk',
-      'open',
-    );
-
-    expect(issues).toHaveLength(1);
-    expect(fake.requests).toHaveLength(3);
-  });
-
-  it('gives up after `retries` retries', async () => {
-    fake.failNext({ path: '/repos/acme/app/issues' }, { status: 503 }, 3);
-
-    const error = await failure(
-      tracker({ retries: 2, maxRetryWaitSeconds: 0 }).listLabelledIssues(repo, 'afk', 'open'),
-    );
-
-    expect(error).toMatchObject({ kind: 'transient', status: 503 });
-    expect(fake.requests).toHaveLength(3);
-  });
-
-  it('retries a network error', async () => {
-    fake.failNext({ path: '/repos/acme/app/issues' }, 'network-error');
-
-    const issues = await tracker({ retries: 1, maxRetryWaitSeconds: 0 }).listLabelledIssues(
-      repo,
-      'afk',
-      'open',
-    );
-
-    expect(issues).toHaveLength(1);
-    expect(fake.requests).toHaveLength(2);
-  });
-
-  it('does not repeat an attempt that timed out', async () => {
-    fake.failNext({ path: '/repos/acme/app/issues' }, 'timeout');
-
-    const error = await failure(
-      tracker({ retries: 2, maxRetryWaitSeconds: 0, timeoutMs: 20 }).listLabelledIssues(
-        repo,
-        'afk',
-        'open',
-      ),
-    );
-
-    expect(error.kind).toBe('transient');
-    expect(fake.requests).toHaveLength(1);
-  });
-
-  it.each([400, 401, 403, 404, 409, 422])('never retries a %i', async (status) => {
-    fake.failNext({ path: '/repos/acme/app/issues' }, { status, body: { message: 'no' } });
-
-    await failure(
-      tracker({ retries: 2, maxRetryWaitSeconds: 0 }).listLabelledIssues(repo, 'afk', 'open'),
-    );
-
-    expect(fake.requests).toHaveLength(1);
-  });
-
   it('retries a secondary rate limit once when retry-after fits the tick', async () => {
     fake.failNext(
       { path: '/repos/acme/app/issues' },
