@@ -9,6 +9,7 @@ import { createForgejoTracker, type ForgejoTrackerOptions } from '../../src/adap
 import { ConfigError, TrackerError } from '../../src/core/errors.js';
 import type { Tracker } from '../../src/core/ports.js';
 import { createForgejoFake, type FakeFailure, type ForgejoFake } from '../../emulators/forgejo.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const baseUrl = 'https://forgejo.test/api/v1';
 const token = 'forgejo-test-token';
@@ -56,14 +57,7 @@ const page = (n: number) => ({ limit: '50', page: String(n) });
 /** The two reads that resolve label names: the repository's labels and its organisation's. */
 const labelReads = [get('/repos/acme/app/labels', page(1)), get('/orgs/acme/labels', page(1))];
 
-async function failure(promise: Promise<unknown>): Promise<TrackerError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TrackerError);
-  return error as TrackerError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, TrackerError);
 
 describe('listLabelledIssues', () => {
   it('lists the open issues carrying the label and drops pull requests', async () => {

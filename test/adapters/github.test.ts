@@ -11,6 +11,7 @@ import {
 import { ConfigError, TrackerError } from '../../src/core/errors.js';
 import type { Tracker } from '../../src/core/ports.js';
 import { createGitHubFake, type FakeFailure, type GitHubFake } from '../../emulators/github.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const baseUrl = 'https://api.github.test';
 const token = 'gh-test-token';
@@ -45,14 +46,7 @@ const sent = ({ method, path, query, body }: GitHubFake['requests'][number]) => 
   body,
 });
 
-async function failure(promise: Promise<unknown>): Promise<TrackerError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TrackerError);
-  return error as TrackerError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, TrackerError);
 
 describe('listLabelledIssues', () => {
   it('lists the open issues carrying the label and drops pull requests', async () => {

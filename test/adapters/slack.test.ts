@@ -10,6 +10,7 @@ import {
   type SlackFailure,
   type SlackFake,
 } from '../../emulators/slack.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const webhook = defaultWebhookUrl;
 const secretPath = new URL(webhook).pathname;
@@ -41,14 +42,7 @@ const message: DoorbellMessage = {
   url: 'https://github.test/acme/app/issues/7',
 };
 
-async function failure(promise: Promise<unknown>): Promise<SlackError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SlackError);
-  return error as SlackError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, SlackError);
 
 describe('ring', () => {
   it('posts the message as fallback text and blocks, as JSON', async () => {

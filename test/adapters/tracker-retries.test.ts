@@ -1,8 +1,7 @@
 // The retry rules both forge trackers share, run once per forge against its strict fake
 // through msw. Their rate limits differ (GitHub's primary and secondary limits, Forgejo's
 // 429 with retry-after) and stay in github.test.ts and forgejo.test.ts.
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createForgejoTracker } from '../../src/adapters/forgejo.js';
 import { createGitHubTracker, type GitHubTrackerOptions } from '../../src/adapters/github.js';
 import { TrackerError } from '../../src/core/errors.js';
@@ -10,6 +9,8 @@ import type { Tracker } from '../../src/core/ports.js';
 import type { ForgeFake } from '../../emulators/forge.js';
 import { createForgejoFake } from '../../emulators/forgejo.js';
 import { createGitHubFake } from '../../emulators/github.js';
+import { useMswServer } from '../support/msw.js';
+import { rejectionOf } from '../support/rejection.js';
 
 interface ForgeCase {
   name: string;
@@ -41,20 +42,9 @@ const cases: ForgeCase[] = [
 ];
 
 const repo = 'acme/app';
-const server = setupServer();
+const { server } = useMswServer();
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-async function failure(promise: Promise<unknown>): Promise<TrackerError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TrackerError);
-  return error as TrackerError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, TrackerError);
 
 describe.each(cases)('retries on $name', (forge) => {
   let fake: ForgeFake;

@@ -15,17 +15,11 @@ import { createT3Fake } from '../../emulators/t3.js';
 import { FORGEJO_URL, forgejo } from '../support/forges.js';
 import { GITHUB_URL, T3_TOKEN, T3_URL, TRACKER_TOKEN } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const { server } = useMswServer();
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, UpstreamError);
 
 describe('failureKindOf', () => {
   it.each([
