@@ -126,7 +126,7 @@ export interface CommitRecord {
 }
 
 /** What the git history needs of a fake's repository record. */
-interface GraphRepo {
+export interface GraphRepo {
   defaultBranch: string;
   commits: Map<string, CommitRecord>;
   branches: Map<string, string>;
@@ -134,7 +134,7 @@ interface GraphRepo {
   issues: Map<number, { state: 'open' | 'closed'; closedAt: string | null; updatedAt: string }>;
 }
 
-interface GraphPull {
+export interface GraphPull {
   number: number;
   headSha: string;
   mergedAt: string | null;
