@@ -7,19 +7,9 @@ import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
 import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, T3_TOKEN, TRACKER_TOKEN, writeConfig } from '../support/cli.js';
-import { forgejo } from '../support/forges.js';
+import { AFK_LABELS, forgejo } from '../support/forges.js';
 
 const { server, seen } = useMswServer();
-
-const allLabels = [
-  'ready-for-agent',
-  'agent-in-progress',
-  'ready-for-human',
-  'P0',
-  'P1',
-  'P2',
-  'P3',
-];
 
 let gh: GitHubFake;
 let t3: T3Fake;
@@ -28,8 +18,8 @@ beforeEach(() => {
   gh = createGitHubFake();
   t3 = createT3Fake();
   server.use(...gh.handlers, ...t3.handlers);
-  gh.addRepo('acme/api', { labels: allLabels });
-  gh.addRepo('acme/web', { labels: allLabels });
+  gh.addRepo('acme/api', { labels: AFK_LABELS });
+  gh.addRepo('acme/web', { labels: AFK_LABELS });
 });
 
 const lines = (stdout: string) => stdout.trimEnd().split('\n');
@@ -176,7 +166,7 @@ describe('afk doctor', () => {
   });
 
   it('names the missing permission of a read-only token', async () => {
-    gh.addRepo('acme/ro', { labels: allLabels, collaborators: { 'afk-bot': 'triage' } });
+    gh.addRepo('acme/ro', { labels: AFK_LABELS, collaborators: { 'afk-bot': 'triage' } });
     const config = writeConfig(armedConfig({ repos: ['acme/ro'] }));
 
     const result = await runCli(['doctor', '--config', config], { env: slack });

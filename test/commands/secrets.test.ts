@@ -17,6 +17,7 @@ import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
 import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { armedConfig, runCli, T3_URL, writeConfig, type CliResult } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
+import { AFK_LABELS, loginIssue } from '../support/forges.js';
 
 const SENTINEL = 'SnTnL';
 const TRACKER = `ghp_${SENTINEL}tracker0a1b2c3d4e5f`;
@@ -42,24 +43,9 @@ function world(options: { t3Tokens?: Record<string, string[]> } = {}) {
   });
   slack = createSlackFake({ url: WEBHOOK });
   server.resetHandlers(...gh.handlers, ...t3.handlers, ...slack.handlers);
-  const labels = [
-    'ready-for-agent',
-    'agent-in-progress',
-    'ready-for-human',
-    'P0',
-    'P1',
-    'P2',
-    'P3',
-  ];
-  gh.addRepo('acme/api', { collaborators: { maintainer: 'write' }, labels });
-  gh.addRepo('acme/web', { collaborators: { maintainer: 'write' }, labels });
-  gh.addIssue('acme/api', {
-    number: 1,
-    title: 'Fix login',
-    body: 'The login form rejects valid passwords.',
-    labels: ['ready-for-agent'],
-    labeledBy: { 'ready-for-agent': 'maintainer' },
-  });
+  gh.addRepo('acme/api', { collaborators: { maintainer: 'write' }, labels: AFK_LABELS });
+  gh.addRepo('acme/web', { collaborators: { maintainer: 'write' }, labels: AFK_LABELS });
+  gh.addIssue('acme/api', loginIssue());
   outputs = [];
 }
 

@@ -11,7 +11,7 @@ import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, runCli, T3_URL, writeConfig, type CliResult } from '../support/cli.js';
 import { fakeSignals } from '../support/signals.js';
-import { forges, github, type ForgeUnderTest } from '../support/forges.js';
+import { forges, github, loginIssue, type ForgeUnderTest } from '../support/forges.js';
 
 const SLACK_URL = 'https://hooks.slack.test/services/T000/B000/XXXX';
 const HEAD = '1'.repeat(40);
@@ -47,13 +47,7 @@ function setup(
   gh.addRepo('acme/api', { collaborators: { maintainer: 'write' } });
   gh.addRepo('acme/web');
   gh.pushCommit('acme/api', 'main', '0'.repeat(40));
-  gh.addIssue('acme/api', {
-    number: 1,
-    title: 'Fix login',
-    body: 'The login form rejects valid passwords.',
-    labels: ['ready-for-agent'],
-    labeledBy: { 'ready-for-agent': 'maintainer' },
-  });
+  gh.addIssue('acme/api', loginIssue());
   configFile = writeConfig(armedConfig({ tracker: forge.tracker, ...options.config }));
   doorbellEnv = { AFK_SLACK_WEBHOOK_URL: SLACK_URL };
 }

@@ -8,6 +8,7 @@ import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
 import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
 import { useMswServer } from '../support/msw.js';
+import { loginIssue } from '../support/forges.js';
 
 const SLACK_URL = 'https://hooks.slack.test/services/T000/B000/XXXX';
 const ISSUE = { repo: 'acme/api', number: 1 };
@@ -33,13 +34,7 @@ beforeEach(() => {
   gh.addRepo('acme/api', { collaborators: { maintainer: 'write' } });
   gh.addRepo('acme/web');
   gh.pushCommit('acme/api', 'main', '0'.repeat(40));
-  gh.addIssue('acme/api', {
-    number: 1,
-    title: 'Fix login',
-    body: 'The login form rejects valid passwords.',
-    labels: ['ready-for-agent'],
-    labeledBy: { 'ready-for-agent': 'maintainer' },
-  });
+  gh.addIssue('acme/api', loginIssue());
   configFile = writeConfig(armedConfig());
 });
 

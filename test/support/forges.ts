@@ -7,7 +7,8 @@ import { createGitHubFake } from '../../emulators/github.js';
 import { GITHUB_URL, TRACKER_TOKEN } from './cli.js';
 
 export const FORGEJO_URL = 'https://forgejo.test/api/v1';
-const afkLabels = [
+/** Every label afk uses, by their default names. */
+export const AFK_LABELS = [
   'ready-for-agent',
   'agent-in-progress',
   'ready-for-human',
@@ -16,6 +17,15 @@ const afkLabels = [
   'P2',
   'P3',
 ];
+
+/** The issue the tick suites start from: acme/api#1, queued by a maintainer with write access. */
+export const loginIssue = () => ({
+  number: 1,
+  title: 'Fix login',
+  body: 'The login form rejects valid passwords.',
+  labels: ['ready-for-agent'],
+  labeledBy: { 'ready-for-agent': 'maintainer' },
+});
 
 export interface ForgeUnderTest {
   kind: ForgeKind;
@@ -43,7 +53,7 @@ export const forgejo: ForgeUnderTest = {
       addRepo(repo, {
         ...opts,
         collaborators: { [fake.selfLogin]: 'admin', ...opts.collaborators },
-        labels: opts.labels ?? afkLabels,
+        labels: opts.labels ?? AFK_LABELS,
       });
     return fake;
   },
