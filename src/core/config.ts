@@ -567,11 +567,8 @@ export type TickGate = { open: true; killSwitch: boolean } | { open: false; reas
  * and `killSwitch` says the live tick would do nothing. The allowlist holds for both: no
  * repos, no requests.
  */
-export function tickGate(config: Config, dryRun: boolean): TickGate {
-  if (!dryRun) {
-    const gate = gateStatus(config);
-    return gate.open ? { open: true, killSwitch: false } : gate;
-  }
+export function tickGate(config: Config, mode: 'live' | 'dry-run'): TickGate {
+  if (mode === 'live' && config.killSwitch) return { open: false, reason: KILL_SWITCH_ON };
   if (config.repos.length === 0) return { open: false, reason: NO_REPOS };
   return { open: true, killSwitch: config.killSwitch };
 }

@@ -32,7 +32,7 @@ export async function loadScope(
  */
 export async function prepareTick(flags: TickFlags, runtime: Runtime): Promise<Prepared> {
   const { config, repos } = await loadScope(flags, runtime);
-  const gate = tickGate(config, flags.mode === 'dry-run');
+  const gate = tickGate(config, flags.mode);
   if (!gate.open) return gate;
   return { open: true, config, repos, killSwitch: gate.killSwitch };
 }

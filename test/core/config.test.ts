@@ -174,27 +174,27 @@ describe('gateStatus', () => {
 
 describe('tickGate', () => {
   it.each([
-    [{}, false, { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' }],
+    [{}, 'live', { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' }],
     [
       { repos: ['a/b'] },
-      false,
+      'live',
       { open: false, reason: 'kill switch is on (killSwitch / AFK_KILL_SWITCH)' },
     ],
-    [{ killSwitch: false, repos: ['a/b'] }, false, { open: true, killSwitch: false }],
-    [{}, true, { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' }],
+    [{ killSwitch: false, repos: ['a/b'] }, 'live', { open: true, killSwitch: false }],
+    [{}, 'dry-run', { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' }],
     [
       { killSwitch: false },
-      true,
+      'dry-run',
       { open: false, reason: 'no repos are allow-listed (repos / AFK_REPOS)' },
     ],
-    [{ repos: ['a/b'] }, true, { open: true, killSwitch: true }],
-    [{ killSwitch: false, repos: ['a/b'] }, true, { open: true, killSwitch: false }],
-  ])(
-    'lets a dry run preview past the kill switch, never past the allowlist: %j, dry run %s',
-    (raw, dryRun, gate) => {
+    [{ repos: ['a/b'] }, 'dry-run', { open: true, killSwitch: true }],
+    [{ killSwitch: false, repos: ['a/b'] }, 'dry-run', { open: true, killSwitch: false }],
+  ] as const)(
+    'lets a dry run preview past the kill switch, never past the allowlist: %j, %s',
+    (raw, mode, gate) => {
       const parsed = parseConfig(raw, {});
       if (!parsed.ok) throw new Error('unexpected');
-      expect(tickGate(parsed.config, dryRun)).toEqual(gate);
+      expect(tickGate(parsed.config, mode)).toEqual(gate);
     },
   );
 });
