@@ -32,6 +32,11 @@ const notShipped = {
   group: ['**/emulators', '**/emulators/**', '**/tools', '**/tools/**'],
   message: 'src/ is what ships: it must not import emulators/ or tools/.',
 };
+// no-restricted-imports does not see `import()`, and src/ loads most modules that way.
+const notShippedDynamic = {
+  selector: 'ImportExpression[source.value=/(^|[.][.].)(emulators|tools)([^a-z-]|$)/]',
+  message: notShipped.message,
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
@@ -67,10 +72,11 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [notShipped] }],
+      'no-restricted-syntax': ['error', notShippedDynamic],
     },
   },
   {
-    // Replaces the rule's options for src/core (flat config does not merge them): keep both.
+    // Replaces both rules' options for src/core (flat config does not merge them): keep both.
     files: ['src/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [...impureModules, notShipped] }],
@@ -82,6 +88,7 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
+        notShippedDynamic,
         {
           selector: "NewExpression[callee.name='Date'][arguments.length=0]",
           message: 'src/core is pure: take `now` as a parameter.',
