@@ -6,6 +6,7 @@
 // adapters cannot write.
 import { loadConfig } from '../adapters/config-file.js';
 import type { Logger } from '../adapters/log.js';
+import { checkWebhookUrl } from '../adapters/webhook-url.js';
 import type { T3Client } from '../adapters/t3.js';
 import { secretSource, type SecretSpec } from '../adapters/secrets.js';
 import {
@@ -148,11 +149,27 @@ async function checkSecrets(config: Config, env: Env) {
     absent: 'no doorbell, escalations page nobody',
     unreadable: 'every escalation fails its doorbell and keeps its lock until the file can be read',
   });
+  // A URL the doorbell refuses (plain http to a remote host, not a URL) can never ring either.
+  const slackCheck = slack.present
+    ? await checkSlackUrl(specs.slack, env, slack.check)
+    : slack.check;
   return {
-    checks: [tracker.check, t3.check, slack.check],
+    checks: [tracker.check, t3.check, slackCheck],
     tracker: tracker.present,
     t3: t3.present,
   };
+}
+
+async function checkSlackUrl(spec: SecretSpec, env: Env, present: Check): Promise<Check> {
+  const url = await secretSource(spec, env)();
+  try {
+    if (url !== undefined) checkWebhookUrl(url);
+    return present;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const cost = 'every escalation fails its doorbell and keeps its lock until it is fixed';
+    return check('fail', 'Slack webhook', `${error.problems.join('; ')}: ${cost}`);
+  }
 }
 
 const whereToSet = (spec: SecretSpec) => [spec.fileKey, ...spec.envVars].join(' or ');

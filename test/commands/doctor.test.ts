@@ -375,6 +375,22 @@ describe('afk doctor', () => {
     },
   );
 
+  it.each([
+    ['plain http to a remote host', 'http://hooks.slack.test/services/T/B/secret'],
+    ['not a URL', 'secret-not-a-url'],
+  ])('fails a webhook the doorbell would refuse (%s), without showing it', async (_name, url) => {
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], {
+      env: { AFK_SLACK_WEBHOOK_URL: url },
+    });
+
+    expect(result.code, result.stdout).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  Slack webhook: the Slack webhook URL is not an https:// URL (its value is not shown): every escalation fails its doorbell and keeps its lock until it is fixed',
+    );
+    expect(result.stdout).not.toContain('secret');
+    expect(lines(result.stdout).at(-1)).toBe('doctor: 1 failed; 11 passed, 0 warning(s)');
+  });
+
   it('exits 2 on an invalid config, with the problem on one line', async () => {
     const result = await runCli(['doctor', '--config', writeConfig({ killSwitch: 'maybe' })]);
 
