@@ -317,6 +317,7 @@ async function checkRepo(
 async function checkT3(t3: T3Client, config: Config, tokenPresent: boolean): Promise<Check[]> {
   const checks: Check[] = [];
   let reachable = false;
+  let notReached = 'not checked: T3 is unreachable';
   try {
     const environment = await t3.readEnvironment();
     reachable = true;
@@ -327,10 +328,13 @@ async function checkT3(t3: T3Client, config: Config, tokenPresent: boolean): Pro
     if (mode !== null) checks.push(mode);
   } catch (error) {
     checks.push(checkT3Unreachable(config.t3.url, error, failureOf(error)));
+    if (error instanceof UpstreamError && error.status !== undefined) {
+      notReached = 'not checked: T3 did not answer as T3';
+    }
   }
   if (!tokenPresent)
     return [...checks, check('skip', 'T3 scopes', 'not checked without a T3 token')];
-  if (!reachable) return [...checks, check('skip', 'T3 scopes', 'not checked: T3 is unreachable')];
+  if (!reachable) return [...checks, check('skip', 'T3 scopes', notReached)];
   let scopes: Check;
   try {
     scopes = { ...checkT3Session(await t3.readAuthSession()), name: 'T3 scopes' };

@@ -56,6 +56,10 @@ export function checkT3Unreachable(url: string, error: unknown, described: strin
     const { address, cause } = error.network;
     return check('fail', 'T3', `unreachable at ${address}: ${cause}`);
   }
+  // It answered (a 404 from a server that is not T3, a 5xx): the network is not the problem.
+  if (error instanceof UpstreamError && error.status !== undefined) {
+    return check('fail', 'T3', `answered at ${url}, but not with its environment: ${described}`);
+  }
   return check('fail', 'T3', `unreachable at ${url}: ${described}`);
 }
 

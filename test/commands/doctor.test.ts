@@ -289,6 +289,20 @@ describe('afk doctor', () => {
     expect(seen).not.toContain('GET http://t3.test/api/auth/session');
   });
 
+  it('says T3 answered, not that it is unreachable, on an HTTP error from its environment', async () => {
+    t3.failNext({ path: '/.well-known/t3/environment' }, { status: 404 });
+
+    const result = await runCli(['doctor', '--config', writeConfig(armedConfig())], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).slice(-3)).toEqual([
+      'fail  T3: answered at http://t3.test, but not with its environment: GET /.well-known/t3/environment: 404 not-found',
+      'skip  T3 scopes: not checked: T3 did not answer as T3',
+      'doctor: 1 failed; 9 passed, 0 warning(s)',
+    ]);
+    expect(result.stdout).not.toContain('unreachable');
+  });
+
   it('fails on a T3 token without orchestration:operate', async () => {
     t3 = createT3Fake({ tokens: { [T3_TOKEN]: ['orchestration:read'] } });
     server.use(...t3.handlers);
