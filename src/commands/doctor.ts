@@ -58,7 +58,20 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
   const report = (exitCode: number, checks: Check[], plan: Action[] = []) =>
     writeDoctor(flags, runtime, log, { exitCode, checks, plan });
   const loaded = await checkConfig(flags, runtime);
-  if (loaded.config === null) return report(EXIT.usage, [loaded.check]);
+  if (loaded.config === null) {
+    // The same `error` object every command prints with --output json on a config error.
+    const error = {
+      kind: 'config',
+      message: loaded.error.message,
+      problems: loaded.error.problems,
+    };
+    return writeDoctor(flags, runtime, log, {
+      exitCode: EXIT.usage,
+      checks: [loaded.check],
+      plan: [],
+      error,
+    });
+  }
   const { config } = loaded;
   const secrets = await checkSecrets(config, runtime.env);
   const checks = [loaded.check, gatesCheck(config), ...secrets.checks];
@@ -83,12 +96,19 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
   return report(failedChecks(checks) > 0 ? EXIT.actionFailed : EXIT.ok, checks, plan);
 }
 
+type JsonError = { kind: string; message: string; problems: string[] };
+
 /** The checks, then the plan that --fix-labels would carry out, if any. */
 function writeDoctor(
   flags: DoctorFlags,
   runtime: Runtime,
   log: Logger,
-  { exitCode, checks, plan }: { exitCode: number; checks: Check[]; plan: Action[] },
+  {
+    exitCode,
+    checks,
+    plan,
+    error,
+  }: { exitCode: number; checks: Check[]; plan: Action[]; error?: JsonError },
 ): number {
   if (flags.output === 'json') {
     const planned = plan.map((action) => ({
@@ -96,7 +116,7 @@ function writeDoctor(
       description: describeAction(action),
     }));
     runtime.stdout.write(
-      `${JSON.stringify({ command: 'doctor', exitCode, checks, plan: planned })}\n`,
+      `${JSON.stringify({ command: 'doctor', exitCode, ...(error === undefined ? {} : { error }), checks, plan: planned })}\n`,
     );
   } else {
     runtime.stdout.write(renderChecks(checks));
@@ -112,7 +132,7 @@ function writeDoctor(
 async function checkConfig(
   flags: DoctorFlags,
   runtime: Runtime,
-): Promise<{ check: Check; config: Config | null }> {
+): Promise<{ check: Check; config: Config } | { check: Check; config: null; error: ConfigError }> {
   try {
     const { config, source } = await loadConfig({
       flag: flags.config,
@@ -124,7 +144,8 @@ async function checkConfig(
     return { check: check('pass', 'config', from), config };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    return { check: check('fail', 'config', error.message.replace(/\n\s*/g, ' ')), config: null };
+    const failed = check('fail', 'config', error.message.replace(/\n\s*/g, ' '));
+    return { check: failed, config: null, error };
   }
 }
 

@@ -415,6 +415,25 @@ describe('afk doctor', () => {
     expect(seen).toEqual([]);
   });
 
+  it('prints the JSON error object of every command on an invalid config, beside the check', async () => {
+    const config = writeConfig({ killSwich: true });
+
+    const result = await runCli(['doctor', '--config', config, '--output', 'json']);
+
+    expect(result.code).toBe(2);
+    expect(result.json).toMatchObject({
+      command: 'doctor',
+      exitCode: 2,
+      error: {
+        kind: 'config',
+        message: `invalid configuration in ${config}:\n  killSwich: unknown key (did you mean killSwitch?)`,
+        problems: ['killSwich: unknown key (did you mean killSwitch?)'],
+      },
+      checks: [{ status: 'fail', name: 'config' }],
+    });
+    expect(seen).toEqual([]);
+  });
+
   it('answers JSON for machines', async () => {
     const result = await runCli(
       ['doctor', '--config', writeConfig(armedConfig({ repos: [] })), '--output', 'json'],
