@@ -11,6 +11,17 @@ const MAX_NAME = 255;
 const atMost = (max: number) => `at most ${max} characters`;
 const httpUrl = () =>
   z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).max(MAX_URL, atMost(MAX_URL));
+/**
+ * A base URL afk appends paths to and shows in doctor: fetch refuses one with credentials, a
+ * path after a query goes nowhere, and either would be printed. Its token has its own key.
+ */
+const baseUrl = (tokenKeys: string) =>
+  httpUrl().refine((url) => {
+    // Only an http(s) URL is judged here: httpUrl has refused the rest, once.
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (parsed === null || !/^https?:$/.test(parsed.protocol)) return true;
+    return parsed.username === '' && parsed.password === '' && !/[?#]/.test(url);
+  }, `expected a URL without credentials, query or fragment (the token goes in ${tokenKeys})`);
 const filePath = () => z.string().min(1).max(MAX_PATH, atMost(MAX_PATH));
 
 const repoName = z
@@ -27,7 +38,7 @@ const minutes = (fallback: number, what: string) =>
 const trackerSchema = z
   .strictObject({
     kind: z.enum(['github', 'forgejo']).default('github').describe('the issue tracker'),
-    apiUrl: httpUrl()
+    apiUrl: baseUrl('tracker.tokenFile / AFK_TRACKER_TOKEN')
       .default('https://api.github.com')
       .describe('REST base URL: GitHub Enterprise (…/api/v3) or Forgejo (…/api/v1)'),
     tokenFile: filePath()
@@ -108,7 +119,7 @@ const modelSelectionInstance = z
 
 const t3Schema = z
   .strictObject({
-    url: httpUrl()
+    url: baseUrl('t3.tokenFile / AFK_T3_TOKEN')
       .default('http://t3.afk.svc:3773')
       .describe('T3 Code server base URL (AFK_T3_URL overrides)'),
     tokenFile: filePath()

@@ -89,6 +89,23 @@ describe('parseConfig', () => {
     ],
     ['an empty trust list', { trust: { labelers: [] } }, 'trust.labelers: list at least one login'],
     ['a non-URL T3 address', { t3: { url: 'ftp://t3' } }, 't3.url: expected an http(s) URL'],
+    // fetch refuses a URL with credentials, and a path appended after a query goes nowhere:
+    // such a URL can never work, and would be shown by doctor. The value is not repeated.
+    [
+      'a T3 address with credentials',
+      { t3: { url: 'https://u:secret@t3.test' } },
+      't3.url: expected a URL without credentials, query or fragment (the token goes in t3.tokenFile / AFK_T3_TOKEN)',
+    ],
+    [
+      'a T3 address with a query',
+      { t3: { url: 'https://t3.test/?token=secret' } },
+      't3.url: expected a URL without credentials, query or fragment (the token goes in t3.tokenFile / AFK_T3_TOKEN)',
+    ],
+    [
+      'a tracker address with credentials',
+      { tracker: { apiUrl: 'https://u:secret@api.github.test' } },
+      'tracker.apiUrl: expected a URL without credentials, query or fragment (the token goes in tracker.tokenFile / AFK_TRACKER_TOKEN)',
+    ],
     ['a list at the top', [], '(top level): expected a mapping of keys to values'],
   ])('rejects %s', (_name, raw, problem) => {
     expect(problemsOf(raw)).toContain(problem);
@@ -127,6 +144,10 @@ describe('parseConfig', () => {
     [{ AFK_REPOS: 'a/b, acme/api,A/B' }, 'AFK_REPOS: entry 3 ("A/B"): "A/B" is listed twice'],
     // A URL may carry credentials (https://user:pass@host): the value is not repeated.
     [{ AFK_T3_URL: 'ftp://u:secret@t3' }, 'AFK_T3_URL: expected an http(s) URL'],
+    [
+      { AFK_T3_URL: 'http://t3.test:3773/?token=secret' },
+      'AFK_T3_URL: expected a URL without credentials, query or fragment (the token goes in t3.tokenFile / AFK_T3_TOKEN)',
+    ],
   ])('rejects the bad override %j, naming the variable', (env, problem) => {
     expect(problemsOf({}, env)).toEqual([problem]);
   });
