@@ -106,7 +106,7 @@ export async function readTickRepos<T>(
 
 /** Not one repo could be read: `what` says what the tick could not do in any. */
 export function stopNothingRead(tick: TickContext, what: string): Ending {
-  const summary = `${tick.command}: stopped, ${what} in any repo (${tick.repos.length} unreadable)`;
+  const summary = `${tick.command}: stopped, ${what} in any repo (${tick.repos.length} unreadable)${stoppedBy(tick)}`;
   logSummary(tick, {}, summary, 'error');
   return { exitCode: EXIT.upstreamUnreadable, summary };
 }
@@ -121,7 +121,8 @@ export function stopUnreadable(tick: TickContext, what: string, error: unknown):
   // On a terminal the report shows it (stdout); in a container the log carries it too.
   tick.log[sharesScreen(tick.runtime) ? 'debug' : 'error']({ command: tick.command }, message);
   tick.failures.push({ issue: null, error: message });
-  return { exitCode: EXIT.upstreamUnreadable, summary: `${tick.command}: stopped, ${message}` };
+  const summary = `${tick.command}: stopped, ${message}${stoppedBy(tick)}`;
+  return { exitCode: EXIT.upstreamUnreadable, summary };
 }
 
 /**
@@ -172,6 +173,13 @@ export async function executeTick(
   const failed = tick.failures.length + results.filter((r) => r.status === 'failed').length;
   return { results, notStarted, failed };
 }
+
+/**
+ * A read the grace cut short fails as `aborted`: without this the summary would blame the
+ * upstream for what a signal or the budget did (the exit code already says which).
+ */
+const stoppedBy = (tick: TickContext): string =>
+  tick.stop.aborted ? `; stopped by ${String(tick.stop.reason)}` : '';
 
 /** The summary's note of a stop, when one left work undone. */
 export const stopNote = (tick: TickContext, notStarted: number): string =>

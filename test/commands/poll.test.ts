@@ -747,6 +747,30 @@ describe.each(forges)('afk poll as it runs, and when it is stopped, on $kind', (
     expect(gh.issue('acme/api', 1).labels).toEqual(['agent-in-progress']);
   });
 
+  it('says a signal, not the tracker, stopped a tick still reading its repos', async () => {
+    ready('acme/api', 1);
+    const signals = fakeSignals();
+    // The listing does not answer; the signal arrives while it hangs, and the grace ends it.
+    gh.failNext({ path: '/repos/acme/api/issues' }, 'timeout');
+    server.use(
+      http.get(`${under.tracker.apiUrl}/repos/acme/api/issues`, () => {
+        signals.emit('SIGTERM');
+      }),
+    );
+
+    const result = await runCli(
+      ['poll', '--config', writeConfig(armedConfig({ repos: ['acme/api'] }))],
+      { runtime: { signals, graceMs: 50 } },
+    );
+
+    expect(result.code, result.stderr).toBe(143);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'poll: stopped, cannot list issues in any repo (1 unreadable); stopped by SIGTERM',
+    );
+    expect(gh.writes()).toEqual([]);
+    expect(t3.requests).toEqual([]);
+  });
+
   it('exits 130 on SIGINT, and at once on a second signal', async () => {
     ready('acme/api', 1);
     const signals = fakeSignals();
