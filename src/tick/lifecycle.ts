@@ -120,7 +120,7 @@ export function stopUnreadable(tick: TickContext, what: string, error: unknown):
   const message = `${what}: ${describeError(error)}`;
   // On a terminal the report shows it (stdout); in a container the log carries it too.
   tick.log[sharesScreen(tick.runtime) ? 'debug' : 'error']({ command: tick.command }, message);
-  tick.failures.push({ issue: null, error: message });
+  tick.failures.push({ issue: null, error: message, inSummary: true });
   const summary = `${tick.command}: stopped, ${message}${stoppedBy(tick)}`;
   return { exitCode: EXIT.upstreamUnreadable, summary };
 }

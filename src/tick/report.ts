@@ -16,6 +16,11 @@ export interface Failure {
   /** The repo a failure concerns as a whole: one the tick could not read and left out. */
   repo?: string;
   error: string;
+  /**
+   * The summary line already says it (a read the whole tick stopped at): text shows it once,
+   * JSON still lists it with the other failures.
+   */
+  inSummary?: true;
 }
 
 export interface TickReport {
@@ -75,6 +80,7 @@ export function writeReport(
     lines.push(...groupWaiting(report.waiting));
   }
   for (const f of report.failures) {
+    if (f.inSummary === true) continue;
     const subject = f.issue === null ? (f.repo ?? report.command) : issueKey(f.issue);
     lines.push(`failed  ${subject}: ${f.error}`);
   }
@@ -123,7 +129,7 @@ const toJson = (report: TickReport) => ({
     ...(r.status === 'done' ? {} : { error: r.error }),
   })),
   waiting: report.waiting.map((w) => ({ ...w, issue: issueKey(w.issue) })),
-  failures: report.failures.map((f) => ({
+  failures: report.failures.map(({ inSummary: _shown, ...f }) => ({
     ...f,
     issue: f.issue === null ? null : issueKey(f.issue),
   })),

@@ -704,6 +704,28 @@ describe.each(forges)('afk poll as it runs, and when it is stopped, on $kind', (
     expect(result.stdout).toContain('poll: dispatched 0; 0 waiting; 1 failed');
   });
 
+  it('shows the read it stopped at once: in the summary, not again as a failed line', async () => {
+    ready('acme/api', 1);
+    t3.failNext({ path: '/api/orchestration/snapshot' }, { status: 503 }, 10);
+    const config = writeConfig(armedConfig());
+
+    const result = await runCli(['poll', '--config', config], { tty: true });
+
+    expect(result.code).toBe(3);
+    const screen = result.stderr + result.stdout;
+    expect(screen.split('GET /api/orchestration/snapshot: 503').length - 1).toBe(1);
+    expect(result.stdout).toMatch(
+      /^poll: stopped, cannot read what a dispatch needs: t3: GET \/api\/orchestration\/snapshot: 503/m,
+    );
+    const json = await runCli(['poll', '--config', config, '--output', 'json']);
+    expect(json.json?.['failures']).toEqual([
+      {
+        issue: null,
+        error: expect.stringContaining('GET /api/orchestration/snapshot: 503') as unknown,
+      },
+    ]);
+  });
+
   it('stops at SIGTERM after the step in flight, exits 143, and the next tick finishes with no duplicate', async () => {
     ready('acme/api', 1);
     const config = writeConfig(armedConfig());
