@@ -7,6 +7,7 @@ import {
   describeError,
   findAfkComment,
   issueKey,
+  permissionKey,
   watchRun,
   type Action,
   type Decision,
@@ -209,6 +210,14 @@ async function readEvidence(
         deployment: {
           ...evidence.deployment,
           [read.sha]: await tracker.readDeployment(issue.repo, read.sha, read.environment),
+        },
+      };
+    case 'permission':
+      return {
+        ...evidence,
+        permissions: {
+          ...evidence.permissions,
+          [permissionKey(read.login)]: await tracker.getPermission(issue.repo, read.login),
         },
       };
   }

@@ -86,6 +86,19 @@ const trustSchema = z
   })
   .prefault({});
 
+const commandsSchema = z
+  .strictObject({
+    prefix: z
+      .string()
+      .trim()
+      .min(2)
+      .max(32, atMost(32))
+      .regex(/^\/[A-Za-z0-9_-]+$/, 'expected a slash and a word, like /afk')
+      .default('/afk')
+      .describe("a trusted human's issue comment starting with this talks to the agent"),
+  })
+  .prefault({});
+
 const dispatchSchema = z
   .strictObject({
     maxConcurrentRuns: z
@@ -178,6 +191,22 @@ const watchSchema = z
       .max(20)
       .default(2)
       .describe('corrective turns per run before escalating'),
+    maxReviewRounds: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(3)
+      .describe(
+        'review-feedback turns per attempt; one more request for changes escalates review-exhausted',
+      ),
+    maxConflictTurns: z
+      .number()
+      .int()
+      .min(0)
+      .max(20)
+      .default(2)
+      .describe('merge-conflict turns per attempt; one more conflict escalates merge-conflict'),
     stallAfterMinutes: minutes(120, 'escalate a run with no progress for this long'),
     ciTimeoutMinutes: minutes(60, 'escalate CI pending (or action_required) for this long'),
     maxTokensPerRun: z
@@ -272,6 +301,7 @@ export const configSchema = z
       .default([])
       .describe('the allowlist: only these repos are read or written (AFK_REPOS overrides)'),
     tracker: trackerSchema,
+    commands: commandsSchema,
     labels: labelsSchema,
     trust: trustSchema,
     dispatch: dispatchSchema,

@@ -7,6 +7,7 @@ export * from './config.js';
 export * from './checklist.js';
 export * from './prompt.js';
 export * from './dispatch.js';
+export * from './actors.js';
 export * from './plan.js';
 export * from './claims.js';
 export * from './poll.js';

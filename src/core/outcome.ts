@@ -12,6 +12,8 @@ export const escalationReasons = [
   'deploy-failed',
   'thread-missing',
   'token-budget',
+  'review-exhausted',
+  'merge-conflict',
 ] as const;
 export type EscalationReason = (typeof escalationReasons)[number];
 

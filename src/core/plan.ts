@@ -13,13 +13,27 @@ import type {
 } from './ports.js';
 import { issueKey, type IssueRef, type LabelSpec, type RepoName } from './types.js';
 
+/**
+ * Why a turn is sent: the first one, a corrective one, or a conversation turn (review
+ * feedback, a merge conflict, a human's `/afk` message or answer).
+ */
+export const turnPurposes = [
+  'first-turn',
+  'fix-forward',
+  'continue',
+  'review',
+  'conflict',
+  'command',
+] as const;
+export type TurnPurpose = (typeof turnPurposes)[number];
+
 export type Action =
   | { kind: 'ensureProject'; issue: IssueRef; command: EnsureProjectCommand }
   | { kind: 'createThread'; issue: IssueRef; command: CreateThreadCommand }
   | {
       kind: 'startTurn';
       issue: IssueRef;
-      purpose: 'first-turn' | 'fix-forward' | 'continue';
+      purpose: TurnPurpose;
       command: StartTurnCommand;
     }
   | {

@@ -242,3 +242,61 @@ export interface DeploymentFacts {
   url: string | null;
   updatedAt: string | null;
 }
+
+/**
+ * A pull request's mergeability. GitHub computes it lazily, in the background, after the
+ * first read: `mergeable` is null until it has, and null means "ask again", never a verdict.
+ */
+export interface Mergeability {
+  mergeable: boolean | null;
+  /**
+   * GitHub's `mergeable_state` (clean, dirty = conflicts, blocked, behind, unstable, unknown,
+   * has_hooks, draft); null on Forgejo, whose `mergeable: false` means conflicts.
+   */
+  state: string | null;
+  /** The head and base commits the answer is about: a conflict turn is keyed by both. */
+  headSha: string;
+  baseSha: string;
+}
+
+export const reviewStates = [
+  'approved',
+  'changes-requested',
+  'commented',
+  'dismissed',
+  'pending',
+] as const;
+export type ReviewState = (typeof reviewStates)[number];
+
+/** A submitted review (GitHub and Forgejo), in forge-neutral words. */
+export interface Review {
+  id: number;
+  author: string | null;
+  state: ReviewState;
+  body: string;
+  /** The head commit the review was made on. */
+  commitSha: string | null;
+  /** null for a review not submitted yet (pending). */
+  submittedAt: string | null;
+}
+
+/** A comment on a line of a pull request's diff. */
+export interface ReviewComment {
+  id: number;
+  /** The review it belongs to, when the forge says. */
+  reviewId: number | null;
+  author: string | null;
+  path: string;
+  /** The line in the file's new version; null when the comment is on a line no longer in the diff. */
+  line: number | null;
+  body: string;
+  createdAt: string;
+}
+
+/** Everything reviewers said on a pull request, each list oldest first. */
+export interface ReviewFeedback {
+  reviews: Review[];
+  reviewComments: ReviewComment[];
+  /** The pull request's conversation: issue comments on its number. */
+  comments: IssueComment[];
+}

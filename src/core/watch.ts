@@ -29,6 +29,7 @@ import {
   type DeploymentFacts,
   type Issue,
   type IssueRef,
+  type Permission,
   type PullRequest,
   type T3Snapshot,
   type T3Thread,
@@ -39,7 +40,9 @@ export type ReadRequest =
   | { kind: 'pullRequest'; branch: string }
   | { kind: 'placement'; sha: string }
   | { kind: 'ci'; sha: string }
-  | { kind: 'deployment'; sha: string; environment: string };
+  | { kind: 'deployment'; sha: string; environment: string }
+  /** A login's permission on the run's repo, to judge a reviewer or a `/afk` author. */
+  | { kind: 'permission'; login: string };
 
 /** What the command read for this run so far, keyed the way `ReadRequest` asks. */
 export interface Evidence {
@@ -49,6 +52,8 @@ export interface Evidence {
   placement?: Readonly<Record<string, CommitPlacement>>;
   ci?: Readonly<Record<string, CiFacts>>;
   deployment?: Readonly<Record<string, DeploymentFacts>>;
+  /** Keyed by `permissionKey(login)`. */
+  permissions?: Readonly<Record<string, Permission>>;
 }
 
 export type Decision =
