@@ -16,6 +16,8 @@ import {
   type EnsureProjectCommand,
   type FailureKind,
   type ModelSelection,
+  type RespondToApprovalCommand,
+  type RespondToUserInputCommand,
   type RuntimeMode,
   type StartTurnCommand,
   type T3,
@@ -200,6 +202,8 @@ export function createT3Client(options: T3ClientOptions): T3Client {
     startTurn: (command) => dispatch(turnStart(command, now())),
     stopSession: (command) => dispatch(sessionStop(command, now())),
     archiveThread: (command) => dispatch(threadArchive(command)),
+    respondToApproval: (command) => dispatch(approvalRespond(command, now())),
+    respondToUserInput: (command) => dispatch(userInputRespond(command, now())),
   };
 }
 
@@ -270,6 +274,31 @@ function sessionStop(command: ThreadCommand, createdAt: string): WireCommand {
 /** No `createdAt`: the archive command does not carry one. */
 function threadArchive(command: ThreadCommand): WireCommand {
   return { type: 'thread.archive', commandId: command.commandId, threadId: command.threadId };
+}
+
+// A 200 here only means the engine took the response: the provider may still fail to deliver
+// it (no live session, a request it no longer knows), which shows later as a
+// `provider.*.respond.failed` activity on the thread.
+function approvalRespond(command: RespondToApprovalCommand, createdAt: string): WireCommand {
+  return {
+    type: 'thread.approval.respond',
+    commandId: command.commandId,
+    threadId: command.threadId,
+    requestId: command.requestId,
+    decision: command.decision,
+    createdAt,
+  };
+}
+
+function userInputRespond(command: RespondToUserInputCommand, createdAt: string): WireCommand {
+  return {
+    type: 'thread.user-input.respond',
+    commandId: command.commandId,
+    threadId: command.threadId,
+    requestId: command.requestId,
+    answers: { ...command.answers },
+    createdAt,
+  };
 }
 
 // Transport: one attempt, retries, and the classification of every failure.

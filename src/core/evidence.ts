@@ -18,11 +18,30 @@ export interface ThreadFacts {
   /** A turn or session error, or a provider that failed to start a turn. */
   error: string | null;
   /** A question or approval the provider waits on. */
-  pendingRequest: { kind: 'approval' | 'user-input'; requestId: string } | null;
+  pendingRequest: PendingRequest | null;
+  /** Responses the provider failed to deliver (`provider.*.respond.failed` activities), oldest first. */
+  respondFailures: RespondFailure[];
   /** What the agent reported; null when the source had no messages (slim snapshot). */
   markers: Markers | null;
   tokensUsed: number | null;
   latestTurnId: string | null;
+}
+
+export interface PendingRequest {
+  kind: 'approval' | 'user-input';
+  requestId: string;
+  /** What the agent asks: the approval's detail or the questions, one sanitized capped line. */
+  detail: string;
+  /** user-input only: the questions' ids in order (the keys `answers` takes); [] for approval. */
+  questionIds: string[];
+}
+
+export interface RespondFailure {
+  kind: 'approval' | 'user-input';
+  /** The request the response was for, when the activity names it. */
+  requestId: string | null;
+  detail: string;
+  createdAt: string;
 }
 
 export interface Markers {
@@ -73,8 +92,27 @@ const payloadField = (activity: T3Activity, key: string): unknown =>
     ? (activity.payload as Record<string, unknown>)[key]
     : undefined;
 
-/** A request is pending until an activity resolving the same requestId appears. */
-function pendingRequest(activities: T3Activity[]): ThreadFacts['pendingRequest'] {
+const REQUEST_KINDS: Record<string, PendingRequest['kind']> = {
+  'approval.requested': 'approval',
+  'user-input.requested': 'user-input',
+};
+
+const RESPOND_FAILURE_KINDS: Record<string, RespondFailure['kind']> = {
+  'provider.approval.respond.failed': 'approval',
+  'provider.user-input.respond.failed': 'user-input',
+};
+
+const textField = (activity: T3Activity, key: string): string | null => {
+  const value = payloadField(activity, key);
+  return typeof value === 'string' ? value : null;
+};
+
+/**
+ * A request is pending until an activity resolving the same requestId appears. A failed
+ * response does not end it: T3 keeps showing the request, and afk says the answer did not
+ * reach the agent rather than guess that the agent stopped waiting.
+ */
+function pendingRequest(activities: T3Activity[]): PendingRequest | null {
   const resolved = new Set(
     activities
       .filter((a) => a.kind === 'approval.resolved' || a.kind === 'user-input.resolved')
@@ -82,18 +120,54 @@ function pendingRequest(activities: T3Activity[]): ThreadFacts['pendingRequest']
   );
   for (let i = activities.length - 1; i >= 0; i -= 1) {
     const activity = activities[i] as T3Activity;
-    const kind =
-      activity.kind === 'approval.requested'
-        ? ('approval' as const)
-        : activity.kind === 'user-input.requested'
-          ? ('user-input' as const)
-          : null;
+    const kind = REQUEST_KINDS[activity.kind];
     const requestId = payloadField(activity, 'requestId');
-    if (kind !== null && typeof requestId === 'string' && !resolved.has(requestId)) {
-      return { kind, requestId: sanitizeLine(requestId, MAX_NAME_CHARS) };
+    if (kind !== undefined && typeof requestId === 'string' && !resolved.has(requestId)) {
+      const questions = kind === 'user-input' ? questionsOf(activity) : [];
+      const asked =
+        kind === 'approval'
+          ? (textField(activity, 'detail') ?? activity.summary)
+          : questions.map(({ text }) => text).join(' | ');
+      return {
+        kind,
+        requestId: sanitizeLine(requestId, MAX_NAME_CHARS),
+        detail: sanitizeLine(asked, MAX_REASON_CHARS) || 'no detail given',
+        questionIds: questions.map(({ id }) => sanitizeLine(id, MAX_NAME_CHARS)),
+      };
     }
   }
   return null;
+}
+
+/** `user-input.requested` questions (`{id, header, question, options}`), skipping malformed ones. */
+function questionsOf(activity: T3Activity): Array<{ id: string; text: string }> {
+  const questions = payloadField(activity, 'questions');
+  if (!Array.isArray(questions)) return [];
+  return questions.flatMap((entry: unknown) => {
+    if (entry === null || typeof entry !== 'object') return [];
+    const { id, header, question } = entry as Record<string, unknown>;
+    if (typeof id !== 'string' || id.trim() === '') return [];
+    const parts = [header, question].filter((p): p is string => typeof p === 'string' && p !== '');
+    return [{ id, text: parts.join(': ') }];
+  });
+}
+
+/** The provider reactor's failures to deliver a response, with its `detail` (and `requestId`). */
+function respondFailures(activities: T3Activity[]): RespondFailure[] {
+  return activities.flatMap((activity) => {
+    const kind = RESPOND_FAILURE_KINDS[activity.kind];
+    if (kind === undefined) return [];
+    const requestId = textField(activity, 'requestId');
+    const detail = textField(activity, 'detail') ?? activity.summary;
+    return [
+      {
+        kind,
+        requestId: requestId === null ? null : sanitizeLine(requestId, MAX_NAME_CHARS) || null,
+        detail: sanitizeLine(detail, MAX_REASON_CHARS) || 'an unnamed error',
+        createdAt: activity.createdAt,
+      },
+    ];
+  });
 }
 
 function tokensUsed(activities: T3Activity[]): number | null {
@@ -140,6 +214,7 @@ export function readThreadFacts(thread: T3Thread, lastTurnAt: string | null): Th
     idle,
     error,
     pendingRequest: thread.activities === null ? null : pendingRequest(activities),
+    respondFailures: respondFailures(activities),
     markers: readMarkers(thread),
     tokensUsed: thread.activities === null ? null : tokensUsed(activities),
     latestTurnId: turn?.turnId ?? null,

@@ -140,6 +140,24 @@ export interface ThreadCommand {
   threadId: string;
 }
 
+export const approvalDecisions = ['accept', 'acceptForSession', 'decline', 'cancel'] as const;
+export type ApprovalDecision = (typeof approvalDecisions)[number];
+
+export interface RespondToApprovalCommand {
+  commandId: string;
+  threadId: string;
+  requestId: string;
+  decision: ApprovalDecision;
+}
+
+export interface RespondToUserInputCommand {
+  commandId: string;
+  threadId: string;
+  requestId: string;
+  /** Question id → answer, as T3's `answers` record. */
+  answers: Record<string, string>;
+}
+
 export interface T3 {
   readSnapshot(): Promise<T3Snapshot>;
   /** One thread's full detail (v0.0.29+), or null when the server does not know it. */
@@ -150,4 +168,8 @@ export interface T3 {
   startTurn(command: StartTurnCommand): Promise<void>;
   stopSession(command: ThreadCommand): Promise<void>;
   archiveThread(command: ThreadCommand): Promise<void>;
+  /** Answers a pending approval request (`thread.approval.respond`). */
+  respondToApproval(command: RespondToApprovalCommand): Promise<void>;
+  /** Answers a pending user-input request (`thread.user-input.respond`). */
+  respondToUserInput(command: RespondToUserInputCommand): Promise<void>;
 }

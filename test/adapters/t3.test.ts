@@ -784,6 +784,63 @@ describe('createT3Client', () => {
       });
     });
 
+    it('answers an approval with the request id, the decision and createdAt', async () => {
+      const { client, fake } = setup();
+      await client.createProject(project);
+      await client.createThread(thread);
+      await client.respondToApproval({
+        commandId: 'cmd-approve',
+        threadId: 'thread-1',
+        requestId: 'request-1',
+        decision: 'acceptForSession',
+      });
+      expect(fake.writes().slice(2)).toEqual([
+        dispatched({
+          type: 'thread.approval.respond',
+          commandId: 'cmd-approve',
+          threadId: 'thread-1',
+          requestId: 'request-1',
+          decision: 'acceptForSession',
+          createdAt: CREATED_AT,
+        }),
+      ]);
+    });
+
+    it('answers questions with the answers record keyed by question id, and createdAt', async () => {
+      const { client, fake } = setup();
+      await client.createProject(project);
+      await client.createThread(thread);
+      await client.respondToUserInput({
+        commandId: 'cmd-answer',
+        threadId: 'thread-1',
+        requestId: 'request-2',
+        answers: { scope: 'only the api package', sandbox_mode: 'workspace-write' },
+      });
+      expect(fake.writes().slice(2)).toEqual([
+        dispatched({
+          type: 'thread.user-input.respond',
+          commandId: 'cmd-answer',
+          threadId: 'thread-1',
+          requestId: 'request-2',
+          answers: { scope: 'only the api package', sandbox_mode: 'workspace-write' },
+          createdAt: CREATED_AT,
+        }),
+      ]);
+    });
+
+    it('reports a response to an unknown thread as the engine rejection it is', async () => {
+      const { client } = setup();
+      const error = await failure(
+        client.respondToApproval({
+          commandId: 'cmd-approve',
+          threadId: 'thread-gone',
+          requestId: 'request-1',
+          decision: 'accept',
+        }),
+      );
+      expect(error).toMatchObject({ kind: 'rejected', status: 500 });
+    });
+
     it('completes a dispatch repeated after a crash without a second effect', async () => {
       const { client, fake } = setup();
       await client.createProject(project);
