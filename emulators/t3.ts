@@ -123,6 +123,17 @@ export interface FakeThread {
   session: FakeSession | null;
 }
 
+export type FakeRequestKind = 'command' | 'file-read' | 'file-change';
+
+export interface FakeQuestion {
+  id: string;
+  question: string;
+  /** Default: the id (T3 requires a non-empty header). */
+  header?: string;
+  /** Default: none. */
+  options?: Array<{ label: string; description: string }>;
+}
+
 export interface FaultMatch {
   method?: string;
   /** The URL's pathname, exactly. */
@@ -158,6 +169,17 @@ export interface T3Fake {
   /** The provider fails to start the pending turn: an error activity and session.lastError. */
   failProviderStart(threadId: string, error: string): void;
   addActivity(threadId: string, activity: Partial<FakeActivity>): void;
+  /**
+   * The agent asks for an approval during its running turn: an `approval.requested` activity
+   * the provider waits on (a request seeded with `addActivity` is one the provider does not
+   * know, as after a server restart: answering it fails as stale).
+   */
+  requestApproval(
+    threadId: string,
+    opts?: { requestKind?: FakeRequestKind; detail?: string },
+  ): { requestId: string };
+  /** The agent asks questions during its running turn: a `user-input.requested` activity. */
+  requestUserInput(threadId: string, questions: FakeQuestion[]): { requestId: string };
   /** Seeds a project without a command (e.g. one made by hand in the T3 UI). */
   addProject(project: Partial<FakeProject> & Pick<FakeProject, 'id'>): FakeProject;
   /** Seeds a thread without a command, in any state. */
@@ -195,6 +217,11 @@ export function createT3Fake(options: T3FakeOptions = {}): T3Fake {
   const receipts = new Map<string, { accepted: true; sequence: number } | { accepted: false }>();
   /** Per thread, the user messages whose turn the provider has not picked up yet. */
   const pendingTurns = new Map<string, string[]>();
+  /**
+   * Per thread, the requests the provider holds a callback for (request id → kind). They do
+   * not survive the session: T3's provider state is gone once the session stops.
+   */
+  const liveRequests = new Map<string, Map<string, 'approval' | 'user-input'>>();
   const faults: Array<{ match: FaultMatch; answer: FaultAnswer; remaining: number }> = [];
   let traces = 0;
   let counter = 0;
@@ -432,6 +459,7 @@ export function createT3Fake(options: T3FakeOptions = {}): T3Fake {
 
   const stopSession = (thread: FakeThread) => {
     const at = now();
+    liveRequests.delete(thread.id);
     if (thread.latestTurn?.state === 'running') {
       thread.latestTurn = { ...thread.latestTurn, state: 'interrupted', completedAt: at };
     }
@@ -482,7 +510,105 @@ export function createT3Fake(options: T3FakeOptions = {}): T3Fake {
     const sequence = bump();
     receipts.set(command.commandId, { accepted: true, sequence });
     commands.push({ sequence, command: structuredClone(command) as Record<string, unknown> });
+    if (
+      command.type === 'thread.approval.respond' ||
+      command.type === 'thread.user-input.respond'
+    ) {
+      deliverResponse(command);
+    }
     return HttpResponse.json({ sequence });
+  };
+
+  /**
+   * The provider command reactor (apps/server ProviderCommandReactor.ts), run once per
+   * accepted response: the engine took it whatever the request's state, and only here does it
+   * turn out whether the provider could deliver it. The agent, answered, goes on with its turn.
+   */
+  const deliverResponse = (command: ResponseCommand) => {
+    const thread = state.threads.get(command.threadId);
+    if (thread === undefined) return;
+    const kind = command.type === 'thread.approval.respond' ? 'approval' : 'user-input';
+    const failed = (detail: string) =>
+      appendActivity(thread, {
+        tone: 'error',
+        kind: `provider.${kind}.respond.failed`,
+        summary:
+          kind === 'approval'
+            ? 'Provider approval response failed'
+            : 'Provider user input response failed',
+        payload: { detail, requestId: command.requestId },
+        turnId: null,
+        // T3 stamps the failure with the response command's own createdAt.
+        createdAt: command.createdAt,
+      });
+    if (thread.session === null || thread.session.status === 'stopped') {
+      return failed('No active provider session is bound to this thread.');
+    }
+    const live = liveRequests.get(thread.id);
+    if (live?.get(command.requestId) !== kind) {
+      return failed(
+        `Stale pending ${kind} request: ${command.requestId}. Provider callback state does not survive app restarts or recovered sessions. Restart the turn to continue.`,
+      );
+    }
+    live.delete(command.requestId);
+    const requested = thread.activities.find(
+      (a) => a.kind === `${kind}.requested` && requestIdOf(a) === command.requestId,
+    );
+    const requestPayload = isRecord(requested?.payload) ? requested.payload : {};
+    appendActivity(
+      thread,
+      command.type === 'thread.approval.respond'
+        ? {
+            tone: 'approval',
+            kind: 'approval.resolved',
+            summary: 'Approval resolved',
+            payload: {
+              requestId: command.requestId,
+              // Live requests are opened by requestApproval, which sets both.
+              requestKind: requestPayload['requestKind'],
+              requestType: requestPayload['requestType'],
+              decision: command.decision,
+            },
+            turnId: requested?.turnId ?? null,
+          }
+        : {
+            tone: 'info',
+            kind: 'user-input.resolved',
+            summary: 'User input submitted',
+            payload: { requestId: command.requestId, answers: command.answers },
+            turnId: requested?.turnId ?? null,
+          },
+    );
+  };
+
+  const appendActivity = (
+    thread: FakeThread,
+    activity: Omit<FakeActivity, 'id' | 'createdAt'> & { createdAt?: string },
+  ) => {
+    const at = now();
+    thread.activities.push({ id: nextId('activity'), createdAt: at, ...activity });
+    bump(thread, at);
+  };
+
+  /** A request the agent makes during its running turn, held by the provider until answered. */
+  const openRequest = (
+    threadId: string,
+    kind: 'approval' | 'user-input',
+    activity: Pick<FakeActivity, 'tone' | 'summary'> & { payload: Record<string, unknown> },
+  ): { requestId: string } => {
+    const thread = requireThread(threadId);
+    const turn = thread.latestTurn;
+    if (turn?.state !== 'running') throw new Error(`T3 fake: no running turn on ${threadId}`);
+    const requestId = nextId('request');
+    appendActivity(thread, {
+      ...activity,
+      kind: `${kind}.requested`,
+      payload: { requestId, ...activity.payload },
+      turnId: turn.turnId,
+    });
+    const live = liveRequests.get(threadId) ?? new Map<string, 'approval' | 'user-input'>();
+    liveRequests.set(threadId, live.set(requestId, kind));
+    return { requestId };
   };
 
   /** The normalizer: the workspace root must exist (or be created), attachments must decode. */
@@ -707,6 +833,40 @@ export function createT3Fake(options: T3FakeOptions = {}): T3Fake {
       bump(thread, at);
     },
 
+    requestApproval(threadId, opts = {}) {
+      const requestKind = opts.requestKind ?? 'command';
+      // As T3's ProviderRuntimeIngestion writes a `request.opened` event.
+      return openRequest(threadId, 'approval', {
+        tone: 'approval',
+        summary: APPROVAL_SUMMARIES[requestKind],
+        payload: {
+          requestKind,
+          requestType: APPROVAL_REQUEST_TYPES[requestKind],
+          // T3 keeps at most 180 characters of the provider's detail.
+          ...(opts.detail === undefined
+            ? {}
+            : {
+                detail: opts.detail.length > 180 ? `${opts.detail.slice(0, 177)}...` : opts.detail,
+              }),
+        },
+      });
+    },
+
+    requestUserInput(threadId, questions) {
+      return openRequest(threadId, 'user-input', {
+        tone: 'info',
+        summary: 'User input requested',
+        payload: {
+          questions: questions.map((q) => ({
+            id: q.id,
+            header: q.header ?? q.id,
+            question: q.question,
+            options: q.options ?? [],
+          })),
+        },
+      });
+    },
+
     addProject(project) {
       const at = now();
       const seeded: FakeProject = {
@@ -872,6 +1032,24 @@ function commandSchemaFor(hasAutoMode: boolean) {
 }
 
 type Command = z.output<ReturnType<typeof commandSchemaFor>>;
+type ResponseCommand = Extract<
+  Command,
+  { type: 'thread.approval.respond' | 'thread.user-input.respond' }
+>;
+
+const APPROVAL_SUMMARIES: Record<FakeRequestKind, string> = {
+  command: 'Command approval requested',
+  'file-read': 'File-read approval requested',
+  'file-change': 'File-change approval requested',
+};
+const APPROVAL_REQUEST_TYPES: Record<FakeRequestKind, string> = {
+  command: 'command_execution_approval',
+  'file-read': 'file_read_approval',
+  'file-change': 'file_change_approval',
+};
+
+const requestIdOf = (activity: FakeActivity): unknown =>
+  isRecord(activity.payload) ? activity.payload['requestId'] : undefined;
 
 function parseJson(text: string): unknown {
   try {
