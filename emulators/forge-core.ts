@@ -4,7 +4,13 @@
 // pass in what differs.
 import { createHash } from 'node:crypto';
 import { delay, HttpResponse } from 'msw';
-import type { FakeFailure, FakePullRequestInput, RecordedRequest, RequestMatch } from './forge.js';
+import type {
+  FakeFailure,
+  FakePullRequestInput,
+  FakeReviewInput,
+  RecordedRequest,
+  RequestMatch,
+} from './forge.js';
 
 // --- the request log and injected failures ------------------------------------------------
 
@@ -258,7 +264,43 @@ export function createCommitGraph(fake: string, stamp: () => string, notOpenNote
     issue.updatedAt = at;
   };
 
-  return { fullSha, pushTo, commitOf, historyOf, mergeInto, startPull, mergePull, closePull };
+  /** The test-facing `advanceBase`: a new commit on the default branch, the base of every pull. */
+  const advanceBase = (repo: GraphRepo, name: string, number: number): string => {
+    if (!repo.pulls.has(number)) throw new Error(`${fake}: no pull request ${name}#${number}`);
+    const sha = fakeSha(`base:${name}#${number}:${repo.commits.size}`);
+    return pushTo(repo, repo.defaultBranch, sha);
+  };
+
+  return {
+    fullSha,
+    pushTo,
+    commitOf,
+    historyOf,
+    mergeInto,
+    startPull,
+    mergePull,
+    closePull,
+    advanceBase,
+  };
+}
+
+/**
+ * What both forges refuse in a review: a change request without a body, a comment review with
+ * neither body nor line comments (GitHub answers 422, Forgejo 422 "requires a body").
+ */
+export function checkReview(fake: string, review: FakeReviewInput): void {
+  const hasBody = (review.body ?? '').trim() !== '';
+  if (review.state === 'changes-requested' && !hasBody) {
+    throw new Error(`${fake}: a change request needs a body (the forge answers 422)`);
+  }
+  if (review.state === 'commented' && !hasBody && (review.comments ?? []).length === 0) {
+    throw new Error(`${fake}: a comment review needs a body or comments (the forge answers 422)`);
+  }
+  for (const comment of review.comments ?? []) {
+    if (!Number.isInteger(comment.line) || comment.line < 1) {
+      throw new Error(`${fake}: a line comment needs a line from 1`);
+    }
+  }
 }
 
 // --- small helpers ---------------------------------------------------------------------------

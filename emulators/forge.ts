@@ -84,6 +84,19 @@ export interface FakeStatusInput {
   description?: string;
 }
 
+/** A review's state in afk's words (core's `ReviewState`); each fake spells it its forge's way. */
+export type FakeReviewState =
+  'approved' | 'changes-requested' | 'commented' | 'dismissed' | 'pending';
+
+export interface FakeReviewInput {
+  author: string;
+  state: FakeReviewState;
+  /** Both forges refuse a change request without a body, and a comment review without either. */
+  body?: string;
+  /** Line comments, on the new version of `path`. */
+  comments?: Array<{ path: string; line: number; body: string }>;
+}
+
 /** A forge-neutral CI state: GitHub shows it as a check run, Forgejo as a commit status. */
 export type FakeCiState = 'pending' | 'running' | 'success' | 'failure';
 
@@ -173,4 +186,21 @@ export interface ForgeFake {
   ): void;
   /** Returns the status's id. Statuses are append-only; the newest per context wins. */
   addStatus(repo: string, sha: string, status: FakeStatusInput): number;
+
+  // Conversations: reviews, the pull request's own comments, conflicts.
+
+  /**
+   * A submitted review on PR `number`, on its current head, with optional line comments. A
+   * pending review is listed to its author only, as on both forges: never to afk.
+   */
+  addReview(repo: string, number: number, review: FakeReviewInput): { id: number };
+  /** A comment on the PR's conversation (an issue comment on the PR's number). */
+  addPullComment(repo: string, number: number, author: string, body: string): { id: number };
+  /**
+   * Makes the PR conflict with its base (or not), as a push would. GitHub answers
+   * `mergeable: null` on the first read after that, or after a push or a base change.
+   */
+  setConflict(repo: string, number: number, conflicting: boolean): void;
+  /** Moves the base branch head (a new commit on the default branch); returns the new sha. */
+  advanceBase(repo: string, number: number): string;
 }

@@ -13,7 +13,8 @@
 // (forgejo/wire.ts), the request pipeline (forgejo/server.ts) and the routes
 // (forgejo/routes-*.ts); this file wires them into msw handlers and holds the test-facing API.
 import type { HttpHandler } from 'msw';
-import type { FakeCiState, FakeStatusInput, ForgeFake } from './forge.js';
+import type { FakeCiState, FakeReviewState, FakeStatusInput, ForgeFake } from './forge.js';
+import { checkReview } from './forge-core.js';
 import { createIssueRoutes } from './forgejo/routes-issues.js';
 import { createLabelRoutes } from './forgejo/routes-labels.js';
 import { createPullRoutes } from './forgejo/routes-pulls.js';
@@ -24,6 +25,7 @@ import {
   createForgejoState,
   goTime,
   type ForgejoFakeOptions,
+  type ForgejoReviewState,
   type IssueRecord,
   type PullRecord,
   type RepoRecord,
@@ -36,6 +38,8 @@ export type {
   FakeIssueState,
   FakePullRequestInput,
   FakeRepoOptions,
+  FakeReviewInput,
+  FakeReviewState,
   FakeRole,
   FakeStatusInput,
   RecordedRequest,
@@ -89,6 +93,7 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     mergeInto,
     mergePull,
     closePull,
+    advanceBase,
   } = state;
   const wire = createWire(state);
   const server = createServer(state);
@@ -116,7 +121,8 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     listOrgLabels,
     createRepoLabel,
   } = createLabelRoutes(state, wire, server);
-  const { listPulls, getPull, getBranch, compareCommits } = createPullRoutes(state, wire, server);
+  const { listPulls, getPull, listReviews, listReviewComments, getBranch, compareCommits } =
+    createPullRoutes(state, wire, server);
   const { getCombinedStatus, listStatuses } = createStatusRoutes(state, wire, server);
 
   const handlers: HttpHandler[] = [
@@ -143,6 +149,8 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
     route('get', '/orgs/:org/labels', listOrgLabels),
     route('get', '/repos/:owner/:repo/pulls', listPulls),
     route('get', '/repos/:owner/:repo/pulls/:index', getPull),
+    route('get', '/repos/:owner/:repo/pulls/:index/reviews', listReviews),
+    route('get', '/repos/:owner/:repo/pulls/:index/reviews/:id/comments', listReviewComments),
     route('get', '/repos/:owner/:repo/branches/*', getBranch),
     route('get', '/repos/:owner/:repo/commits/:ref/status', getCombinedStatus),
     route('get', '/repos/:owner/:repo/commits/:ref/statuses', listStatuses),
@@ -150,6 +158,12 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
   ];
 
   // --- the test-facing API ----------------------------------------------------------------
+
+  const pullOrThrow = (repo: string, number: number): PullRecord => {
+    const pull = repoOrThrow(repo).pulls.get(number);
+    if (pull === undefined) throw new Error(`forgejo fake: no pull request ${repo}#${number}`);
+    return pull;
+  };
 
   const addStatus = (repo: string, sha: string, input: FakeStatusInput): number => {
     const record = repoOrThrow(repo);
@@ -399,6 +413,8 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
         mergedAt: null,
         mergeCommitSha: null,
         mergeBase: record.branches.get(record.defaultBranch) ?? headSha,
+        conflicting: false,
+        reviews: [],
       };
       record.pulls.set(number, pull);
       if (input.merged === true && input.mergeCommitSha !== undefined) {
@@ -415,6 +431,58 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
       closePull(repoOrThrow(repo), repo, number);
     },
 
+    addReview(repo, number, input) {
+      checkReview('forgejo fake', input);
+      const pull = pullOrThrow(repo, number);
+      knowUser(input.author);
+      const at = stamp();
+      const review = {
+        id: newId(),
+        author: input.author,
+        state: reviewStates[input.state],
+        dismissed: input.state === 'dismissed',
+        body: input.body ?? '',
+        commitId: pull.headSha,
+        createdAt: at,
+        comments: (input.comments ?? []).map((comment) => ({
+          id: newId(),
+          author: input.author,
+          ...comment,
+          createdAt: at,
+        })),
+      };
+      pull.reviews.push(review);
+      return { id: review.id };
+    },
+
+    addPullComment(repo, number, author, body) {
+      pullOrThrow(repo, number);
+      knowUser(author);
+      const issue = issueOrThrow(repo, number);
+      const at = stamp();
+      const id = newId();
+      issue.timeline.push({
+        id,
+        type: 'comment',
+        actor: author,
+        body,
+        label: null,
+        createdAt: at,
+        updatedAt: at,
+        reactions: [],
+      });
+      issue.updatedAt = at;
+      return { id };
+    },
+
+    setConflict(repo, number, conflicting) {
+      pullOrThrow(repo, number).conflicting = conflicting;
+    },
+
+    advanceBase(repo, number) {
+      return advanceBase(repoOrThrow(repo), repo, number);
+    },
+
     setCi(repo, sha, name, state, opts: { summary?: string } = {}) {
       addStatus(repo, sha, {
         context: name,
@@ -428,6 +496,15 @@ export function createForgejoFake(options: ForgejoFakeOptions = {}): ForgejoFake
 }
 
 // --- helpers --------------------------------------------------------------------------------
+
+// A dismissed review keeps its type and carries `dismissed: true`: a dismissed change request.
+const reviewStates: Record<FakeReviewState, ForgejoReviewState> = {
+  approved: 'APPROVED',
+  'changes-requested': 'REQUEST_CHANGES',
+  commented: 'COMMENT',
+  dismissed: 'REQUEST_CHANGES',
+  pending: 'PENDING',
+};
 
 /** The commit status Forgejo Actions posts for each forge-neutral CI state. */
 const ciStatus: Record<FakeCiState, FakeStatusInput['state']> = {

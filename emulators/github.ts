@@ -9,8 +9,8 @@
 // the request pipeline (github/server.ts) and the routes (github/routes-*.ts); this file wires
 // them into msw handlers and holds the test-facing API.
 import type { HttpHandler } from 'msw';
-import type { FakeCiState, FakeStatusInput, ForgeFake } from './forge.js';
-import { fakeSha } from './forge-core.js';
+import type { FakeCiState, FakeReviewState, FakeStatusInput, ForgeFake } from './forge.js';
+import { checkReview, fakeSha } from './forge-core.js';
 import { createServer } from './github/server.js';
 import { createCiRoutes } from './github/routes-ci.js';
 import { createIssueRoutes } from './github/routes-issues.js';
@@ -26,6 +26,7 @@ import {
   type FakeDeploymentInput,
   type FakeDeploymentStatusInput,
   type GitHubFakeOptions,
+  type GitHubReviewState,
   type IssueRecord,
   type PullRecord,
   type StatusRecord,
@@ -38,6 +39,8 @@ export type {
   FakeIssueState,
   FakePullRequestInput,
   FakeRepoOptions,
+  FakeReviewInput,
+  FakeReviewState,
   FakeRole,
   FakeStatusInput,
   RecordedRequest,
@@ -86,6 +89,7 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     startPull,
     mergePull,
     closePull,
+    advanceBase,
     repoOrThrow,
     issueOrThrow,
     ensureLabel,
@@ -119,7 +123,11 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     wire,
     server,
   );
-  const { listPulls, compareCommits } = createPullRoutes(state, wire, server);
+  const { listPulls, getPull, listReviews, listReviewComments, compareCommits } = createPullRoutes(
+    state,
+    wire,
+    server,
+  );
   const { listCheckRuns, getCombinedStatus, listDeployments, listDeploymentStatuses } =
     createCiRoutes(state, wire, server);
 
@@ -153,6 +161,11 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     route('post', '/repos/:owner/:repo/labels', createLabel),
     route('get', '/repos/:owner/:repo/pulls', listPulls),
     route('get', '/repositories/:id/pulls', listPulls),
+    route('get', '/repos/:owner/:repo/pulls/:number', getPull),
+    route('get', '/repos/:owner/:repo/pulls/:number/reviews', listReviews),
+    route('get', '/repositories/:id/pulls/:number/reviews', listReviews),
+    route('get', '/repos/:owner/:repo/pulls/:number/comments', listReviewComments),
+    route('get', '/repositories/:id/pulls/:number/comments', listReviewComments),
     route('get', '/repos/:owner/:repo/compare/:basehead', compareCommits),
     route('get', '/repos/:owner/:repo/commits/:ref/check-runs', listCheckRuns),
     route('get', '/repositories/:id/commits/:ref/check-runs', listCheckRuns),
@@ -164,6 +177,12 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
   ];
 
   // --- the test-facing API ----------------------------------------------------------------
+
+  function pullOrThrow(repo: string, number: number): PullRecord {
+    const pull = repoOrThrow(repo).pulls.get(number);
+    if (pull === undefined) throw new Error(`github fake: no pull request ${repo}#${number}`);
+    return pull;
+  }
 
   function addCheckRun(repo: string, sha: string, input: FakeCheckRunInput): number {
     const record = repoOrThrow(repo);
@@ -385,6 +404,10 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
         headSha,
         mergedAt: null,
         mergeCommitSha: fakeSha(`test-merge:${repo}#${number}:${headSha}`),
+        conflicting: false,
+        mergeableFor: null,
+        reviews: [],
+        reviewComments: [],
       };
       record.pulls.set(number, pull);
       if (input.merged === true && input.mergeCommitSha !== undefined) {
@@ -399,6 +422,62 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
 
     closePullRequest(repo, number) {
       closePull(repoOrThrow(repo), repo, number);
+    },
+
+    addReview(repo, number, input) {
+      checkReview('github fake', input);
+      const pull = pullOrThrow(repo, number);
+      const at = stamp();
+      const pending = input.state === 'pending';
+      const review = {
+        id: newId(),
+        author: input.author,
+        state: reviewStates[input.state],
+        body: input.body ?? '',
+        commitId: pull.headSha,
+        submittedAt: pending ? null : at,
+      };
+      pull.reviews.push(review);
+      for (const comment of input.comments ?? []) {
+        pull.reviewComments.push({
+          id: newId(),
+          reviewId: review.id,
+          author: input.author,
+          ...comment,
+          commitId: pull.headSha,
+          createdAt: at,
+        });
+      }
+      return { id: review.id };
+    },
+
+    addPullComment(repo, number, author, body) {
+      pullOrThrow(repo, number);
+      const issue = issueOrThrow(repo, number);
+      const at = stamp();
+      const id = newId();
+      issue.comments.push({
+        id,
+        issueNumber: number,
+        author,
+        body,
+        createdAt: at,
+        updatedAt: at,
+        reactions: [],
+      });
+      issue.updatedAt = at;
+      return { id };
+    },
+
+    setConflict(repo, number, conflicting) {
+      const pull = pullOrThrow(repo, number);
+      pull.conflicting = conflicting;
+      // A conflict comes with a push: GitHub computes mergeability again.
+      pull.mergeableFor = null;
+    },
+
+    advanceBase(repo, number) {
+      return advanceBase(repoOrThrow(repo), repo, number);
     },
 
     addCheckRun,
@@ -475,6 +554,15 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     },
   };
 }
+
+// https://docs.github.com/en/rest/pulls/reviews (a dismissed review's state is DISMISSED)
+const reviewStates: Record<FakeReviewState, GitHubReviewState> = {
+  approved: 'APPROVED',
+  'changes-requested': 'CHANGES_REQUESTED',
+  commented: 'COMMENTED',
+  dismissed: 'DISMISSED',
+  pending: 'PENDING',
+};
 
 /** The check run GitHub Actions shows for each forge-neutral CI state. */
 const ciRun: Record<FakeCiState, Pick<FakeCheckRunInput, 'status' | 'conclusion'>> = {

@@ -2,12 +2,12 @@
 import { compare, type CommitRecord } from '../forge-core.js';
 import { notFound, Refusal, unsupported } from './errors.js';
 import type { Route, Server } from './server.js';
-import type { ForgejoState, IssueRecord, PullRecord } from './state.js';
+import type { ForgejoState, IssueRecord, PullRecord, RepoRecord, ReviewRecord } from './state.js';
 import type { Wire } from './wire.js';
 
 export function createPullRoutes(state: ForgejoState, wire: Wire, server: Server) {
   const { selfCan, commitOf, historyOf } = state;
-  const { payloadCommitJson, commitJson, pullJson } = wire;
+  const { payloadCommitJson, commitJson, pullJson, reviewJson, reviewCommentJson } = wire;
   const { answer, repoOf, listOptions, pageOf, linkHeader, totalCount } = server;
 
   const listPulls: Route = ({ url, params }) => {
@@ -40,17 +40,54 @@ export function createPullRoutes(state: ForgejoState, wire: Wire, server: Server
     );
   };
 
-  const getPull: Route = ({ url, params }) => {
-    const repo = repoOf(params);
-    unsupported(url.searchParams, []);
-    const index = Number(params['index']);
-    const pull = repo.pulls.get(index);
+  const pullOf = (repo: RepoRecord, params: Record<string, string>): PullRecord => {
+    const pull = repo.pulls.get(Number(params['index']));
     if (pull === undefined) {
       throw notFound(
         `pull request does not exist [id: 0, issue_id: 0, head_repo_id: 0, base_repo_id: ${repo.id}, head_branch: , base_branch: ]`,
       );
     }
-    return answer(200, pullJson(repo, pull));
+    return pull;
+  };
+
+  const getPull: Route = ({ url, params }) => {
+    const repo = repoOf(params);
+    unsupported(url.searchParams, []);
+    return answer(200, pullJson(repo, pullOf(repo, params)));
+  };
+
+  // A pending review is listed to its author (or a site admin) only. Paged with X-Total-Count
+  // and no Link header. https://codeberg.org/forgejo/forgejo/src/branch/forgejo/routers/api/v1/repo/pull_review.go
+  const isVisible = (review: ReviewRecord) =>
+    review.state !== 'PENDING' || review.author.toLowerCase() === state.selfLogin.toLowerCase();
+
+  const listReviews: Route = ({ url, params }) => {
+    const repo = repoOf(params);
+    unsupported(url.searchParams, ['page', 'limit']);
+    const pull = pullOf(repo, params);
+    const options = listOptions(url);
+    const visible = pull.reviews.filter(isVisible);
+    return answer(
+      200,
+      pageOf(visible, options).map((review) => reviewJson(repo, pull, review)),
+      totalCount(visible.length),
+    );
+  };
+
+  // Not paged; a review of another pull request, or someone else's pending one, is a 404.
+  const listReviewComments: Route = ({ url, params }) => {
+    const repo = repoOf(params);
+    unsupported(url.searchParams, []);
+    const pull = pullOf(repo, params);
+    const id = Number(params['id']);
+    const review = pull.reviews.find((r) => r.id === id);
+    if (review === undefined || !isVisible(review)) {
+      throw notFound(`review does not exist [id: ${id}]`);
+    }
+    return answer(
+      200,
+      review.comments.map((comment) => reviewCommentJson(repo, pull, review, comment)),
+    );
   };
 
   const getBranch: Route = ({ url, params }) => {
@@ -109,5 +146,5 @@ export function createPullRoutes(state: ForgejoState, wire: Wire, server: Server
     });
   };
 
-  return { listPulls, getPull, getBranch, compareCommits };
+  return { listPulls, getPull, listReviews, listReviewComments, getBranch, compareCommits };
 }

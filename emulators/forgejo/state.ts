@@ -71,6 +71,34 @@ export interface PullRecord {
   mergeCommitSha: string | null;
   /** The default branch's tip when the pull request was opened. */
   mergeBase: string;
+  /** Whether merging into the base would conflict (Forgejo's status `conflict`). */
+  conflicting: boolean;
+  reviews: ReviewRecord[];
+}
+
+export type ForgejoReviewState = 'APPROVED' | 'PENDING' | 'COMMENT' | 'REQUEST_CHANGES';
+
+/**
+ * A row of Forgejo's `review` table, with its code comments (rows of the `comment` table).
+ * https://codeberg.org/forgejo/forgejo/src/branch/forgejo/models/issues/review.go
+ */
+export interface ReviewRecord {
+  id: number;
+  author: string;
+  state: ForgejoReviewState;
+  /** A dismissed review keeps its state. */
+  dismissed: boolean;
+  body: string;
+  commitId: string;
+  createdAt: string;
+  comments: Array<{
+    id: number;
+    author: string;
+    path: string;
+    line: number;
+    body: string;
+    createdAt: string;
+  }>;
 }
 
 export interface StatusRecord {
@@ -150,8 +178,17 @@ export function createForgejoState(options: ForgejoFakeOptions) {
   let nextId = 1000;
   const newId = () => ++nextId;
   const stamp = () => goTime(now().toISOString());
-  const { fullSha, pushTo, commitOf, historyOf, mergeInto, startPull, mergePull, closePull } =
-    createCommitGraph('forgejo fake', stamp);
+  const {
+    fullSha,
+    pushTo,
+    commitOf,
+    historyOf,
+    mergeInto,
+    startPull,
+    mergePull,
+    closePull,
+    advanceBase,
+  } = createCommitGraph('forgejo fake', stamp);
 
   const knowUser = (login: string) => {
     if (!users.has(login.toLowerCase())) users.set(login.toLowerCase(), login);
@@ -304,6 +341,7 @@ export function createForgejoState(options: ForgejoFakeOptions) {
     startPull,
     mergePull,
     closePull,
+    advanceBase,
     basePath,
     appUrl,
     swaggerUrl,

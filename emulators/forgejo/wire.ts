@@ -11,6 +11,7 @@ import {
   type TimelineRecord,
   type IssueRecord,
   type PullRecord,
+  type ReviewRecord,
   type StatusRecord,
   type RepoRecord,
 } from './state.js';
@@ -328,14 +329,15 @@ export function createWire(state: ForgejoState) {
       draft: false,
       is_locked: false,
       comments: issue.timeline.filter((row) => row.type === 'comment').length,
-      review_comments: 0,
+      review_comments: pull.reviews.reduce((n, review) => n + review.comments.length, 0),
       additions: 0,
       deletions: 0,
       changed_files: 0,
       html_url: issueHtmlUrl(repo, issue),
       diff_url: `${issueHtmlUrl(repo, issue)}.diff`,
       patch_url: `${issueHtmlUrl(repo, issue)}.patch`,
-      mergeable: issue.state === 'open',
+      // False for a conflict; the fake's conflict check is instant, so never "checking".
+      mergeable: issue.state === 'open' && !pull.conflicting,
       merged,
       merged_at: pull.mergedAt,
       merge_commit_sha: pull.mergeCommitSha,
@@ -362,6 +364,56 @@ export function createWire(state: ForgejoState) {
       closed_at: issue.closedAt,
       pin_order: 0,
       flow: 0,
+    };
+  };
+
+  // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/services/convert/pull_review.go
+  const reviewJson = (repo: RepoRecord, pull: PullRecord, review: ReviewRecord) => {
+    const issue = repo.issues.get(pull.number);
+    if (issue === undefined) throw new Error(`forgejo fake: pull ${pull.number} lost its issue`);
+    return {
+      id: review.id,
+      user: userJson(review.author),
+      team: null,
+      state: review.state,
+      body: review.body,
+      commit_id: review.commitId,
+      stale: false,
+      official: false,
+      dismissed: review.dismissed,
+      comments_count: review.comments.length,
+      submitted_at: review.createdAt,
+      updated_at: review.createdAt,
+      html_url: `${issueHtmlUrl(repo, issue)}#issuecomment-${review.id}`,
+      pull_request_url: issueHtmlUrl(repo, issue),
+    };
+  };
+
+  // `position` is the new line (`original_position` the old one, 0 here).
+  const reviewCommentJson = (
+    repo: RepoRecord,
+    pull: PullRecord,
+    review: ReviewRecord,
+    comment: ReviewRecord['comments'][number],
+  ) => {
+    const issue = repo.issues.get(pull.number);
+    if (issue === undefined) throw new Error(`forgejo fake: pull ${pull.number} lost its issue`);
+    return {
+      id: comment.id,
+      body: comment.body,
+      user: userJson(comment.author),
+      resolver: null,
+      pull_request_review_id: review.id,
+      created_at: comment.createdAt,
+      updated_at: comment.createdAt,
+      path: comment.path,
+      commit_id: review.commitId,
+      original_commit_id: '',
+      diff_hunk: `@@ -${comment.line},1 +${comment.line},1 @@`,
+      position: comment.line,
+      original_position: 0,
+      html_url: `${issueHtmlUrl(repo, issue)}#issuecomment-${comment.id}`,
+      pull_request_url: issueHtmlUrl(repo, issue),
     };
   };
 
@@ -394,6 +446,8 @@ export function createWire(state: ForgejoState) {
     payloadCommitJson,
     commitJson,
     pullJson,
+    reviewJson,
+    reviewCommentJson,
     statusJson,
   };
 }

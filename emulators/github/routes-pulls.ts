@@ -3,12 +3,12 @@
 import { compare, type CommitRecord } from '../forge-core.js';
 import { docs, oneOf, Refusal, unsupported } from './errors.js';
 import type { Server, Route } from './server.js';
-import type { GitHubState, IssueRecord, PullRecord } from './state.js';
+import type { GitHubState, IssueRecord, PullRecord, RepoRecord } from './state.js';
 import type { Wire } from './wire.js';
 
 export function createPullRoutes(state: GitHubState, wire: Wire, server: Server) {
   const { baseUrl, webUrl, commitOf, historyOf } = state;
-  const { commitJson, pullJson } = wire;
+  const { commitJson, pullJson, fullPullJson, reviewJson, reviewCommentJson } = wire;
   const { answer, repoOf, page, paginate } = server;
 
   const listPullsDocs = `${docs}/pulls/pulls#list-pull-requests`;
@@ -57,6 +57,64 @@ export function createPullRoutes(state: GitHubState, wire: Wire, server: Server)
       matching.map(({ pull }) => pullJson(repo, pull)),
     );
   };
+
+  const pullOf = (repo: RepoRecord, params: Record<string, string>, documentation: string) => {
+    const pull = repo.pulls.get(Number(params['number']));
+    if (pull === undefined) throw new Refusal(404, 'Not Found', documentation);
+    return pull;
+  };
+
+  // `mergeable` is computed in the background: the first read after the head or the base
+  // moved answers null (mergeable_state `unknown`) and starts it; later reads see the result.
+  const getPullDocs = `${docs}/pulls/pulls#get-a-pull-request`;
+  const getPull: Route = ({ url, params }) => {
+    const repo = repoOf(params, getPullDocs);
+    unsupported(url.searchParams, []);
+    const pull = pullOf(repo, params, getPullDocs);
+    const current = `${pull.headSha}:${repo.branches.get(repo.defaultBranch) ?? ''}`;
+    if (pull.mergeableFor !== current) {
+      pull.mergeableFor = current;
+      return answer(200, fullPullJson(repo, pull, null, 'unknown'));
+    }
+    return answer(
+      200,
+      fullPullJson(repo, pull, !pull.conflicting, pull.conflicting ? 'dirty' : 'clean'),
+    );
+  };
+
+  // Chronological; a pending review is listed to its author only, never to afk.
+  const listReviewsDocs = `${docs}/pulls/reviews#list-reviews-for-a-pull-request`;
+  const listReviews: Route = ({ url, params }) => {
+    const repo = repoOf(params, listReviewsDocs);
+    unsupported(url.searchParams, ['per_page', 'page']);
+    const pull = pullOf(repo, params, listReviewsDocs);
+    const visible = pull.reviews.filter((review) => isVisible(review.author, review.state));
+    return page(
+      url,
+      repo,
+      visible.map((review) => reviewJson(repo, pull, review)),
+    );
+  };
+
+  // Oldest first; the comments of a pending review are not shown to anyone else.
+  const listReviewCommentsDocs = `${docs}/pulls/comments#list-review-comments-on-a-pull-request`;
+  const listReviewComments: Route = ({ url, params }) => {
+    const repo = repoOf(params, listReviewCommentsDocs);
+    unsupported(url.searchParams, ['per_page', 'page']);
+    const pull = pullOf(repo, params, listReviewCommentsDocs);
+    const visible = pull.reviewComments.filter((comment) => {
+      const review = pull.reviews.find((r) => r.id === comment.reviewId);
+      return review !== undefined && isVisible(review.author, review.state);
+    });
+    return page(
+      url,
+      repo,
+      visible.map((comment) => reviewCommentJson(repo, pull, comment)),
+    );
+  };
+
+  const isVisible = (author: string, reviewState: string) =>
+    reviewState !== 'PENDING' || author.toLowerCase() === state.selfLogin.toLowerCase();
 
   const compareDocs = `${docs}/commits/commits#compare-two-commits`;
   const compareCommits: Route = ({ url, params }) => {
@@ -124,7 +182,7 @@ export function createPullRoutes(state: GitHubState, wire: Wire, server: Server)
     );
   };
 
-  return { listPulls, compareCommits };
+  return { listPulls, getPull, listReviews, listReviewComments, compareCommits };
 }
 
 /** `owner:branch`, or undefined: GitHub ignores a `head` without an owner and lists them all. */

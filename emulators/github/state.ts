@@ -121,6 +121,39 @@ export interface PullRecord {
   mergedAt: string | null;
   /** The test merge while open, the real merge commit once merged. */
   mergeCommitSha: string;
+  /** Whether merging into the base would conflict. */
+  conflicting: boolean;
+  /**
+   * `head:base` when GitHub last computed mergeability: the read that finds it stale answers
+   * `mergeable: null` and starts the computation, which the next read sees done.
+   */
+  mergeableFor: string | null;
+  reviews: ReviewRecord[];
+  reviewComments: ReviewCommentRecord[];
+}
+
+export type GitHubReviewState =
+  'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
+
+export interface ReviewRecord {
+  id: number;
+  author: string;
+  state: GitHubReviewState;
+  body: string;
+  commitId: string;
+  /** null while pending. */
+  submittedAt: string | null;
+}
+
+export interface ReviewCommentRecord {
+  id: number;
+  reviewId: number;
+  author: string;
+  path: string;
+  line: number;
+  body: string;
+  commitId: string;
+  createdAt: string;
 }
 
 export interface CheckRunRecord {
@@ -212,8 +245,17 @@ export function createGitHubState(options: GitHubFakeOptions) {
   const newId = () => ++nextId;
   const stamp = () => now().toISOString();
   // Merging or closing a pull request that is not open: GitHub's API answers 405 there.
-  const { fullSha, pushTo, commitOf, historyOf, mergeInto, startPull, mergePull, closePull } =
-    createCommitGraph('github fake', stamp, ' (GitHub answers 405)');
+  const {
+    fullSha,
+    pushTo,
+    commitOf,
+    historyOf,
+    mergeInto,
+    startPull,
+    mergePull,
+    closePull,
+    advanceBase,
+  } = createCommitGraph('github fake', stamp, ' (GitHub answers 405)');
 
   // --- lookups ----------------------------------------------------------------------------
 
@@ -364,6 +406,7 @@ export function createGitHubState(options: GitHubFakeOptions) {
     startPull,
     mergePull,
     closePull,
+    advanceBase,
     findRepo,
     repoOrThrow,
     issueOrThrow,

@@ -13,6 +13,8 @@ import {
   type LabelRecord,
   type PullRecord,
   type ReactionRecord,
+  type ReviewCommentRecord,
+  type ReviewRecord,
   type RepoRecord,
   type StatusRecord,
 } from './state.js';
@@ -250,6 +252,83 @@ export function createWire(state: GitHubState) {
     };
   };
 
+  // The single pull request carries what the list leaves out: mergeability and counts.
+  // https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
+  const fullPullJson = (
+    repo: RepoRecord,
+    pull: PullRecord,
+    mergeable: boolean | null,
+    mergeableState: string,
+  ) => ({
+    ...pullJson(repo, pull),
+    merged: pull.mergedAt !== null,
+    mergeable,
+    rebaseable: mergeable,
+    mergeable_state: mergeableState,
+    merged_by: pull.mergedAt === null ? null : userJson(selfLogin),
+    comments: repo.issues.get(pull.number)?.comments.length ?? 0,
+    review_comments: pull.reviewComments.length,
+    maintainer_can_modify: false,
+    commits: 1,
+    additions: 0,
+    deletions: 0,
+    changed_files: 0,
+  });
+
+  // https://docs.github.com/en/rest/pulls/reviews#get-a-review-for-a-pull-request
+  const reviewJson = (repo: RepoRecord, pull: PullRecord, review: ReviewRecord) => {
+    const pullUrl = `${apiRepoUrl(repo)}/pulls/${pull.number}`;
+    const htmlUrl = `${webUrl}/${repo.fullName}/pull/${pull.number}#pullrequestreview-${review.id}`;
+    return {
+      id: review.id,
+      node_id: `PRR_${review.id}`,
+      user: userJson(review.author),
+      body: review.body,
+      state: review.state,
+      html_url: htmlUrl,
+      pull_request_url: pullUrl,
+      author_association: association(repo, review.author),
+      _links: { html: { href: htmlUrl }, pull_request: { href: pullUrl } },
+      // Left out while the review is pending.
+      ...(review.submittedAt === null ? {} : { submitted_at: review.submittedAt }),
+      commit_id: review.commitId,
+    };
+  };
+
+  // https://docs.github.com/en/rest/pulls/comments#get-a-review-comment-for-a-pull-request
+  const reviewCommentJson = (repo: RepoRecord, pull: PullRecord, comment: ReviewCommentRecord) => {
+    const url = `${apiRepoUrl(repo)}/pulls/comments/${comment.id}`;
+    const pullUrl = `${apiRepoUrl(repo)}/pulls/${pull.number}`;
+    const htmlUrl = `${webUrl}/${repo.fullName}/pull/${pull.number}#discussion_r${comment.id}`;
+    return {
+      url,
+      pull_request_review_id: comment.reviewId,
+      id: comment.id,
+      node_id: `PRRC_${comment.id}`,
+      diff_hunk: `@@ -${comment.line},1 +${comment.line},1 @@`,
+      path: comment.path,
+      position: 1,
+      original_position: 1,
+      commit_id: comment.commitId,
+      original_commit_id: comment.commitId,
+      user: userJson(comment.author),
+      body: comment.body,
+      created_at: comment.createdAt,
+      updated_at: comment.createdAt,
+      html_url: htmlUrl,
+      pull_request_url: pullUrl,
+      author_association: association(repo, comment.author),
+      _links: { self: { href: url }, html: { href: htmlUrl }, pull_request: { href: pullUrl } },
+      start_line: null,
+      original_start_line: null,
+      start_side: null,
+      line: comment.line,
+      original_line: comment.line,
+      side: 'RIGHT',
+      subject_type: 'line',
+    };
+  };
+
   const githubActions = {
     id: 15368,
     slug: 'github-actions',
@@ -363,6 +442,9 @@ export function createWire(state: GitHubState) {
     repoJson,
     commitJson,
     pullJson,
+    fullPullJson,
+    reviewJson,
+    reviewCommentJson,
     checkRunJson,
     statusJson,
     deploymentJson,

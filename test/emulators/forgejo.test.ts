@@ -696,3 +696,136 @@ describe('failure injection', () => {
     ]);
   });
 });
+
+describe('reviews, mergeability and reactions on a pull request', () => {
+  let pr: number;
+  beforeEach(() => {
+    fake.pushCommit(repo, 'main', sha('m1'));
+    pr = fake.addPullRequest(repo, { head: 'feature', headSha: sha('f1') });
+  });
+
+  it('answers mergeable as a boolean: false once the pull request conflicts', async () => {
+    expect(record(await call('GET', `/repos/${repo}/pulls/${pr}`))).toMatchObject({
+      mergeable: true,
+      head: { sha: sha('f1') },
+      base: { sha: sha('m1') },
+    });
+    fake.setConflict(repo, pr, true);
+    const base = fake.advanceBase(repo, pr);
+    expect(record(await call('GET', `/repos/${repo}/pulls/${pr}`))).toMatchObject({
+      mergeable: false,
+      base: { sha: base },
+    });
+    expect(record(await call('GET', `/repos/${repo}/pulls/${pr}`))).not.toHaveProperty(
+      'mergeable_state',
+    );
+  });
+
+  it('lists reviews with X-Total-Count and no Link, states in Forgejo’s words', async () => {
+    const changes = fake.addReview(repo, pr, {
+      author: 'maintainer',
+      state: 'changes-requested',
+      body: 'Rename it.',
+      comments: [{ path: 'a.ts', line: 3, body: 'here' }],
+    });
+    fake.addReview(repo, pr, { author: 'alice', state: 'commented', body: 'Nice.' });
+    fake.addReview(repo, pr, { author: 'bob', state: 'dismissed', body: 'No.' });
+    fake.addReview(repo, pr, { author: 'carol', state: 'approved' });
+
+    const answer = await call('GET', `/repos/${repo}/pulls/${pr}/reviews?limit=2&page=1`);
+
+    expect(answer.headers.get('x-total-count')).toBe('4');
+    expect(answer.headers.get('link')).toBeNull();
+    expect(items(answer)).toEqual([
+      expect.objectContaining({
+        id: changes.id,
+        user: expect.objectContaining({ login: 'maintainer' }),
+        state: 'REQUEST_CHANGES',
+        body: 'Rename it.',
+        commit_id: sha('f1'),
+        dismissed: false,
+        comments_count: 1,
+        submitted_at: '2024-06-01T12:00:00Z',
+      }),
+      expect.objectContaining({ state: 'COMMENT', comments_count: 0 }),
+    ]);
+    const rest = items(await call('GET', `/repos/${repo}/pulls/${pr}/reviews?limit=2&page=2`));
+    expect(rest.map((r) => [r['state'], r['dismissed']])).toEqual([
+      ['REQUEST_CHANGES', true],
+      ['APPROVED', false],
+    ]);
+  });
+
+  it('serves a review’s comments unpaged, with the new line as position', async () => {
+    const review = fake.addReview(repo, pr, {
+      author: 'maintainer',
+      state: 'commented',
+      comments: [{ path: 'src/a.ts', line: 12, body: 'Call it total.' }],
+    });
+
+    const answer = await call('GET', `/repos/${repo}/pulls/${pr}/reviews/${review.id}/comments`);
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-total-count')).toBeNull();
+    expect(items(answer)).toEqual([
+      expect.objectContaining({
+        pull_request_review_id: review.id,
+        path: 'src/a.ts',
+        position: 12,
+        original_position: 0,
+        body: 'Call it total.',
+        user: expect.objectContaining({ login: 'maintainer' }),
+      }),
+    ]);
+  });
+
+  it('hides another user’s pending review: not listed, its comments 404', async () => {
+    const pending = fake.addReview(repo, pr, {
+      author: 'alice',
+      state: 'pending',
+      comments: [{ path: 'a.ts', line: 1, body: 'draft' }],
+    });
+
+    expect(items(await call('GET', `/repos/${repo}/pulls/${pr}/reviews`))).toEqual([]);
+    expect(
+      (await call('GET', `/repos/${repo}/pulls/${pr}/reviews/${pending.id}/comments`)).status,
+    ).toBe(404);
+  });
+
+  it('answers 404 for a review of another pull request and for an unknown pull request', async () => {
+    const other = fake.addPullRequest(repo, { head: 'other', headSha: sha('o1') });
+    const review = fake.addReview(repo, other, { author: 'alice', state: 'approved' });
+
+    expect(
+      (await call('GET', `/repos/${repo}/pulls/${pr}/reviews/${review.id}/comments`)).status,
+    ).toBe(404);
+    expect((await call('GET', `/repos/${repo}/pulls/99/reviews`)).status).toBe(404);
+  });
+
+  it('answers 501 for query parameters it does not implement', async () => {
+    expect((await call('GET', `/repos/${repo}/pulls/${pr}?style=full`)).status).toBe(501);
+    expect((await call('GET', `/repos/${repo}/pulls/${pr}/reviews?state=APPROVED`)).status).toBe(
+      501,
+    );
+  });
+
+  it('reacts to a pull request comment: 201, then 200 with the same reaction', async () => {
+    const { id } = fake.addPullComment(repo, pr, 'maintainer', '/afk answer yes');
+    const path = `/repos/${repo}/issues/comments/${id}/reactions`;
+
+    const first = await call('POST', path, { content: '+1' });
+    const second = await call('POST', path, { content: '+1' });
+
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body).toEqual(first.body);
+    expect(items(await call('GET', `/repos/${repo}/issues/${pr}/comments`))).toEqual([
+      expect.objectContaining({ id, body: '/afk answer yes' }),
+    ]);
+  });
+
+  it('refuses, as the forge would, a change request without a body', () => {
+    expect(() => fake.addReview(repo, pr, { author: 'alice', state: 'changes-requested' })).toThrow(
+      /needs a body/,
+    );
+  });
+});
