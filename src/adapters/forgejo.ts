@@ -21,11 +21,15 @@ import {
   type Issue,
   type IssueComment,
   type LabelEvent,
+  type Mergeability,
   type NetworkFailure,
   type Permission,
   type PullRequest,
   type RepoAccess,
   type RepoName,
+  type Review,
+  type ReviewComment,
+  type ReviewFeedback,
   type Tracker,
 } from '../core/index.js';
 import { networkFailureOf } from './network.js';
@@ -380,6 +384,82 @@ export function createForgejoTracker(options: ForgejoTrackerOptions): Tracker {
       );
     },
 
+    async readMergeability(repo, pullNumber) {
+      // Forgejo's `mergeable` is false for a conflict, and also while its queue is checking a
+      // fresh push and for a work-in-progress (draft) pull request. A draft's false says
+      // nothing about conflicts: it reads as not known. There is no `mergeable_state`.
+      // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/services/convert/pull.go
+      // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/models/issues/pull.go (Mergeable)
+      const answer = await http.send({ method: 'GET', path: pullPath(repo, pullNumber) });
+      const pull = read(mergeabilitySchema, answer.data, answer);
+      return {
+        mergeable: pull.draft === true ? null : pull.mergeable,
+        state: null,
+        headSha: pull.head.sha,
+        baseSha: pull.base.sha,
+      } satisfies Mergeability;
+    },
+
+    async readReviewFeedback(repo, pullNumber) {
+      // The reviews page with `page`/`limit` and X-Total-Count (no Link); a review's line
+      // comments come from one more request per review that has any, unpaged.
+      // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/routers/api/v1/repo/pull_review.go
+      const list = await http.sendAll({
+        method: 'GET',
+        path: `${pullPath(repo, pullNumber)}/reviews`,
+      });
+      const reviews = list.items.flatMap((item) => {
+        const raw = read(reviewSchema, item, list);
+        const review = toReview(raw);
+        return review === null ? [] : [{ review, commentCount: raw.comments_count }];
+      });
+      const reviewComments: ReviewComment[] = [];
+      for (const { review, commentCount } of reviews) {
+        if (commentCount === 0) continue;
+        const answer = await http.send({
+          method: 'GET',
+          path: `${pullPath(repo, pullNumber)}/reviews/${review.id}/comments`,
+        });
+        for (const item of selectArray(answer.data, answer)) {
+          reviewComments.push(toReviewComment(read(reviewCommentSchema, item, answer)));
+        }
+      }
+      // Forgejo groups a review's comments by file and line in a Go map, in no stable order.
+      reviewComments.sort((a, b) => compareTimes(a.createdAt, b.createdAt) || a.id - b.id);
+      // The conversation: issue comments on the pull request's number, unpaged (listComments).
+      const answer = await http.send({
+        method: 'GET',
+        path: `${issuePath(repo, pullNumber)}/comments`,
+      });
+      return {
+        reviews: reviews.map(({ review }) => review),
+        reviewComments,
+        comments: selectArray(answer.data, answer).map((item) =>
+          toComment(read(commentSchema, item, answer)),
+        ),
+      } satisfies ReviewFeedback;
+    },
+
+    async reactToComment(repo, commentId, content) {
+      // 201 when created, 200 with the existing reaction when afk already reacted so: either
+      // way the reaction is there, and a retry after a 5xx is harmless.
+      // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/routers/api/v1/repo/issue_reaction.go
+      const answer = await http.send({
+        method: 'POST',
+        path: `${repoPath(repo)}/issues/comments/${commentId}/reactions`,
+        body: { content },
+      });
+      const reaction = read(reactionSchema, answer.data, answer);
+      if (reaction.content !== content) {
+        throw new TrackerError({
+          kind: 'malformed',
+          request: answer.request,
+          status: answer.status,
+          reason: `content: expected "${content}"`,
+        });
+      }
+    },
+
     async getRepoAccess(repo) {
       // The authenticated user's access: admin, push and pull. Forgejo has no maintain or
       // triage role; they fold as GitHub folds them for servers that lack them.
@@ -503,6 +583,39 @@ const pullSchema = z.object({
   created_at: z.string(),
 });
 
+const mergeabilitySchema = z.object({
+  mergeable: z.boolean(),
+  draft: z.boolean().optional(),
+  head: z.object({ sha: z.string().min(1) }),
+  base: z.object({ sha: z.string().min(1) }),
+});
+
+// REQUEST_REVIEW is a request for a review, not one; "" is a review type the API has no name
+// for. `dismissed` keeps the state the review had. Pending reviews are listed to their author
+// only. https://codeberg.org/forgejo/forgejo/src/branch/forgejo/services/convert/pull_review.go
+const reviewSchema = z.object({
+  id: z.number().int().positive(),
+  user: posterSchema,
+  state: z.enum(['APPROVED', 'PENDING', 'COMMENT', 'REQUEST_CHANGES', 'REQUEST_REVIEW', '']),
+  body: z.string(),
+  commit_id: z.string(),
+  dismissed: z.boolean(),
+  comments_count: z.number().int().nonnegative(),
+  submitted_at: z.string(),
+});
+
+// `position` is the line in the new version; 0 when the comment is on an old line
+// (`original_position`). https://codeberg.org/forgejo/forgejo/src/branch/forgejo/modules/structs/pull_review.go
+const reviewCommentSchema = z.object({
+  id: z.number().int().positive(),
+  user: posterSchema,
+  pull_request_review_id: z.number().int(),
+  path: z.string(),
+  position: z.number().int().nonnegative(),
+  body: z.string(),
+  created_at: z.string(),
+});
+
 const compareSchema = z.object({ total_commits: z.number().int().nonnegative() });
 
 // The field is `status`, not `state`; Forgejo also knows `warning`.
@@ -549,6 +662,39 @@ const toPullRequest = (raw: z.infer<typeof pullSchema>): PullRequest => ({
   createdAt: raw.created_at,
 });
 
+const forgejoReviewStates = {
+  APPROVED: 'approved',
+  PENDING: 'pending',
+  COMMENT: 'commented',
+  REQUEST_CHANGES: 'changes-requested',
+} as const;
+
+const toReview = (raw: z.infer<typeof reviewSchema>): Review | null => {
+  if (raw.state === 'REQUEST_REVIEW' || raw.state === '') return null;
+  const state = raw.dismissed ? 'dismissed' : forgejoReviewStates[raw.state];
+  return {
+    id: raw.id,
+    author: raw.user?.login ?? null,
+    state,
+    body: raw.body,
+    commitSha: raw.commit_id || null,
+    // A pending review's time is when it was started, not submitted.
+    submittedAt: state === 'pending' ? null : raw.submitted_at,
+  };
+};
+
+const toReviewComment = (raw: z.infer<typeof reviewCommentSchema>): ReviewComment => ({
+  id: raw.id,
+  reviewId: raw.pull_request_review_id || null,
+  author: raw.user?.login ?? null,
+  path: raw.path,
+  line: raw.position > 0 ? raw.position : null,
+  body: raw.body,
+  createdAt: raw.created_at,
+});
+
+const compareTimes = (a: string, b: string) => Date.parse(a) - Date.parse(b);
+
 // `warning` is not success (branch protection does not pass it) and not pending (it is
 // final): the nearest domain state is failure.
 // https://codeberg.org/forgejo/forgejo/src/branch/forgejo/services/pull/commit_status.go
@@ -569,6 +715,7 @@ function repoPath(repo: RepoName): string {
 }
 
 const issuePath = (repo: RepoName, number: number) => `${repoPath(repo)}/issues/${number}`;
+const pullPath = (repo: RepoName, number: number) => `${repoPath(repo)}/pulls/${number}`;
 
 // --- HTTP: one client, one boundary ---------------------------------------------------------
 

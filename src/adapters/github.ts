@@ -21,9 +21,14 @@ import {
   type Issue,
   type IssueComment,
   type LabelEvent,
+  type Mergeability,
   type Permission,
   type PullRequest,
   type RepoName,
+  type Review,
+  type ReviewComment,
+  type ReviewFeedback,
+  type ReviewState,
   type Tracker,
 } from '../core/index.js';
 import { networkFailureOf } from './network.js';
@@ -339,6 +344,61 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
       };
     },
 
+    async readMergeability(repo, pullNumber) {
+      // `mergeable` is null until GitHub's background job has computed it: the read that finds
+      // it stale starts the job. Only this endpoint carries it; the list does not.
+      // https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
+      const params = { ...repoParams(repo), pull_number: pullNumber };
+      const answer = await http.send(rest.pulls.get, params);
+      const pull = read(mergeabilitySchema, answer.data, answer);
+      return {
+        mergeable: pull.mergeable,
+        state: pull.mergeable_state,
+        headSha: pull.head.sha,
+        baseSha: pull.base.sha,
+      } satisfies Mergeability;
+    },
+
+    async readReviewFeedback(repo, pullNumber) {
+      // One after the other, not concurrently: the three lists are read in a fixed order, so a
+      // tick's requests are the same on every run. Each list comes oldest first.
+      // https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request
+      // https://docs.github.com/en/rest/pulls/comments#list-review-comments-on-a-pull-request
+      const pull = { ...repoParams(repo), pull_number: pullNumber, per_page: perPage };
+      const reviews = await http.sendAll(rest.pulls.listReviews, pull);
+      const reviewComments = await http.sendAll(rest.pulls.listReviewComments, pull);
+      // The conversation is the issue comments on the pull request's number.
+      const comments = await http.sendAll(rest.issues.listComments, {
+        ...repoParams(repo),
+        issue_number: pullNumber,
+        per_page: perPage,
+      });
+      return {
+        reviews: reviews.items.map((item) => toReview(read(reviewSchema, item, reviews))),
+        reviewComments: reviewComments.items.map((item) =>
+          toReviewComment(read(reviewCommentSchema, item, reviewComments)),
+        ),
+        comments: comments.items.map((item) => toComment(read(commentSchema, item, comments))),
+      } satisfies ReviewFeedback;
+    },
+
+    async reactToComment(repo, commentId, content) {
+      // 201 when created, 200 with the existing reaction when afk already reacted so: either
+      // way the reaction is there. That also makes a retry after a 5xx harmless.
+      // https://docs.github.com/en/rest/reactions/reactions#create-reaction-for-an-issue-comment
+      const params = { ...repoParams(repo), comment_id: commentId, content };
+      const answer = await http.send(rest.reactions.createForIssueComment, params);
+      const reaction = read(commentReactionSchema, answer.data, answer);
+      if (reaction.content !== content) {
+        throw new TrackerError({
+          kind: 'malformed',
+          request: answer.request,
+          status: answer.status,
+          reason: `content: expected "${content}"`,
+        });
+      }
+    },
+
     async getRepoAccess(repo) {
       // `permissions` is the authenticated user's role on the repository; GitHub leaves it out
       // for tokens that are not a user's (an App installation's), which then say nothing.
@@ -419,6 +479,47 @@ const commentSchema = z.object({
 const reactionSchema = z.object({
   id: z.number().int(),
   content: z.literal('eyes'),
+  created_at: z.string(),
+});
+
+const commentReactionSchema = z.object({ id: z.number().int(), content: z.string() });
+
+// https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request
+const mergeabilitySchema = z.object({
+  mergeable: z.boolean().nullable(),
+  mergeable_state: z.string().min(1),
+  head: z.object({ sha: z.string().min(1) }),
+  base: z.object({ sha: z.string().min(1) }),
+});
+
+// https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request
+const githubReviewStates = {
+  APPROVED: 'approved',
+  CHANGES_REQUESTED: 'changes-requested',
+  COMMENTED: 'commented',
+  DISMISSED: 'dismissed',
+  PENDING: 'pending',
+} as const satisfies Record<string, ReviewState>;
+
+const reviewSchema = z.object({
+  id: z.number().int(),
+  user: userSchema,
+  body: z.string(),
+  state: z.enum(Object.keys(githubReviewStates) as [keyof typeof githubReviewStates]),
+  commit_id: z.string().nullable(),
+  // Absent while the review is pending (not submitted).
+  submitted_at: z.string().nullish(),
+});
+
+// `line` is absent or null for a comment whose line left the diff (outdated).
+// https://docs.github.com/en/rest/pulls/comments#list-review-comments-on-a-pull-request
+const reviewCommentSchema = z.object({
+  id: z.number().int(),
+  pull_request_review_id: z.number().int().nullable(),
+  user: userSchema,
+  path: z.string(),
+  line: z.number().int().nullish(),
+  body: z.string(),
   created_at: z.string(),
 });
 
@@ -531,6 +632,25 @@ const toIssue = (repo: RepoName, raw: z.infer<typeof issueSchema>): Issue => ({
 const toComment = (raw: z.infer<typeof commentSchema>): IssueComment => ({
   id: raw.id,
   author: raw.user?.login ?? null,
+  body: raw.body,
+  createdAt: raw.created_at,
+});
+
+const toReview = (raw: z.infer<typeof reviewSchema>): Review => ({
+  id: raw.id,
+  author: raw.user?.login ?? null,
+  state: githubReviewStates[raw.state],
+  body: raw.body,
+  commitSha: raw.commit_id,
+  submittedAt: raw.submitted_at ?? null,
+});
+
+const toReviewComment = (raw: z.infer<typeof reviewCommentSchema>): ReviewComment => ({
+  id: raw.id,
+  reviewId: raw.pull_request_review_id,
+  author: raw.user?.login ?? null,
+  path: raw.path,
+  line: raw.line ?? null,
   body: raw.body,
   createdAt: raw.created_at,
 });

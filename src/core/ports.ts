@@ -3,6 +3,7 @@
 // against HTTP fakes rather than stubbing these interfaces.
 import type {
   CiFacts,
+  CommentReaction,
   CommitPlacement,
   DeploymentFacts,
   PullRequest,
@@ -12,10 +13,12 @@ import type {
   InteractionMode,
   LabelEvent,
   LabelSpec,
+  Mergeability,
   ModelSelection,
   Permission,
   RepoAccess,
   RepoName,
+  ReviewFeedback,
   RuntimeMode,
   T3Snapshot,
   T3Thread,
@@ -68,6 +71,15 @@ export interface Tracker {
   readCi(repo: RepoName, sha: string): Promise<CiFacts>;
   /** The newest deployment of `sha` to `environment` and its latest status. */
   readDeployment(repo: RepoName, sha: string, environment: string): Promise<DeploymentFacts>;
+
+  // Conversations: review feedback, merge conflicts, `/afk` commands.
+
+  /** One pull request's mergeability; GitHub answers `mergeable: null` until it has computed it. */
+  readMergeability(repo: RepoName, pullNumber: number): Promise<Mergeability>;
+  /** Reviews, review comments and conversation comments on a pull request, each oldest first. */
+  readReviewFeedback(repo: RepoName, pullNumber: number): Promise<ReviewFeedback>;
+  /** afk's reaction on an issue comment; a reaction afk already added there is success. */
+  reactToComment(repo: RepoName, commentId: number, content: CommentReaction): Promise<void>;
 
   // Setup checks for `afk doctor`.
 

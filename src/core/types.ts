@@ -300,3 +300,6 @@ export interface ReviewFeedback {
   /** The pull request's conversation: issue comments on its number. */
   comments: IssueComment[];
 }
+
+/** The reactions afk puts on a human's comment: acted on (`+1`), or refused (`confused`). */
+export type CommentReaction = '+1' | 'confused';

@@ -1380,3 +1380,239 @@ describe('retries and rate limits', () => {
     expect(fake.requests).toHaveLength(2);
   });
 });
+
+describe('conversations', () => {
+  const head = sha('h1');
+  let pr: number;
+  beforeEach(() => {
+    fake.pushCommit(repo, 'main', sha('m1'));
+    pr = fake.addPullRequest(repo, { head: 'afk/issue-1', headSha: head });
+  });
+
+  describe('readMergeability', () => {
+    it('reads mergeable, head and base in one request; Forgejo has no mergeable_state', async () => {
+      await expect(tracker().readMergeability(repo, pr)).resolves.toEqual({
+        mergeable: true,
+        state: null,
+        headSha: head,
+        baseSha: sha('m1'),
+      });
+      fake.setConflict(repo, pr, true);
+      const base = fake.advanceBase(repo, pr);
+      await expect(tracker().readMergeability(repo, pr)).resolves.toEqual({
+        mergeable: false,
+        state: null,
+        headSha: head,
+        baseSha: base,
+      });
+      expect(fake.requests.map(sent)).toEqual([
+        get(`/repos/acme/app/pulls/${pr}`),
+        get(`/repos/acme/app/pulls/${pr}`),
+      ]);
+    });
+
+    it('reads a draft’s mergeable false as not known: it says nothing about conflicts', async () => {
+      server.use(
+        http.get(`${baseUrl}/repos/${repo}/pulls/${pr}`, () =>
+          HttpResponse.json({
+            mergeable: false,
+            draft: true,
+            head: { sha: head },
+            base: { sha: sha('m1') },
+          }),
+        ),
+      );
+      await expect(tracker().readMergeability(repo, pr)).resolves.toMatchObject({
+        mergeable: null,
+      });
+    });
+
+    it.each<[string, FakeFailure, string]>([
+      ['a 404', { status: 404 }, 'not-found'],
+      ['a 500', { status: 500 }, 'transient'],
+      ['a malformed 200', 'malformed', 'malformed'],
+    ])('maps %s to %s', async (_what, answer, kind) => {
+      fake.failNext({ path: `/repos/acme/app/pulls/${pr}` }, answer);
+      const error = await failure(tracker().readMergeability(repo, pr));
+      expect(error.kind).toBe(kind);
+      expect(error.request).toBe(`GET /repos/acme/app/pulls/${pr}`);
+    });
+  });
+
+  describe('readReviewFeedback', () => {
+    it('reads the reviews, the comments of each review that has any, and the conversation', async () => {
+      const review = fake.addReview(repo, pr, {
+        author: 'maintainer',
+        state: 'changes-requested',
+        body: 'Please rename.',
+        comments: [{ path: 'src/a.ts', line: 12, body: 'Call it `total`.' }],
+      });
+      const approval = fake.addReview(repo, pr, { author: 'alice', state: 'approved' });
+      const comment = fake.addPullComment(repo, pr, 'bob', 'Also the README.');
+
+      const feedback = await tracker().readReviewFeedback(repo, pr);
+
+      expect(feedback).toEqual({
+        reviews: [
+          {
+            id: review.id,
+            author: 'maintainer',
+            state: 'changes-requested',
+            body: 'Please rename.',
+            commitSha: head,
+            submittedAt: expect.any(String),
+          },
+          {
+            id: approval.id,
+            author: 'alice',
+            state: 'approved',
+            body: '',
+            commitSha: head,
+            submittedAt: expect.any(String),
+          },
+        ],
+        reviewComments: [
+          {
+            id: expect.any(Number),
+            reviewId: review.id,
+            author: 'maintainer',
+            path: 'src/a.ts',
+            line: 12,
+            body: 'Call it `total`.',
+            createdAt: expect.any(String),
+          },
+        ],
+        comments: [
+          {
+            id: comment.id,
+            author: 'bob',
+            body: 'Also the README.',
+            createdAt: expect.any(String),
+          },
+        ],
+      });
+      expect(fake.requests.map(sent)).toEqual([
+        get(`/repos/acme/app/pulls/${pr}/reviews`, { limit: '50', page: '1' }),
+        get(`/repos/acme/app/pulls/${pr}/reviews/${review.id}/comments`),
+        get(`/repos/acme/app/issues/${pr}/comments`),
+      ]);
+    });
+
+    it.each([
+      ['commented', 'commented'],
+      ['dismissed', 'dismissed'],
+    ] as const)('maps a %s review', async (state, expected) => {
+      fake.addReview(repo, pr, { author: 'alice', state, body: 'text' });
+      const { reviews } = await tracker().readReviewFeedback(repo, pr);
+      expect(reviews.map((r) => r.state)).toEqual([expected]);
+    });
+
+    it('never sees another reviewer’s pending review', async () => {
+      fake.addReview(repo, pr, {
+        author: 'alice',
+        state: 'pending',
+        comments: [{ path: 'a.ts', line: 1, body: 'draft' }],
+      });
+      await expect(tracker().readReviewFeedback(repo, pr)).resolves.toEqual({
+        reviews: [],
+        reviewComments: [],
+        comments: [],
+      });
+      expect(fake.requests).toHaveLength(2);
+    });
+
+    it('reads 60 reviews in two pages', async () => {
+      for (let n = 0; n < 60; n++) fake.addReview(repo, pr, { author: 'alice', state: 'approved' });
+      const { reviews } = await tracker().readReviewFeedback(repo, pr);
+      expect(reviews).toHaveLength(60);
+      expect(fake.requests.map((r) => r.query)).toEqual([
+        { limit: '50', page: '1' },
+        { limit: '50', page: '2' },
+        {},
+      ]);
+    });
+
+    it('drops review requests, sorts comments by time, and reads an old-side line as null', async () => {
+      const review = (id: number, state: string, count: number) => ({
+        id,
+        user: { login: 'alice' },
+        state,
+        body: '',
+        commit_id: head,
+        dismissed: false,
+        comments_count: count,
+        submitted_at: '2024-05-01T10:00:00Z',
+      });
+      const comment = (id: number, position: number, at: string) => ({
+        id,
+        user: { login: 'alice' },
+        pull_request_review_id: 2,
+        path: 'a.ts',
+        position,
+        body: `#${id}`,
+        created_at: at,
+      });
+      server.use(
+        http.get(`${baseUrl}/repos/${repo}/pulls/${pr}/reviews`, () =>
+          HttpResponse.json([review(1, 'REQUEST_REVIEW', 0), review(2, 'COMMENT', 2)], {
+            headers: { 'x-total-count': '2' },
+          }),
+        ),
+        http.get(`${baseUrl}/repos/${repo}/pulls/${pr}/reviews/2/comments`, () =>
+          HttpResponse.json([
+            comment(11, 0, '2024-05-01T10:00:02Z'),
+            comment(10, 4, '2024-05-01T10:00:01Z'),
+          ]),
+        ),
+      );
+      const feedback = await tracker().readReviewFeedback(repo, pr);
+      expect(feedback.reviews.map((r) => [r.id, r.state])).toEqual([[2, 'commented']]);
+      expect(feedback.reviewComments.map((c) => [c.id, c.line])).toEqual([
+        [10, 4],
+        [11, null],
+      ]);
+    });
+
+    it.each<[RegExp, FakeFailure, string]>([
+      [/\/reviews$/, { status: 404 }, 'not-found'],
+      [/\/reviews\/\d+\/comments$/, { status: 500 }, 'transient'],
+      [/\/issues\/\d+\/comments$/, 'malformed', 'malformed'],
+    ])('maps a failure of %s to %s', async (path, answer, kind) => {
+      fake.addReview(repo, pr, {
+        author: 'alice',
+        state: 'commented',
+        comments: [{ path: 'a.ts', line: 1, body: 'x' }],
+      });
+      fake.failNext({ path }, answer);
+      expect((await failure(tracker().readReviewFeedback(repo, pr))).kind).toBe(kind);
+    });
+  });
+
+  describe('reactToComment', () => {
+    it('reacts with 201, and takes the 200 for a reaction already there as done', async () => {
+      const { id } = fake.addPullComment(repo, pr, 'maintainer', '/afk answer yes');
+
+      await tracker().reactToComment(repo, id, '+1');
+      await tracker().reactToComment(repo, id, '+1');
+      await tracker().reactToComment(repo, id, 'confused');
+
+      expect(fake.reactions(repo, id)).toEqual({ '+1': ['afk-bot'], confused: ['afk-bot'] });
+      const path = `/repos/acme/app/issues/comments/${id}/reactions`;
+      expect(fake.writes().map(sent)).toEqual([
+        { method: 'POST', path, query: {}, body: { content: '+1' } },
+        { method: 'POST', path, query: {}, body: { content: '+1' } },
+        { method: 'POST', path, query: {}, body: { content: 'confused' } },
+      ]);
+    });
+
+    it('reports a comment that is gone as not-found, and a foreign answer as malformed', async () => {
+      expect((await failure(tracker().reactToComment(repo, 424242, '+1'))).kind).toBe('not-found');
+      const { id } = fake.addPullComment(repo, pr, 'maintainer', '/afk stop');
+      fake.failNext(
+        { method: 'POST' },
+        { status: 200, body: { content: 'eyes', created_at: '2024-05-01T10:00:00Z' } },
+      );
+      expect((await failure(tracker().reactToComment(repo, id, '+1'))).kind).toBe('malformed');
+    });
+  });
+});

@@ -1875,3 +1875,250 @@ describe('comment claims', () => {
     expect(error).toMatchObject({ kind: 'malformed', status: 200 });
   });
 });
+
+describe('conversations', () => {
+  const head = sha('h1');
+  let pr: number;
+  beforeEach(() => {
+    fake.pushCommit(repo, 'main', sha('m1'));
+    pr = fake.addPullRequest(repo, { head: 'afk/issue-1', headSha: head });
+  });
+
+  describe('readMergeability', () => {
+    it('answers null on the first read after a move, then the computed state', async () => {
+      fake.setConflict(repo, pr, true);
+      const first = await tracker().readMergeability(repo, pr);
+      const second = await tracker().readMergeability(repo, pr);
+
+      expect(first).toEqual({
+        mergeable: null,
+        state: 'unknown',
+        headSha: head,
+        baseSha: sha('m1'),
+      });
+      expect(second).toEqual({
+        mergeable: false,
+        state: 'dirty',
+        headSha: head,
+        baseSha: sha('m1'),
+      });
+      expect(fake.requests.map(sent)).toEqual([
+        { method: 'GET', path: `/repos/acme/app/pulls/${pr}`, query: {}, body: undefined },
+        { method: 'GET', path: `/repos/acme/app/pulls/${pr}`, query: {}, body: undefined },
+      ]);
+    });
+
+    it('reads the moved base sha, and clean once computed', async () => {
+      const base = fake.advanceBase(repo, pr);
+      await tracker().readMergeability(repo, pr);
+
+      await expect(tracker().readMergeability(repo, pr)).resolves.toEqual({
+        mergeable: true,
+        state: 'clean',
+        headSha: head,
+        baseSha: base,
+      });
+    });
+
+    it.each<[string, FakeFailure, string]>([
+      ['a 404', { status: 404, body: { message: 'Not Found' } }, 'not-found'],
+      ['a 502', { status: 502 }, 'transient'],
+      ['a malformed 200', 'malformed', 'malformed'],
+    ])('maps %s to %s', async (_what, answer, kind) => {
+      fake.failNext({ path: `/repos/acme/app/pulls/${pr}` }, answer);
+      const error = await failure(tracker().readMergeability(repo, pr));
+      expect(error.kind).toBe(kind);
+      expect(error.request).toBe(`GET /repos/acme/app/pulls/${pr}`);
+    });
+
+    it('reports a pull request GitHub does not know as not-found', async () => {
+      expect((await failure(tracker().readMergeability(repo, 99))).kind).toBe('not-found');
+    });
+  });
+
+  describe('readReviewFeedback', () => {
+    it('reads reviews, review comments and the conversation, in that order', async () => {
+      const review = fake.addReview(repo, pr, {
+        author: 'maintainer',
+        state: 'changes-requested',
+        body: 'Please rename.',
+        comments: [{ path: 'src/a.ts', line: 12, body: 'Call it `total`.' }],
+      });
+      const approval = fake.addReview(repo, pr, { author: 'alice', state: 'approved' });
+      const comment = fake.addPullComment(repo, pr, 'bob', 'Also the README.');
+
+      const feedback = await tracker().readReviewFeedback(repo, pr);
+
+      expect(feedback).toEqual({
+        reviews: [
+          {
+            id: review.id,
+            author: 'maintainer',
+            state: 'changes-requested',
+            body: 'Please rename.',
+            commitSha: head,
+            submittedAt: expect.any(String),
+          },
+          {
+            id: approval.id,
+            author: 'alice',
+            state: 'approved',
+            body: '',
+            commitSha: head,
+            submittedAt: expect.any(String),
+          },
+        ],
+        reviewComments: [
+          {
+            id: expect.any(Number),
+            reviewId: review.id,
+            author: 'maintainer',
+            path: 'src/a.ts',
+            line: 12,
+            body: 'Call it `total`.',
+            createdAt: expect.any(String),
+          },
+        ],
+        comments: [
+          {
+            id: comment.id,
+            author: 'bob',
+            body: 'Also the README.',
+            createdAt: expect.any(String),
+          },
+        ],
+      });
+      const q = { per_page: '100' };
+      expect(fake.requests.map(sent)).toEqual([
+        { method: 'GET', path: `/repos/acme/app/pulls/${pr}/reviews`, query: q, body: undefined },
+        { method: 'GET', path: `/repos/acme/app/pulls/${pr}/comments`, query: q, body: undefined },
+        { method: 'GET', path: `/repos/acme/app/issues/${pr}/comments`, query: q, body: undefined },
+      ]);
+    });
+
+    it.each([
+      ['commented', 'commented'],
+      ['dismissed', 'dismissed'],
+    ] as const)('maps a %s review', async (state, expected) => {
+      fake.addReview(repo, pr, { author: 'alice', state, body: 'text' });
+      const { reviews } = await tracker().readReviewFeedback(repo, pr);
+      expect(reviews.map((r) => r.state)).toEqual([expected]);
+    });
+
+    it('never sees another reviewer’s pending review or its comments', async () => {
+      fake.addReview(repo, pr, {
+        author: 'alice',
+        state: 'pending',
+        comments: [{ path: 'a.ts', line: 1, body: 'draft' }],
+      });
+      await expect(tracker().readReviewFeedback(repo, pr)).resolves.toEqual({
+        reviews: [],
+        reviewComments: [],
+        comments: [],
+      });
+    });
+
+    it('reads 150 reviews and 150 review comments across pages', async () => {
+      for (let n = 0; n < 150; n++) {
+        fake.addReview(repo, pr, {
+          author: 'alice',
+          state: 'commented',
+          comments: [{ path: 'a.ts', line: n + 1, body: `#${n}` }],
+        });
+      }
+      const feedback = await tracker().readReviewFeedback(repo, pr);
+      expect(feedback.reviews).toHaveLength(150);
+      expect(feedback.reviewComments.map((c) => c.line)).toEqual(
+        Array.from({ length: 150 }, (_, n) => n + 1),
+      );
+      expect(fake.requests).toHaveLength(5);
+    });
+
+    it('maps a comment whose line left the diff to line null, and a ghost to author null', async () => {
+      server.use(
+        http.get(`${baseUrl}/repos/${repo}/pulls/${pr}/comments`, () =>
+          HttpResponse.json([
+            {
+              id: 7,
+              pull_request_review_id: null,
+              user: null,
+              path: 'a.ts',
+              line: null,
+              body: 'outdated',
+              created_at: '2024-05-01T10:00:00Z',
+            },
+          ]),
+        ),
+      );
+      const { reviewComments } = await tracker().readReviewFeedback(repo, pr);
+      expect(reviewComments).toEqual([
+        {
+          id: 7,
+          reviewId: null,
+          author: null,
+          path: 'a.ts',
+          line: null,
+          body: 'outdated',
+          createdAt: '2024-05-01T10:00:00Z',
+        },
+      ]);
+    });
+
+    it('reports a review state GitHub does not document as malformed', async () => {
+      server.use(
+        http.get(`${baseUrl}/repos/${repo}/pulls/${pr}/reviews`, () =>
+          HttpResponse.json([
+            { id: 1, user: null, body: '', state: 'SHRUGGED', commit_id: null, submitted_at: null },
+          ]),
+        ),
+      );
+      const error = await failure(tracker().readReviewFeedback(repo, pr));
+      expect(error.kind).toBe('malformed');
+      expect(error.reason).toMatch(/^state:/);
+    });
+
+    it.each<[RegExp, FakeFailure, string]>([
+      [/\/pulls\/\d+\/reviews$/, { status: 404 }, 'not-found'],
+      [/\/pulls\/\d+\/comments$/, { status: 500 }, 'transient'],
+      [/\/issues\/\d+\/comments$/, 'malformed', 'malformed'],
+    ])('maps a failure of %s to %s', async (path, answer, kind) => {
+      fake.failNext({ path }, answer);
+      expect((await failure(tracker().readReviewFeedback(repo, pr))).kind).toBe(kind);
+    });
+  });
+
+  describe('reactToComment', () => {
+    it('reacts with 201, and takes the 200 for a reaction already there as done', async () => {
+      const { id } = fake.addPullComment(repo, pr, 'maintainer', '/afk answer yes');
+
+      await tracker().reactToComment(repo, id, '+1');
+      await tracker().reactToComment(repo, id, '+1');
+      await tracker().reactToComment(repo, id, 'confused');
+
+      expect(fake.reactions(repo, id)).toEqual({ '+1': ['afk-bot'], confused: ['afk-bot'] });
+      const path = `/repos/acme/app/issues/comments/${id}/reactions`;
+      expect(fake.writes().map(sent)).toEqual([
+        { method: 'POST', path, query: {}, body: { content: '+1' } },
+        { method: 'POST', path, query: {}, body: { content: '+1' } },
+        { method: 'POST', path, query: {}, body: { content: 'confused' } },
+      ]);
+    });
+
+    it('retries a 5xx: a reaction is idempotent', async () => {
+      const { id } = fake.addPullComment(repo, pr, 'maintainer', '/afk stop');
+      fake.failNext({ method: 'POST' }, { status: 502 });
+
+      await tracker({ retries: 1, maxRetryWaitSeconds: 0 }).reactToComment(repo, id, '+1');
+
+      expect(fake.reactions(repo, id)).toEqual({ '+1': ['afk-bot'] });
+      expect(fake.writes()).toHaveLength(2);
+    });
+
+    it('reports a comment that is gone as not-found, and a foreign answer as malformed', async () => {
+      expect((await failure(tracker().reactToComment(repo, 424242, '+1'))).kind).toBe('not-found');
+      const { id } = fake.addPullComment(repo, pr, 'maintainer', '/afk stop');
+      fake.failNext({ method: 'POST' }, { status: 200, body: { id: 1, content: 'eyes' } });
+      expect((await failure(tracker().reactToComment(repo, id, '+1'))).kind).toBe('malformed');
+    });
+  });
+});
