@@ -130,6 +130,22 @@ const modelSelectionInstance = z
   .regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/, 'expected a T3 provider instance id like "claudeAgent"')
   .max(64);
 
+/**
+ * One T3 server of several: a machine with room for `capacity` agents, and the repos whose
+ * checkouts live there (each allow-listed repo on exactly one server). Its token is its own:
+ * one server's token is never sent to another.
+ */
+const t3ServerSchema = z.strictObject({
+  name: z
+    .string()
+    .max(63, atMost(63))
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected lower-case letters, digits and "-"'),
+  url: baseUrl("the server's tokenFile"),
+  tokenFile: filePath().optional(),
+  capacity: z.number().int().min(1).max(1000),
+  repos: z.array(repoName).min(1, 'list at least one repo').max(1000),
+});
+
 const t3Schema = z
   .strictObject({
     url: baseUrl('t3.tokenFile / AFK_T3_TOKEN')
@@ -163,6 +179,14 @@ const t3Schema = z
       .default('full-access')
       .describe(
         'T3 runtime mode of the agent; auto needs T3 0.0.30 or later (checked before it is sent)',
+      ),
+    servers: z
+      .array(t3ServerSchema)
+      .min(1, 'list at least one server')
+      .max(100)
+      .optional()
+      .describe(
+        'several T3 servers instead of t3.url: [{name, url, tokenFile, capacity, repos}]; each allow-listed repo on exactly one; tokenFile may be left out only with one server (AFK_T3_TOKEN)',
       ),
   })
   .prefault({});
@@ -359,6 +383,7 @@ export const configSchema = z
         });
       }
     }
+    if (config.t3.servers !== undefined) checkT3Servers(config, ctx);
     if (config.dispatch.maxRunsPerRepo > config.dispatch.maxConcurrentRuns) {
       ctx.addIssue({
         code: 'custom',
@@ -367,6 +392,57 @@ export const configSchema = z
       });
     }
   });
+
+/**
+ * Placement is the config's: every allow-listed repo on exactly one server, names and
+ * addresses unique, and a token file per server when there are several (one token for all
+ * would hand each server the others' credential).
+ */
+function checkT3Servers(
+  config: z.output<typeof configSchema>,
+  ctx: z.core.$RefinementCtx<z.output<typeof configSchema>>,
+): void {
+  const servers = config.t3.servers ?? [];
+  const names = new Map<string, number>();
+  const urls = new Map<string, number>();
+  const placed = new Map<string, number>();
+  const at = (i: number, ...rest: Array<string | number>) => ['t3', 'servers', i, ...rest];
+  servers.forEach((server, i) => {
+    const sameName = names.get(server.name);
+    if (sameName !== undefined) {
+      const message = `"${server.name}" is already the name of t3.servers.${sameName}`;
+      ctx.addIssue({ code: 'custom', path: at(i, 'name'), message });
+    } else names.set(server.name, i);
+    const url = server.url.replace(/\/+$/, '').toLowerCase();
+    const sameUrl = urls.get(url);
+    if (sameUrl !== undefined) {
+      const message = `the same server as t3.servers.${sameUrl} (its capacity would count twice)`;
+      ctx.addIssue({ code: 'custom', path: at(i, 'url'), message });
+    } else urls.set(url, i);
+    if (server.tokenFile === undefined && servers.length > 1) {
+      const message = 'required with several servers (AFK_T3_TOKEN serves only a single one)';
+      ctx.addIssue({ code: 'custom', path: at(i, 'tokenFile'), message });
+    }
+    server.repos.forEach((repo, j) => {
+      const other = placed.get(repo.toLowerCase());
+      if (other === undefined) placed.set(repo.toLowerCase(), i);
+      else {
+        const where = other === i ? 'this server' : `t3.servers.${other}`;
+        const message = `"${repo}" is already on ${where}: a repo lives on one server`;
+        ctx.addIssue({ code: 'custom', path: at(i, 'repos', j), message });
+      }
+    });
+  });
+  if (config.t3.tokenFile !== undefined) {
+    const message = "not used with t3.servers: set each server's tokenFile";
+    ctx.addIssue({ code: 'custom', path: ['t3', 'tokenFile'], message });
+  }
+  config.repos.forEach((repo, i) => {
+    if (servers.length === 0 || placed.has(repo.toLowerCase())) return;
+    const message = `"${repo}" is on no T3 server: add it to the repos of one of t3.servers`;
+    ctx.addIssue({ code: 'custom', path: ['repos', i], message });
+  });
+}
 
 export type Config = z.output<typeof configSchema>;
 export type TrackerKind = Config['tracker']['kind'];
@@ -422,7 +498,7 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
   }
   const merged: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
   const overrides = applyEnv(merged, env);
-  const envProblems = [...overrides.problems];
+  const envProblems = [...overrides.problems, ...urlBesideServers(merged, overrides)];
   const fileProblems: string[] = [];
   const result = configSchema.safeParse(merged);
   if (!result.success) {
@@ -439,6 +515,21 @@ export function parseConfig(raw: unknown, env: Env): ParsedConfig {
     return { ok: false, problems, origin };
   }
   return { ok: true, config: result.data };
+}
+
+/**
+ * `t3.url` names the one server; `t3.servers` names several, each with its own url. Both at
+ * once is ambiguous, so it is refused, AFK_T3_URL included: an override that silently
+ * pointed every repo at one server would be worse than an error.
+ */
+function urlBesideServers(merged: Record<string, unknown>, overrides: EnvOverrides): string[] {
+  const t3 = merged['t3'];
+  if (t3 === null || typeof t3 !== 'object' || !('servers' in t3) || !('url' in t3)) return [];
+  return [
+    overrides.t3Url
+      ? "AFK_T3_URL: cannot override t3.url when t3.servers is set: unset it, or set each server's url"
+      : 't3.url: not used with t3.servers: each server has its own url',
+  ];
 }
 
 /** What the environment overrode, to name a bad value by the variable that set it. */
@@ -533,12 +624,29 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
 function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
   let schema: z.core.$ZodType = configSchema;
   for (const key of path) {
+    // An entry of a list (t3.servers.0): its keys are the element's.
+    const element = typeof key === 'number' ? arrayElement(schema) : undefined;
+    if (element !== undefined) {
+      schema = element;
+      continue;
+    }
     const shape = objectShape(schema);
     const child = shape === undefined ? undefined : shape[String(key)];
     if (child === undefined) return [];
     schema = child;
   }
   return Object.keys(objectShape(schema) ?? {});
+}
+
+/** The element schema of a list under its wrappers. */
+function arrayElement(schema: z.core.$ZodType): z.core.$ZodType | undefined {
+  let current: z.core.$ZodType | undefined = schema;
+  while (current !== undefined) {
+    if (current instanceof z.ZodArray) return current.element as z.core.$ZodType;
+    const def = current._zod.def as { innerType?: z.core.$ZodType };
+    current = def.innerType;
+  }
+  return undefined;
 }
 
 /** The shape of an object schema under its default/prefault/optional wrappers. */

@@ -22,6 +22,8 @@ export type SkipReason =
   | 'global-cap'
   | 'repo-busy'
   | 'tick-cap'
+  | 'server-full'
+  | 'server-down'
   | 'unknown-labeler'
   | 'untrusted-labeler'
   | 'trust-check-failed';
@@ -46,6 +48,20 @@ export interface DispatchInput {
    * cap. Counting them as empty could start more runs than `maxConcurrentRuns` allows.
    */
   unreadableRepos?: readonly string[];
+  /**
+   * With several T3 servers (`t3.servers`): each one's capacity and repos, and why it could not
+   * be read this tick, if it could not. Absent: one server, capped only by the dispatch caps.
+   */
+  servers?: readonly ServerSlot[];
+}
+
+/** A T3 server as selection sees it: how many live runs it may host, and whose. */
+export interface ServerSlot {
+  name: string;
+  capacity: number;
+  repos: readonly string[];
+  /** Set when the server could not be read: its repos start nothing this tick. */
+  down?: string | undefined;
 }
 
 export interface DispatchSelection {
@@ -84,6 +100,8 @@ export function selectDispatchable(input: DispatchInput): DispatchSelection {
 interface LiveRuns {
   keys: Set<string>;
   byRepo: ReadonlyMap<string, number>;
+  /** Live runs per server name (unreadable repos counted full, as for the global cap). */
+  byServer: ReadonlyMap<string, number>;
   /** Live runs, with the ones assumed for unreadable repos. */
   total: number;
   /** How the total was counted, when part of it is assumed. */
@@ -103,7 +121,30 @@ function countLiveRuns(input: DispatchInput): LiveRuns {
     unknownRuns === 0
       ? ''
       : ` (${unknownRuns} of them assumed: ${input.unreadableRepos?.join(', ')} could not be read)`;
-  return { keys, byRepo, total: keys.size + unknownRuns, counted };
+  const byServer = countServerRuns(input, byRepo);
+  return { keys, byRepo, byServer, total: keys.size + unknownRuns, counted };
+}
+
+function countServerRuns(input: DispatchInput, byRepo: ReadonlyMap<string, number>) {
+  const byServer = new Map<string, number>();
+  const unreadable = new Set(input.unreadableRepos?.map((r) => r.toLowerCase()));
+  const runsIn = new Map<string, number>();
+  for (const [repo, n] of byRepo) runsIn.set(repo.toLowerCase(), n);
+  for (const server of input.servers ?? []) {
+    const runs = server.repos.reduce((sum, repo) => {
+      const key = repo.toLowerCase();
+      const assumed = unreadable.has(key) ? input.config.dispatch.maxRunsPerRepo : 0;
+      return sum + (runsIn.get(key) ?? 0) + assumed;
+    }, 0);
+    byServer.set(server.name, runs);
+  }
+  return byServer;
+}
+
+/** The slot of the server `repo` is pinned to; undefined with one server. */
+function slotOf(input: DispatchInput, repo: string): ServerSlot | undefined {
+  const wanted = repo.toLowerCase();
+  return input.servers?.find((s) => s.repos.some((r) => r.toLowerCase() === wanted));
 }
 
 /** The ready issues no run owns and no human holds, best first. */
@@ -137,11 +178,15 @@ function admitCandidates(
 ): DispatchSelection {
   const selection: DispatchSelection = { selected: [], skipped: [], needTrust: [] };
   const byRepo = new Map(live.byRepo);
+  const byServer = new Map(live.byServer);
   let { total } = live;
   let taken = 0;
   for (const issue of candidates) {
     const repoLive = byRepo.get(issue.repo) ?? 0;
-    const capped = capOf(input.config.dispatch, issue, { total, taken, repoLive }, live.counted);
+    const slot = slotOf(input, issue.repo);
+    const server = slot === undefined ? null : { slot, live: byServer.get(slot.name) ?? 0 };
+    const count = { total, taken, repoLive, server };
+    const capped = capOf(input.config.dispatch, issue, count, live.counted);
     if (capped !== null) {
       selection.skipped.push(capped);
       continue;
@@ -157,23 +202,42 @@ function admitCandidates(
     taken += 1;
     total += 1;
     byRepo.set(issue.repo, repoLive + 1);
+    if (server !== null) byServer.set(server.slot.name, server.live + 1);
   }
   return selection;
 }
 
-/** The first cap that holds `issue` back, or null. */
+/**
+ * The first cap that holds `issue` back, or null. A server that could not be read comes
+ * first: nothing can start there, whatever the caps. Its capacity is beside the global and
+ * per-repo caps, never instead of them.
+ */
 function capOf(
   dispatch: Config['dispatch'],
   issue: Issue,
-  count: { total: number; taken: number; repoLive: number },
+  count: {
+    total: number;
+    taken: number;
+    repoLive: number;
+    server: { slot: ServerSlot; live: number } | null;
+  },
   counted: string,
 ): Skipped | null {
+  const { server } = count;
+  if (server?.slot.down !== undefined) {
+    const detail = `T3 server ${server.slot.name} could not be read: ${server.slot.down}`;
+    return skip(issue, 'server-down', detail);
+  }
   if (count.total >= dispatch.maxConcurrentRuns) {
     const detail = `${count.total} of ${dispatch.maxConcurrentRuns} runs live${counted}`;
     return skip(issue, 'global-cap', detail);
   }
   if (count.taken >= dispatch.maxDispatchesPerTick) {
     return skip(issue, 'tick-cap', `${dispatch.maxDispatchesPerTick} dispatch(es) per tick`);
+  }
+  if (server !== null && server.live >= server.slot.capacity) {
+    const detail = `${server.live} of ${server.slot.capacity} runs live on T3 server ${server.slot.name}`;
+    return skip(issue, 'server-full', detail);
   }
   if (count.repoLive >= dispatch.maxRunsPerRepo) {
     const detail = `${count.repoLive} of ${dispatch.maxRunsPerRepo} runs live in ${issue.repo}`;

@@ -19,3 +19,4 @@ export * from './metrics.js';
 export * from './status.js';
 export * from './doctor.js';
 export * from './t3-versions.js';
+export * from './servers.js';

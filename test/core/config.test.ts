@@ -178,6 +178,138 @@ describe('parseConfig', () => {
   });
 });
 
+describe('t3.servers', () => {
+  const server = (name: string, repos: string[], extra: Record<string, unknown> = {}) => ({
+    name,
+    url: `http://${name}.t3.test:3773`,
+    tokenFile: `/var/run/afk/${name}-token`,
+    capacity: 2,
+    repos,
+    ...extra,
+  });
+  const fleet = (servers: unknown[], extra: Record<string, unknown> = {}) => ({
+    repos: ['acme/api', 'acme/web', 'acme/ops'],
+    t3: { servers, ...extra },
+  });
+
+  it('accepts every allow-listed repo on exactly one server, the rest of t3 shared', () => {
+    const parsed = parseConfig(
+      fleet([server('a', ['acme/api', 'acme/web']), server('b', ['ACME/ops'])], {
+        model: 'claude-opus-4-7',
+      }),
+      {},
+    );
+    expect(parsed.ok && parsed.config.t3).toMatchObject({
+      model: 'claude-opus-4-7',
+      servers: [
+        { name: 'a', capacity: 2, repos: ['acme/api', 'acme/web'] },
+        { name: 'b', capacity: 2, repos: ['ACME/ops'] },
+      ],
+    });
+  });
+
+  it('lets a single server fall back to AFK_T3_TOKEN', () => {
+    const only = server('a', ['acme/api', 'acme/web', 'acme/ops'], { tokenFile: undefined });
+    expect(parseConfig(fleet([only]), {}).ok).toBe(true);
+  });
+
+  it.each([
+    [
+      'a repo on two servers',
+      fleet([server('a', ['acme/api', 'acme/web']), server('b', ['acme/ops', 'Acme/Api'])]),
+      ['t3.servers.1.repos.1: "Acme/Api" is already on t3.servers.0: a repo lives on one server'],
+    ],
+    [
+      'an allow-listed repo on no server',
+      fleet([server('a', ['acme/api']), server('b', ['acme/web'])]),
+      ['repos.2: "acme/ops" is on no T3 server: add it to the repos of one of t3.servers'],
+    ],
+    [
+      'two servers of one name',
+      fleet([server('a', ['acme/api', 'acme/web']), { ...server('b', ['acme/ops']), name: 'a' }]),
+      ['t3.servers.1.name: "a" is already the name of t3.servers.0'],
+    ],
+    [
+      'two servers at one address',
+      fleet([
+        server('a', ['acme/api', 'acme/web']),
+        server('b', ['acme/ops'], { url: 'http://a.t3.test:3773/' }),
+      ]),
+      ['t3.servers.1.url: the same server as t3.servers.0 (its capacity would count twice)'],
+    ],
+    [
+      'a capacity of 0',
+      fleet([server('a', ['acme/api', 'acme/web', 'acme/ops'], { capacity: 0 })]),
+      ['t3.servers.0.capacity: Too small: expected number to be >=1'],
+    ],
+    [
+      'a server URL with credentials',
+      fleet([
+        server('a', ['acme/api', 'acme/web', 'acme/ops'], { url: 'https://u:secret@t3.test' }),
+      ]),
+      [
+        "t3.servers.0.url: expected a URL without credentials, query or fragment (the token goes in the server's tokenFile)",
+      ],
+    ],
+    [
+      'a server URL with a query',
+      fleet([
+        server('a', ['acme/api', 'acme/web', 'acme/ops'], { url: 'https://t3.test/?token=x' }),
+      ]),
+      [
+        "t3.servers.0.url: expected a URL without credentials, query or fragment (the token goes in the server's tokenFile)",
+      ],
+    ],
+    [
+      'several servers, one without a token file',
+      fleet([
+        server('a', ['acme/api', 'acme/web']),
+        server('b', ['acme/ops'], { tokenFile: undefined }),
+      ]),
+      [
+        't3.servers.1.tokenFile: required with several servers (AFK_T3_TOKEN serves only a single one)',
+      ],
+    ],
+    [
+      't3.url beside t3.servers',
+      fleet([server('a', ['acme/api', 'acme/web', 'acme/ops'])], { url: 'http://t3.test' }),
+      ['t3.url: not used with t3.servers: each server has its own url'],
+    ],
+    [
+      't3.tokenFile beside t3.servers',
+      fleet([server('a', ['acme/api', 'acme/web', 'acme/ops'])], { tokenFile: '/x' }),
+      ["t3.tokenFile: not used with t3.servers: set each server's tokenFile"],
+    ],
+    [
+      'a server name that is not a word',
+      fleet([server('a', ['acme/api', 'acme/web', 'acme/ops'], { name: 'A b' })]),
+      ['t3.servers.0.name: expected lower-case letters, digits and "-"'],
+    ],
+    [
+      'a server key misspelt',
+      fleet([server('a', ['acme/api', 'acme/web', 'acme/ops'], { capacty: 2 })]),
+      ['t3.servers.0.capacty: unknown key (did you mean capacity?)'],
+    ],
+    ['an empty list', fleet([]), ['t3.servers: list at least one server']],
+  ])('rejects %s', (_name, raw, problems) => {
+    expect(problemsOf(raw)).toEqual(problems);
+  });
+
+  it.each([
+    [
+      { AFK_T3_URL: 'http://t3.local:3773' },
+      "AFK_T3_URL: cannot override t3.url when t3.servers is set: unset it, or set each server's url",
+    ],
+    [
+      { AFK_REPOS: 'acme/api,acme/new' },
+      'AFK_REPOS: entry 2 ("acme/new"): "acme/new" is on no T3 server: add it to the repos of one of t3.servers',
+    ],
+  ])('names the override that breaks the placement: %j', (env, problem) => {
+    const raw = fleet([server('a', ['acme/api', 'acme/web']), server('b', ['acme/ops'])]);
+    expect(problemsOf(raw, env)).toEqual([problem]);
+  });
+});
+
 describe('gateStatus', () => {
   it.each([
     [{}, false, 'kill switch is on (killSwitch / AFK_KILL_SWITCH)'],

@@ -5,6 +5,7 @@ import {
   judgeTrust,
   selectDispatchable,
   type Issue,
+  type ServerSlot,
   type TrustFact,
 } from '../../src/core/index.js';
 import { config, issue } from '../support/fixtures.js';
@@ -254,6 +255,122 @@ describe('selectDispatchable', () => {
       trust: new Map(),
     });
     expect(result.selected).toHaveLength(1);
+  });
+});
+
+describe('selectDispatchable with several T3 servers', () => {
+  // Server a hosts acme/api and acme/web; server b hosts acme/ops.
+  const slots = (a: Partial<ServerSlot> = {}, b: Partial<ServerSlot> = {}): ServerSlot[] => [
+    { name: 'a', capacity: 2, repos: ['acme/api', 'acme/web'], ...a },
+    { name: 'b', capacity: 1, repos: ['acme/ops'], ...b },
+  ];
+  const wide = config({
+    dispatch: { maxConcurrentRuns: 10, maxRunsPerRepo: 2, maxDispatchesPerTick: 10 },
+  });
+  const live = (repo: string, number: number) =>
+    issue({ repo, number, labels: ['agent-in-progress'] });
+  const queued = [
+    issue({ repo: 'acme/api', number: 1, createdAt: '2026-11-01T00:00:00Z' }),
+    issue({ repo: 'acme/web', number: 2, createdAt: '2026-11-02T00:00:00Z' }),
+    issue({ repo: 'acme/ops', number: 3, createdAt: '2026-11-03T00:00:00Z' }),
+    issue({ repo: 'acme/api', number: 4, createdAt: '2026-11-04T00:00:00Z' }),
+  ];
+
+  it.each([
+    [
+      'room on both servers',
+      slots(),
+      [],
+      [],
+      ['acme/api#1', 'acme/web#2', 'acme/ops#3'],
+      [['acme/api#4', 'server-full', '2 of 2 runs live on T3 server a']],
+    ],
+    [
+      'server a full of live runs',
+      slots(),
+      [live('acme/web', 9), live('acme/api', 8)],
+      [],
+      ['acme/ops#3'],
+      [
+        ['acme/api#1', 'server-full', '2 of 2 runs live on T3 server a'],
+        ['acme/web#2', 'server-full', '2 of 2 runs live on T3 server a'],
+        ['acme/api#4', 'server-full', '2 of 2 runs live on T3 server a'],
+      ],
+    ],
+    [
+      'a repo of server b unreadable, counted full',
+      slots({}, { repos: ['acme/ops', 'acme/gone'] }),
+      [],
+      ['acme/gone'],
+      ['acme/api#1', 'acme/web#2'],
+      [
+        ['acme/ops#3', 'server-full', '2 of 1 runs live on T3 server b'],
+        ['acme/api#4', 'server-full', '2 of 2 runs live on T3 server a'],
+      ],
+    ],
+    [
+      'server b down',
+      slots({}, { down: 't3: GET /api/orchestration/snapshot: 503 transient' }),
+      [],
+      [],
+      ['acme/api#1', 'acme/web#2'],
+      [
+        [
+          'acme/ops#3',
+          'server-down',
+          'T3 server b could not be read: t3: GET /api/orchestration/snapshot: 503 transient',
+        ],
+        ['acme/api#4', 'server-full', '2 of 2 runs live on T3 server a'],
+      ],
+    ],
+    [
+      'server a down, b the only one served',
+      slots({ down: 'unreachable' }),
+      [],
+      [],
+      ['acme/ops#3'],
+      [
+        ['acme/api#1', 'server-down', 'T3 server a could not be read: unreachable'],
+        ['acme/web#2', 'server-down', 'T3 server a could not be read: unreachable'],
+        ['acme/api#4', 'server-down', 'T3 server a could not be read: unreachable'],
+      ],
+    ],
+    [
+      'server b full, server a roomy',
+      slots({ capacity: 5 }),
+      [live('acme/ops', 7)],
+      [],
+      ['acme/api#1', 'acme/web#2', 'acme/api#4'],
+      [['acme/ops#3', 'server-full', '1 of 1 runs live on T3 server b']],
+    ],
+  ] as const)('%s', (_name, servers, inProgress, unreadableRepos, selected, skipped) => {
+    const result = selectDispatchable({
+      config: wide,
+      ready: queued,
+      inProgress: [...inProgress],
+      unreadableRepos,
+      trust: trustAll(queued),
+      servers,
+    });
+    expect(keys(result.selected)).toEqual(selected);
+    expect(result.skipped.map((s) => [issueKey(s.issue), s.reason, s.detail])).toEqual(skipped);
+  });
+
+  it("keeps the global and per-repo caps beside a server's capacity", () => {
+    const result = selectDispatchable({
+      config: config({
+        dispatch: { maxConcurrentRuns: 2, maxRunsPerRepo: 1, maxDispatchesPerTick: 10 },
+      }),
+      ready: queued,
+      inProgress: [],
+      trust: trustAll(queued),
+      servers: slots({ capacity: 10 }, { capacity: 10 }),
+    });
+    expect(keys(result.selected)).toEqual(['acme/api#1', 'acme/web#2']);
+    expect(result.skipped.map((s) => [issueKey(s.issue), s.reason])).toEqual([
+      ['acme/ops#3', 'global-cap'],
+      ['acme/api#4', 'global-cap'],
+    ]);
   });
 });
 
