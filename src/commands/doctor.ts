@@ -36,7 +36,13 @@ import {
 } from '../core/index.js';
 import { executePlan, type ActionResult } from '../tick/executor.js';
 import { EXIT, type Runtime } from '../tick/runtime.js';
-import { noDoorbell, secretSpecs, wireAdapters } from '../tick/wiring.js';
+import {
+  noDoorbell,
+  secretSpecs,
+  t3SecretSpecs,
+  wireAdapters,
+  type T3Fleet,
+} from '../tick/wiring.js';
 
 /**
  * Per request (each attempt). Doctor is run by a person waiting at a terminal, or as a
@@ -78,7 +84,8 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
 
   const mode = flags.fixLabels ? 'live' : 'dry-run';
   const adapters = await wireAdapters(config, runtime, { mode, log, timeouts: DOCTOR_TIMEOUTS });
-  const t3 = adapters.t3();
+  const fleet = adapters.t3Fleet();
+  const t3 = fleet.servers[0]!.client;
   let plan: Action[] = [];
   if (!secrets.tracker) {
     checks.push(check('skip', 'tracker', 'not checked without a tracker token'));
@@ -92,7 +99,7 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
     checks.push(...found.checks);
     plan = found.plan;
   }
-  checks.push(...(await checkT3(t3, config, secrets.t3)));
+  checks.push(...(await checkT3Servers(fleet, config, secrets.t3)));
   return report(failedChecks(checks) > 0 ? EXIT.actionFailed : EXIT.ok, checks, plan);
 }
 
@@ -164,7 +171,7 @@ function gatesCheck(config: Config): Check {
 async function checkSecrets(config: Config, env: Env) {
   const specs = secretSpecs(config);
   const tracker = await presence(specs.tracker, env);
-  const t3 = await presence(specs.t3, env);
+  const t3Tokens = await Promise.all(t3SecretSpecs(config).map((spec) => presence(spec, env)));
   // The doorbell is optional, but one that is configured must ring (README, "The doorbell").
   const slack = await presence({ ...specs.slack, name: 'Slack webhook' }, env, {
     absent: 'no doorbell, escalations page nobody',
@@ -175,9 +182,9 @@ async function checkSecrets(config: Config, env: Env) {
     ? await checkSlackUrl(specs.slack, env, slack.check)
     : slack.check;
   return {
-    checks: [tracker.check, t3.check, slackCheck],
+    checks: [tracker.check, ...t3Tokens.map((t) => t.check), slackCheck],
     tracker: tracker.present,
-    t3: t3.present,
+    t3: t3Tokens.map((t) => t.present),
   };
 }
 
@@ -334,21 +341,45 @@ async function checkRepo(
   return { checks: [accessCheck, labels], plan: [] };
 }
 
+/**
+ * Every T3 server, each as the single one is checked; with `t3.servers` each line names its
+ * server (`T3 a scopes`), so a runbook line still reads as one.
+ */
+async function checkT3Servers(
+  fleet: T3Fleet,
+  config: Config,
+  tokensPresent: boolean[],
+): Promise<Check[]> {
+  const checked = await Promise.all(
+    fleet.servers.map((server, i) =>
+      checkT3(server.client, server.url, config.t3.runtimeMode, tokensPresent[i] === true),
+    ),
+  );
+  if (!fleet.many) return checked.flat();
+  return checked.flatMap((checks, i) => {
+    const name = fleet.servers[i]?.name ?? '';
+    return checks.map((c) => ({ ...c, name: c.name.replace(/^T3\b/, `T3 ${name}`) }));
+  });
+}
+
 /** T3's reachability and version, then the token's scopes, then the snapshot. */
-async function checkT3(t3: T3Client, config: Config, tokenPresent: boolean): Promise<Check[]> {
+async function checkT3(
+  t3: T3Client,
+  url: string,
+  runtimeMode: Config['t3']['runtimeMode'],
+  tokenPresent: boolean,
+): Promise<Check[]> {
   const checks: Check[] = [];
   let reachable = false;
   let notReached = 'not checked: T3 is unreachable';
   try {
     const environment = await t3.readEnvironment();
     reachable = true;
-    checks.push(
-      check('pass', 'T3', `reachable at ${config.t3.url}, server ${environment.serverVersion}`),
-    );
-    const mode = checkT3RuntimeMode(config.t3.runtimeMode, environment.serverVersion);
+    checks.push(check('pass', 'T3', `reachable at ${url}, server ${environment.serverVersion}`));
+    const mode = checkT3RuntimeMode(runtimeMode, environment.serverVersion);
     if (mode !== null) checks.push(mode);
   } catch (error) {
-    checks.push(checkT3Unreachable(config.t3.url, error, failureOf(error)));
+    checks.push(checkT3Unreachable(url, error, failureOf(error)));
     if (error instanceof UpstreamError && error.status !== undefined) {
       notReached = 'not checked: T3 did not answer as T3';
     }

@@ -10,6 +10,7 @@ import {
   planLabelRepairs,
   type Action,
   type Issue,
+  type T3Snapshot,
 } from '../core/index.js';
 import type { ActionResult } from '../tick/executor.js';
 import {
@@ -28,6 +29,14 @@ import {
 import { mapLimit, READ_CONCURRENCY } from '../tick/map-limit.js';
 import type { Failure, Waiting } from '../tick/report.js';
 import type { Runtime, TickFlags } from '../tick/runtime.js';
+import {
+  noServerRead,
+  readFleetSnapshots,
+  recordServersDown,
+  serverGauges,
+  serverSlots,
+  type FleetSnapshots,
+} from '../tick/t3-fleet.js';
 import { selectWithTrust, type TrustQueue } from '../tick/trust.js';
 
 export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Promise<number> {
@@ -37,12 +46,17 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
 
   const queue = await readQueue(tick);
   if (queue === null) return reportPoll(tick, stopNothingRead(tick, 'cannot list issues'));
+  const servers = await readServers(tick, queue);
+  if (servers !== null && servers.snapshots.size === 0) {
+    const ending = stopUnreadable(tick, 'cannot read what a dispatch needs', noServerRead(servers));
+    return reportPoll(tick, ending, { queue, servers });
+  }
   const selection = await selectWithTrust(tick.ports.tracker, tick.config, queue);
   recordFailures(tick, selection.failures);
-  const dispatches = await planDispatches(tick, selection.selected);
+  const dispatches = await planDispatches(tick, selection.selected, servers);
   if (!dispatches.ok) {
     const ending = stopUnreadable(tick, 'cannot read what a dispatch needs', dispatches.error);
-    return reportPoll(tick, ending, { queue });
+    return reportPoll(tick, ending, { queue, servers });
   }
   recordFailures(tick, dispatches.failures);
   const plan = [...planLabelRepairs(tick.config, queue.inProgress), ...dispatches.actions];
@@ -57,11 +71,12 @@ export async function poll(flags: TickFlags, runtime: Runtime, log: Logger): Pro
   const summary = `poll: ${verb} ${dispatched.length}${dispatched.length > 0 ? ` (${dispatched.join(', ')})` : ''}; ${waiting.length} waiting; ${failed} failed${stopNote(tick, notStarted)}`;
   const fields = { dispatched, waiting: waiting.length, failed, notStarted };
   const ending = concludeTick(tick, summary, fields, failed + notStarted);
-  return reportPoll(tick, ending, { queue, plan, results, waiting, dispatched });
+  return reportPoll(tick, ending, { queue, servers, plan, results, waiting, dispatched });
 }
 
 interface PollFacts {
   queue?: TrustQueue;
+  servers?: FleetSnapshots | null;
   plan?: Action[];
   results?: ActionResult[];
   waiting?: Waiting[];
@@ -70,7 +85,13 @@ interface PollFacts {
 
 function reportPoll(tick: TickContext, ending: Ending, facts: PollFacts = {}): Promise<number> {
   const { queue, plan = [], results = [], waiting = [], dispatched = [] } = facts;
+  const servers = serverGauges(
+    tick.ports.t3Fleet,
+    queue?.inProgress ?? null,
+    facts.servers ?? null,
+  );
   return finishTick(tick, ending, {
+    servers,
     plan,
     results,
     waiting,
@@ -109,6 +130,20 @@ async function readQueue(tick: TickContext): Promise<TrustQueue | null> {
   };
 }
 
+/**
+ * With several T3 servers, every server's snapshot, read at once before selection: a server
+ * that cannot be read starts nothing in its repos (each waits, naming it), and the others'
+ * candidates take the slots. Null with one server: its snapshot is read only for a dispatch.
+ */
+async function readServers(tick: TickContext, queue: TrustQueue): Promise<FleetSnapshots | null> {
+  const fleet = tick.ports.t3Fleet;
+  if (!fleet.many || queue.ready.length === 0) return null;
+  const read = await readFleetSnapshots(fleet.servers);
+  if (read.snapshots.size > 0) recordServersDown(tick, read);
+  queue.servers = serverSlots(fleet, read.down);
+  return read;
+}
+
 type Dispatches =
   | { ok: true; actions: Action[]; issues: Issue[]; failures: Failure[] }
   | { ok: false; error: unknown };
@@ -118,14 +153,25 @@ type Dispatches =
  * whose comments cannot be read, or that cannot be dispatched, is a failure of that issue; a
  * snapshot or a login that cannot be read stops the tick.
  */
-async function planDispatches(tick: TickContext, selected: Issue[]): Promise<Dispatches> {
+async function planDispatches(
+  tick: TickContext,
+  selected: Issue[],
+  servers: FleetSnapshots | null,
+): Promise<Dispatches> {
   const planned = { ok: true as const, actions: [] as Action[], issues: [] as Issue[] };
   const failures: Failure[] = [];
   if (selected.length === 0) return { ...planned, failures };
-  const { tracker, t3 } = tick.ports;
-  let snapshot, selfLogin;
+  const { tracker, t3, t3Fleet } = tick.ports;
+  let snapshotOf: (issue: Issue) => T3Snapshot | undefined, selfLogin;
   try {
-    [snapshot, selfLogin] = await Promise.all([t3.readSnapshot(), tracker.getSelfLogin()]);
+    if (servers === null) {
+      let snapshot: T3Snapshot;
+      [snapshot, selfLogin] = await Promise.all([t3.readSnapshot(), tracker.getSelfLogin()]);
+      snapshotOf = () => snapshot;
+    } else {
+      selfLogin = await tracker.getSelfLogin();
+      snapshotOf = (issue) => servers.snapshots.get(t3Fleet.of(issue.repo).name);
+    }
   } catch (error) {
     return { ok: false, error };
   }
@@ -143,6 +189,12 @@ async function planDispatches(tick: TickContext, selected: Issue[]): Promise<Dis
       return;
     }
     const afkComment = findAfkComment(read.list, selfLogin);
+    const snapshot = snapshotOf(issue);
+    if (snapshot === undefined) {
+      // Selection starts nothing on a server that could not be read: this is a bug's guard.
+      failures.push({ issue, error: 'its T3 server could not be read' });
+      return;
+    }
     const now = tick.runtime.now();
     const decided = planDispatch({ config: tick.config, issue, afkComment, snapshot, now });
     if (!decided.ok) {

@@ -13,12 +13,15 @@ import {
   findAfkComment,
   issueKey,
   newestEscalations,
+  hostOf,
   renderStatus,
   summarizeStatus,
   type AfkComment,
   type Config,
   type Issue,
   type RepoName,
+  type ServerSlot,
+  type ServerView,
   type StatusView,
   type T3,
   type T3Snapshot,
@@ -28,8 +31,15 @@ import { loadScope } from '../tick/gates.js';
 import { mapLimit, READ_CONCURRENCY } from '../tick/map-limit.js';
 import { readEachRepo } from '../tick/repos.js';
 import { EXIT, type Runtime } from '../tick/runtime.js';
+import {
+  describeServerDown,
+  noServerRead,
+  readFleetSnapshots,
+  serverGauges,
+  serverSlots,
+} from '../tick/t3-fleet.js';
 import { selectWithTrust } from '../tick/trust.js';
-import { buildPorts } from '../tick/wiring.js';
+import { buildPorts, type T3Fleet } from '../tick/wiring.js';
 
 export interface StatusFlags {
   config?: string;
@@ -57,8 +67,9 @@ export async function status(flags: StatusFlags, runtime: Runtime, log: Logger):
   }
 
   // Read-only adapters: a status can never write, whatever a bug would call.
-  const { tracker, t3 } = await buildPorts(config, runtime, 'dry-run', { log });
-  const read = await readView({ tracker, t3, config, repos, gates, now: runtime.now, log });
+  const { tracker, t3, t3Fleet } = await buildPorts(config, runtime, 'dry-run', { log });
+  const sources = { tracker, t3, t3Fleet, config, repos, gates, now: runtime.now, log };
+  const read = await readView(sources);
   if (!read.ok) return write(EXIT.upstreamUnreadable, null, read.summary);
   const { view } = read;
   const summary = summarizeStatus(view);
@@ -92,6 +103,7 @@ function writeStatus(
 interface ViewSources {
   tracker: Tracker;
   t3: T3;
+  t3Fleet: T3Fleet;
   config: Config;
   repos: RepoName[];
   gates: Gates;
@@ -115,7 +127,7 @@ async function readView(
   const { inProgress, escalated } = board;
 
   // T3 knows only the turn and session of each run: without it the rest is still shown.
-  const t3Read = inProgress.length > 0 ? readT3(from.t3) : Promise.resolve(noRuns);
+  const t3Read = readStatusT3(from, inProgress, logError);
   let selfLogin = '';
   try {
     const needSelf = inProgress.length > 0 || escalated.length > 0;
@@ -127,12 +139,11 @@ async function readView(
     logError(summary);
     return { ok: false, summary };
   }
-  const { snapshot, t3Unreadable } = await t3Read;
-  if (t3Unreadable !== null) logError(`status: T3 could not be read: ${t3Unreadable}`);
-
+  const { snapshotOf, t3Unreadable, servers, slots, serverFailures } = await t3Read;
+  const queued = slots === undefined ? board : { ...board, servers: slots };
   // The labelers of the issues poll would take next, looked up as poll does: an untrusted one
   // is shown with the reason poll will never start it.
-  const { trust, failures: trustFailures } = await selectWithTrust(tracker, config, board);
+  const { trust, failures: trustFailures } = await selectWithTrust(tracker, config, queued);
   const comments = await readComments(tracker, selfLogin, [inProgress, escalated]);
   const [runComments = [], escalationComments = []] = comments.found;
   const now = from.now();
@@ -142,23 +153,25 @@ async function readView(
       describeLiveRun({
         issue,
         afkComment: runComments[i] ?? null,
-        snapshot,
+        snapshot: snapshotOf(issue),
         maxFixForwards: config.watch.maxFixForwards,
         now,
       }),
     ),
-    queue: describeQueue({ config, ...board, trust }),
+    queue: describeQueue({ config, ...queued, trust }),
     escalations: escalated.map((issue, i) =>
       describeEscalation(issue, escalationComments[i] ?? null),
     ),
     failures: [
       ...board.failures,
+      ...serverFailures,
       ...trustFailures.map(
         ({ issue, error }) => `${issue === null ? 'status' : issueKey(issue)}: ${error}`,
       ),
       ...comments.failures,
     ],
     t3Unreadable,
+    ...(servers === undefined ? {} : { servers }),
   };
   return { ok: true, view };
 }
@@ -206,6 +219,64 @@ async function readComments(tracker: Tracker, selfLogin: string, lists: Issue[][
 /** No live run: nothing to ask T3. */
 const emptySnapshot: T3Snapshot = { sequence: 0, detail: 'slim', projects: [], threads: [] };
 const noRuns = { snapshot: emptySnapshot, t3Unreadable: null };
+
+interface StatusT3 {
+  /** null: the run's T3 server could not be read. */
+  snapshotOf(issue: Issue): T3Snapshot | null;
+  /** Why no T3 could be read at all (status exits 3). */
+  t3Unreadable: string | null;
+  /** With several servers: each one's row, and the slots selection counts. */
+  servers?: ServerView[];
+  slots?: ServerSlot[];
+  /** Servers that could not be read while others could (status exits 1). */
+  serverFailures: string[];
+}
+
+/**
+ * What T3 knows of the runs. One server is read only when there is a live run; several are
+ * all read at once, since the view shows each one's state.
+ */
+async function readStatusT3(
+  from: ViewSources,
+  inProgress: Issue[],
+  logError: (message: string) => void,
+): Promise<StatusT3> {
+  const read = await readStatusSnapshots(from, inProgress);
+  if (read.t3Unreadable !== null) logError(`status: T3 could not be read: ${read.t3Unreadable}`);
+  read.serverFailures.forEach(logError);
+  return read;
+}
+
+async function readStatusSnapshots(from: ViewSources, inProgress: Issue[]): Promise<StatusT3> {
+  const fleet = from.t3Fleet;
+  if (!fleet.many) {
+    const { snapshot, t3Unreadable } = inProgress.length > 0 ? await readT3(from.t3) : noRuns;
+    return { snapshotOf: () => snapshot, t3Unreadable, serverFailures: [] };
+  }
+  const read = await readFleetSnapshots(fleet.servers);
+  const gauges = serverGauges(fleet, inProgress, read) ?? [];
+  const servers = fleet.servers.map((server, i) => ({
+    name: server.name,
+    host: hostOf(server.url),
+    liveRuns: gauges[i]?.liveRuns ?? 0,
+    capacity: server.capacity ?? 0,
+    error: read.down.get(server.name) ?? null,
+  }));
+  const none = read.snapshots.size === 0;
+  const serverFailures = none
+    ? []
+    : fleet.servers.flatMap((server) => {
+        const error = read.down.get(server.name);
+        return error === undefined ? [] : [describeServerDown(server, error, [])];
+      });
+  return {
+    snapshotOf: (issue) => read.snapshots.get(fleet.of(issue.repo).name) ?? null,
+    t3Unreadable: none ? noServerRead(read).message : null,
+    servers,
+    slots: serverSlots(fleet, read.down),
+    serverFailures,
+  };
+}
 
 /** The snapshot, or why T3 could not be read (a configuration error still goes up). */
 async function readT3(

@@ -14,6 +14,7 @@ import {
   type Evidence,
   type Issue,
   type ReadRequest,
+  type RepoName,
   type T3Snapshot,
   type Tracker,
 } from '../core/index.js';
@@ -34,8 +35,10 @@ import {
 import { mapLimit } from '../tick/map-limit.js';
 import type { Failure, Waiting } from '../tick/report.js';
 import type { Runtime, TickFlags } from '../tick/runtime.js';
+import { readRunSnapshots, type RunT3 } from '../tick/t3-fleet.js';
 
 const RUN_CONCURRENCY = 4;
+const SERVER_DOWN = 'server-down';
 /** More reads than any decision needs: a guard against a loop, not a budget. */
 const MAX_READS_PER_RUN = 8;
 
@@ -50,7 +53,7 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   if (!opened.open) return opened.exitCode;
   const { tick } = opened;
 
-  const { tracker, t3 } = tick.ports;
+  const { tracker } = tick.ports;
   const lists = await readTickRepos(tick, 4, 'list its live runs', (repo) =>
     tracker.listLabelledIssues(repo, tick.config.labels.inProgress, 'all'),
   );
@@ -61,14 +64,14 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     const summary = `watch: no live runs${failed > 0 ? `; ${failed} failed` : ''}`;
     return reportWatch(tick, concludeTick(tick, summary, {}, failed), { live });
   }
-  let snapshot: T3Snapshot;
+  let t3Of: (repo: RepoName) => RunT3;
   let selfLogin: string;
   try {
-    [snapshot, selfLogin] = await Promise.all([t3.readSnapshot(), tracker.getSelfLogin()]);
+    [t3Of, selfLogin] = await Promise.all([readRunSnapshots(tick, live), tracker.getSelfLogin()]);
   } catch (error) {
     return reportWatch(tick, stopUnreadable(tick, 'cannot read the runs', error), { live });
   }
-  const { runs, unread, failures } = await decideRuns(tick, live, { snapshot, selfLogin });
+  const { runs, unread, failures } = await decideRuns(tick, live, { t3Of, selfLogin });
   recordFailures(tick, failures);
 
   const executed = await executeTick(
@@ -76,8 +79,10 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     runs.flatMap((r) => r.actions),
   );
   const { results, failed } = executed;
-  const notStarted = executed.notStarted + unread.length;
-  const summary = `watch: ${live.length} live run(s)${tally(runs)}; ${failed} failed${stopNote(tick, notStarted)}`;
+  // A run whose T3 server is down waits for it; its server is the failure already counted.
+  const offline = unread.filter((u) => u.reason === SERVER_DOWN).length;
+  const notStarted = executed.notStarted + unread.length - offline;
+  const summary = `watch: ${live.length} live run(s)${tally(runs)}${offline > 0 ? `, ${offline} not read (T3 server down)` : ''}; ${failed} failed${stopNote(tick, notStarted)}`;
   const fields = { runs: live.length, failed, notStarted };
   const ending = concludeTick(tick, summary, fields, failed + notStarted);
   return reportWatch(tick, ending, { live, runs, results, waiting: unread });
@@ -124,16 +129,19 @@ function tally(runs: RunOutcome[]): string {
 async function decideRuns(
   tick: TickContext,
   live: Issue[],
-  seen: { snapshot: T3Snapshot; selfLogin: string },
+  seen: { t3Of: (repo: RepoName) => RunT3; selfLogin: string },
 ): Promise<{ runs: RunOutcome[]; unread: Waiting[]; failures: Failure[] }> {
-  const ctx: RunContext = {
-    ...seen,
-    ports: tick.ports,
-    runtime: tick.runtime,
-    config: tick.config,
-  };
+  const base = { selfLogin: seen.selfLogin, runtime: tick.runtime, config: tick.config };
   const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
     if (tick.stop.aborted) return { issue, unread: `stopped by ${String(tick.stop.reason)}` };
+    // Each run is read from its repo's T3 server; one that is down leaves its runs unread.
+    const t3 = seen.t3Of(issue.repo);
+    if (!t3.ok) return { issue, offline: `T3 server ${t3.server} could not be read: ${t3.error}` };
+    const ctx: RunContext = {
+      ...base,
+      snapshot: t3.snapshot,
+      ports: { ...tick.ports, t3: t3.t3 },
+    };
     try {
       return { issue, run: await decideRun(issue, ctx) };
     } catch (error) {
@@ -147,6 +155,8 @@ async function decideRuns(
   for (const d of decided) {
     if ('run' in d) runs.push(d.run);
     else if ('unread' in d) unread.push({ issue: d.issue, reason: 'not read', detail: d.unread });
+    else if ('offline' in d)
+      unread.push({ issue: d.issue, reason: SERVER_DOWN, detail: d.offline });
     else failures.push({ issue: d.issue, error: d.error });
   }
   return { runs, unread, failures };

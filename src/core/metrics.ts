@@ -22,6 +22,18 @@ export interface TickMetricFacts {
   queueDepth: number | null;
   /** watch: the reason of each escalation decided this tick; null: not watch's, or not read. */
   escalations: readonly string[] | null;
+  /** With several T3 servers (`t3.servers`): each one's live runs, capacity and reachability. */
+  servers?: readonly ServerMetricFacts[] | undefined;
+}
+
+export interface ServerMetricFacts {
+  name: string;
+  /** null: no cap of its own. */
+  capacity: number | null;
+  /** In-progress issues of the server's repos; null: not read. */
+  liveRuns: number | null;
+  /** Did its snapshot answer this tick? null: not asked. */
+  up: boolean | null;
 }
 
 type Labels = ReadonlyArray<readonly [string, string]>;
@@ -108,8 +120,35 @@ function workFamilies(facts: TickMetricFacts): Family[] {
   ];
 }
 
+/** Each T3 server: its live runs beside its capacity, and whether it answered. */
+function serverFamilies(facts: TickMetricFacts): Family[] {
+  const servers = facts.servers ?? [];
+  const per = (value: (s: ServerMetricFacts) => number | null) =>
+    servers.flatMap((s) => {
+      const v = value(s);
+      return v === null ? [] : [{ labels: [['server', s.name] as const], value: v }];
+    });
+  return [
+    {
+      name: 'afk_t3_server_live_runs',
+      help: 'Runs holding the in-progress label in the repos pinned to the T3 server.',
+      samples: per((s) => s.liveRuns),
+    },
+    {
+      name: 'afk_t3_server_capacity',
+      help: 'Live runs the T3 server may host (t3.servers capacity).',
+      samples: per((s) => s.capacity),
+    },
+    {
+      name: 'afk_t3_server_up',
+      help: 'Whether the T3 server answered its snapshot this tick (1) or not (0).',
+      samples: per((s) => (s.up === null ? null : s.up ? 1 : 0)),
+    },
+  ];
+}
+
 export function renderTickMetrics(facts: TickMetricFacts): string {
-  return [...tickFamilies(facts), ...workFamilies(facts)]
+  return [...tickFamilies(facts), ...workFamilies(facts), ...serverFamilies(facts)]
     .filter((family) => family.samples.length > 0)
     .flatMap((family) => [
       `# HELP ${family.name} ${escapeHelp(family.help)}`,

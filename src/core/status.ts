@@ -13,6 +13,7 @@ import {
   compareCandidates,
   priorityRank,
   selectDispatchable,
+  type ServerSlot,
   type SkipReason,
   type TrustFact,
 } from './dispatch.js';
@@ -71,6 +72,19 @@ export interface StatusView {
   failures: string[];
   /** Why T3 could not be read: its columns show `unknown`, and status exits 3. */
   t3Unreadable: string | null;
+  /** With several T3 servers (`t3.servers`): each one, its load and whether it answered. */
+  servers?: ServerView[];
+}
+
+export interface ServerView {
+  name: string;
+  /** Host and port only: the rest of the URL adds nothing to a view. */
+  host: string;
+  /** In-progress issues of the repos pinned to it. */
+  liveRuns: number;
+  capacity: number;
+  /** null: it answered; else why it could not be read (its runs' T3 columns show unknown). */
+  error: string | null;
 }
 
 /** The escalations status reads comments for: the newest few, so the view stays cheap. */
@@ -174,6 +188,8 @@ export function describeQueue(input: {
   trust?: ReadonlyMap<string, TrustFact>;
   /** Repos that could not be read: counted full against the global cap, as poll does. */
   unreadableRepos?: readonly string[];
+  /** With several T3 servers: their capacity and the ones that could not be read, as poll. */
+  servers?: readonly ServerSlot[];
 }): QueueEntry[] {
   const { config } = input;
   const selection = selectDispatchable({ ...input, trust: input.trust ?? new Map() });
@@ -296,6 +312,17 @@ const runRow = (run: LiveRunView): string[] => [
   run.problem ?? run.now ?? '-',
 ];
 
+/** The T3 servers: a down one's runs show THREAD unknown, and its repos start nothing. */
+function renderServers(servers: readonly ServerView[]): string[] {
+  const rows = servers.map((server) => [
+    server.name,
+    server.host,
+    `${server.liveRuns}/${server.capacity}`,
+    server.error === null ? 'reachable' : `unreachable: ${server.error}`,
+  ]);
+  return renderSection('T3 servers', 'none', ['SERVER', 'HOST', 'RUNS', 'STATE'], rows, 0);
+}
+
 /** `limit` caps each table's rows (0: no cap); JSON, built from the view, always has them all. */
 export function renderStatus(view: StatusView, options: { limit?: number } = {}): string {
   const limit = options.limit ?? 0;
@@ -305,6 +332,7 @@ export function renderStatus(view: StatusView, options: { limit?: number } = {})
   const lines = [
     `gates: ${gates}; ${view.gates.repos.length} repo(s): ${view.gates.repos.join(', ')}`,
   ];
+  if (view.servers !== undefined) lines.push(...renderServers(view.servers));
   const runHeaders = ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'];
   lines.push(...renderSection('live runs', 'none', runHeaders, view.runs.map(runRow), limit));
   if (view.t3Unreadable !== null) {

@@ -14,6 +14,7 @@ import {
   type Doorbell,
   type IssueRef,
   type Plan,
+  type RepoName,
   type T3,
   type Tracker,
 } from '../core/index.js';
@@ -22,6 +23,8 @@ import { done, openClaims, type IssueClaim, type Outcome } from './claims.js';
 export interface Ports {
   tracker: Tracker;
   t3: T3;
+  /** With several T3 servers (`t3.servers`): the one a repo's commands go to. */
+  t3Of?: (repo: RepoName) => T3;
   doorbell: Doorbell;
 }
 
@@ -120,18 +123,29 @@ function holdsBack(action: Action, error: unknown): boolean {
 }
 
 async function perform(action: Action, ports: Ports, claim: IssueClaim): Promise<Outcome> {
-  const { tracker, t3 } = ports;
+  const { tracker } = ports;
+  const t3 = () => ports.t3Of?.(action.issue.repo) ?? ports.t3;
   switch (action.kind) {
     case 'ensureProject':
-      return t3.createProject(action.command).then(() => done);
+      return t3()
+        .createProject(action.command)
+        .then(() => done);
     case 'createThread':
-      return t3.createThread(action.command).then(() => done);
+      return t3()
+        .createThread(action.command)
+        .then(() => done);
     case 'startTurn':
-      return t3.startTurn(action.command).then(() => done);
+      return t3()
+        .startTurn(action.command)
+        .then(() => done);
     case 'stopSession':
-      return t3.stopSession(action.command).then(() => done);
+      return t3()
+        .stopSession(action.command)
+        .then(() => done);
     case 'archiveThread':
-      return t3.archiveThread(action.command).then(() => done);
+      return t3()
+        .archiveThread(action.command)
+        .then(() => done);
     case 'upsertChecklist':
       return writeChecklist(action, tracker, claim);
     case 'notify':

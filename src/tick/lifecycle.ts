@@ -11,6 +11,7 @@ import {
   type Action,
   type Config,
   type RepoName,
+  type TickMetricFacts,
 } from '../core/index.js';
 import { executePlan, type ActionResult } from './executor.js';
 import { startTickClock } from './clock.js';
@@ -219,6 +220,8 @@ export interface TickFacts {
   liveRuns: number | null;
   queueDepth: number | null;
   escalations: readonly string[] | null;
+  /** With several T3 servers: each one's gauges. */
+  servers?: TickMetricFacts['servers'];
 }
 
 /** Ends a tick: the report on stdout, the metrics pushed; returns the exit code. */
@@ -276,6 +279,7 @@ async function pushTickMetrics(
     liveRuns: outcome.liveRuns,
     queueDepth: outcome.queueDepth,
     escalations: outcome.escalations,
+    servers: outcome.servers,
   });
   const { pushMetrics } = await import('../adapters/metrics.js');
   const pushed = await pushMetrics({ url: pushgatewayUrl, job, command: tick.command }, body, {

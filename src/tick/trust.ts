@@ -10,6 +10,7 @@ import {
   type Issue,
   type Permission,
   type RepoName,
+  type ServerSlot,
   type Tracker,
   type TrustFact,
 } from '../core/index.js';
@@ -21,6 +22,8 @@ export interface TrustQueue {
   inProgress: Issue[];
   /** Repos left out: their caps cannot be counted. */
   unreadableRepos: RepoName[];
+  /** With several T3 servers: their capacity, and the ones that could not be read. */
+  servers?: ServerSlot[];
 }
 
 /**

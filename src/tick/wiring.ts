@@ -4,7 +4,17 @@
 import type { Logger } from '../adapters/log.js';
 import { requiredSecret, secretConfigured, type SecretSpec } from '../adapters/secrets.js';
 import type { T3Client } from '../adapters/t3.js';
-import type { Config, Doorbell, Tracker, Upstream } from '../core/index.js';
+import {
+  serverOfRepo,
+  t3ServersOf,
+  type Config,
+  type Doorbell,
+  type RepoName,
+  type T3,
+  type T3ServerPlace,
+  type Tracker,
+  type Upstream,
+} from '../core/index.js';
 import type { Ports } from './executor.js';
 import { createRequestMeter, fetchFor, isLoopback, type RequestCount } from './http.js';
 import { TIMEOUTS, type Mode, type Runtime } from './runtime.js';
@@ -33,6 +43,35 @@ export function secretSpecs(config: Config) {
   } satisfies Record<string, SecretSpec>;
 }
 
+/**
+ * The token of each T3 server. The single server of `t3.url` keeps its keys; with
+ * `t3.servers` each server's is its own file, and AFK_T3_TOKEN only when there is one server
+ * (a shared token would send each server the others' credential).
+ */
+export function t3SecretSpecs(config: Config): SecretSpec[] {
+  const { servers } = config.t3;
+  if (servers === undefined) return [secretSpecs(config).t3];
+  return servers.map((server, i) => ({
+    name: `T3 token of ${server.name}`,
+    fileKey: `t3.servers.${i}.tokenFile`,
+    file: server.tokenFile,
+    envVars: servers.length === 1 ? ['AFK_T3_TOKEN'] : [],
+  }));
+}
+
+/** A T3 server and its client. */
+export interface T3Route extends T3ServerPlace {
+  client: T3Client;
+}
+
+/** Every T3 server of the config, and the one each repo is pinned to. */
+export interface T3Fleet {
+  servers: T3Route[];
+  /** Several servers (`t3.servers`), not the one of `t3.url`. */
+  many: boolean;
+  of(repo: RepoName): T3Route;
+}
+
 export interface Wiring {
   /** Anything but `live` gets adapters that cannot write (http.ts). */
   mode: Mode;
@@ -46,7 +85,9 @@ export interface Wiring {
 /** The adapters, each built when asked for, and the requests they sent so far. */
 export interface Adapters {
   tracker(): Promise<Tracker>;
+  /** The single server's client (with `t3.servers`, the first server's). */
   t3(): T3Client;
+  t3Fleet(): T3Fleet;
   doorbell(): Doorbell;
   requestCounts(): RequestCount[];
 }
@@ -71,6 +112,13 @@ export async function wireAdapters(
   // loopback (the demo, the end-to-end tests) has no secondary limits to respect.
   const throttle =
     runtime.http?.throttle ?? (isLoopback(config.tracker.apiUrl) ? false : undefined);
+  const t3Options = {
+    fetch: fetch('t3'),
+    ...(retries === undefined ? {} : { retries }),
+    timeoutMs: timeoutMs ?? timeouts.t3Ms,
+    ...signal,
+  };
+  const t3Fleet = () => wireT3Fleet(config, runtime, (o) => createT3Client({ ...o, ...t3Options }));
   return {
     tracker: () =>
       createTracker(config.tracker.kind, {
@@ -84,15 +132,8 @@ export async function wireAdapters(
         timeoutMs: timeoutMs ?? timeouts.trackerMs,
         ...signal,
       }),
-    t3: () =>
-      createT3Client({
-        baseUrl: config.t3.url,
-        token: requiredSecret(secrets.t3, runtime.env),
-        fetch: fetch('t3'),
-        ...(retries === undefined ? {} : { retries }),
-        timeoutMs: timeoutMs ?? timeouts.t3Ms,
-        ...signal,
-      }),
+    t3: () => t3Fleet().servers[0]!.client,
+    t3Fleet,
     // No webhook configured means no doorbell: watch plans none, and escalations go on. A
     // configured one whose file cannot be read fails its ring, and the relabel waits for it.
     doorbell: () =>
@@ -109,6 +150,37 @@ export async function wireAdapters(
   };
 }
 
+/** A client per T3 server, each with its own token. */
+function wireT3Fleet(
+  config: Config,
+  runtime: Runtime,
+  create: (options: { baseUrl: string; token: () => Promise<string> }) => T3Client,
+): T3Fleet {
+  const specs = t3SecretSpecs(config);
+  const servers = t3ServersOf(config).map((place, i) => ({
+    ...place,
+    client: create({ baseUrl: place.url, token: requiredSecret(specs[i]!, runtime.env) }),
+  }));
+  return { servers, many: config.t3.servers !== undefined, of: routeOf(servers) };
+}
+
+const routeOf =
+  (servers: T3Route[]) =>
+  (repo: RepoName): T3Route => {
+    const route = serverOfRepo(servers, repo);
+    // The config pins every allow-listed repo, and a tick reads no other.
+    if (route === undefined) throw new Error(`${repo} is on no T3 server`);
+    return route;
+  };
+
+/**
+ * With several servers no call may go to "the" T3: each names its repo's server. One that
+ * does not is a bug, and fails rather than reaching the wrong machine.
+ */
+const unroutedT3: T3 = new Proxy({} as T3, {
+  get: () => () => Promise.reject(new Error('several T3 servers: this call names no repo')),
+});
+
 /** Watch is told there is no doorbell and plans no ring: one that is asked to ring is a bug. */
 export const noDoorbell: Doorbell = {
   configured: false,
@@ -117,6 +189,7 @@ export const noDoorbell: Doorbell = {
 
 /** The ports, and the requests they sent so far. */
 export interface TickPorts extends Ports {
+  t3Fleet: T3Fleet;
   requestCounts(): RequestCount[];
 }
 
@@ -133,11 +206,14 @@ export async function buildPorts(
   const secrets = secretSpecs(config);
   await Promise.all([
     requiredSecret(secrets.tracker, runtime.env)(),
-    requiredSecret(secrets.t3, runtime.env)(),
+    ...t3SecretSpecs(config).map((spec) => requiredSecret(spec, runtime.env)()),
   ]);
+  const fleet = adapters.t3Fleet();
   return {
     tracker: await adapters.tracker(),
-    t3: adapters.t3(),
+    t3: fleet.many ? unroutedT3 : fleet.servers[0]!.client,
+    t3Of: (repo) => fleet.of(repo).client,
+    t3Fleet: fleet,
     doorbell: adapters.doorbell(),
     requestCounts: adapters.requestCounts,
   };
