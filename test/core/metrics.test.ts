@@ -131,6 +131,30 @@ describe('renderTickMetrics', () => {
     );
   });
 
+  it.each([
+    ['no servers section with one T3 server', undefined, []],
+    [
+      'each server: live runs, capacity, up; what was not learned left out',
+      [
+        { name: 'a', capacity: 4, liveRuns: 3, up: true },
+        { name: 'b', capacity: 2, liveRuns: null, up: false },
+        { name: 'c', capacity: 1, liveRuns: 0, up: null },
+      ],
+      [
+        'afk_t3_server_live_runs{server="a"} 3',
+        'afk_t3_server_live_runs{server="c"} 0',
+        'afk_t3_server_capacity{server="a"} 4',
+        'afk_t3_server_capacity{server="b"} 2',
+        'afk_t3_server_capacity{server="c"} 1',
+        'afk_t3_server_up{server="a"} 1',
+        'afk_t3_server_up{server="b"} 0',
+      ],
+    ],
+  ] as const)('renders the T3 server gauges: %s', (_name, servers, expected) => {
+    const text = renderTickMetrics(facts({ servers }));
+    expect(lines(text).filter((l) => l.startsWith('afk_t3_server'))).toEqual(expected);
+  });
+
   it('escapes label values', () => {
     const text = renderTickMetrics(facts({ escalations: ['say "hi"\\\nbye'], requests: [] }));
     expect(text).toContain('afk_escalations{reason="say \\"hi\\"\\\\\\nbye"} 1\n');
