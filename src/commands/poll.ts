@@ -138,7 +138,10 @@ async function readQueue(tick: TickContext): Promise<TrustQueue | null> {
 async function readServers(tick: TickContext, queue: TrustQueue): Promise<FleetSnapshots | null> {
   const fleet = tick.ports.t3Fleet;
   if (!fleet.many || queue.ready.length === 0) return null;
-  const read = await readFleetSnapshots(fleet.servers);
+  // A run narrowed by --repo reads only its servers.
+  const read = await readFleetSnapshots(
+    fleet.servers.filter((server) => tick.repos.some((repo) => fleet.of(repo) === server)),
+  );
   if (read.snapshots.size > 0) recordServersDown(tick, read);
   queue.servers = serverSlots(fleet, read.down);
   return read;

@@ -35,7 +35,13 @@ import {
 import { mapLimit } from '../tick/map-limit.js';
 import type { Failure, Waiting } from '../tick/report.js';
 import type { Runtime, TickFlags } from '../tick/runtime.js';
-import { readRunSnapshots, type RunT3 } from '../tick/t3-fleet.js';
+import {
+  readRunSnapshots,
+  serverGauges,
+  type FleetSnapshots,
+  type RunSnapshots,
+  type RunT3,
+} from '../tick/t3-fleet.js';
 
 const RUN_CONCURRENCY = 4;
 const SERVER_DOWN = 'server-down';
@@ -64,14 +70,14 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
     const summary = `watch: no live runs${failed > 0 ? `; ${failed} failed` : ''}`;
     return reportWatch(tick, concludeTick(tick, summary, {}, failed), { live });
   }
-  let t3Of: (repo: RepoName) => RunT3;
+  let t3: RunSnapshots;
   let selfLogin: string;
   try {
-    [t3Of, selfLogin] = await Promise.all([readRunSnapshots(tick, live), tracker.getSelfLogin()]);
+    [t3, selfLogin] = await Promise.all([readRunSnapshots(tick, live), tracker.getSelfLogin()]);
   } catch (error) {
     return reportWatch(tick, stopUnreadable(tick, 'cannot read the runs', error), { live });
   }
-  const { runs, unread, failures } = await decideRuns(tick, live, { t3Of, selfLogin });
+  const { runs, unread, failures } = await decideRuns(tick, live, { t3Of: t3.of, selfLogin });
   recordFailures(tick, failures);
 
   const executed = await executeTick(
@@ -85,11 +91,12 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   const summary = `watch: ${live.length} live run(s)${tally(runs)}${offline > 0 ? `, ${offline} not read (T3 server down)` : ''}; ${failed} failed${stopNote(tick, notStarted)}`;
   const fields = { runs: live.length, failed, notStarted };
   const ending = concludeTick(tick, summary, fields, failed + notStarted);
-  return reportWatch(tick, ending, { live, runs, results, waiting: unread });
+  return reportWatch(tick, ending, { live, runs, results, waiting: unread, servers: t3.read });
 }
 
 interface WatchFacts {
   live?: Issue[];
+  servers?: FleetSnapshots | null;
   runs?: RunOutcome[];
   results?: ActionResult[];
   waiting?: Waiting[];
@@ -101,6 +108,7 @@ function reportWatch(tick: TickContext, ending: Ending, facts: WatchFacts = {}):
     r.decision?.kind === 'escalate' ? [r.decision.reason] : [],
   );
   return finishTick(tick, ending, {
+    servers: serverGauges(tick.ports.t3Fleet, live ?? null, facts.servers ?? null),
     plan: runs.flatMap((r) => r.actions),
     results,
     waiting,

@@ -98,12 +98,12 @@ export type RunT3 =
 export async function readRunSnapshots(
   tick: TickContext,
   live: readonly Issue[],
-): Promise<(repo: RepoName) => RunT3> {
+): Promise<RunSnapshots> {
   const fleet = tick.ports.t3Fleet;
   if (!fleet.many) {
     const only = fleet.servers[0] as T3Route;
     const snapshot = await only.client.readSnapshot();
-    return () => ({ ok: true, snapshot, t3: only.client });
+    return { of: () => ({ ok: true, snapshot, t3: only.client }), read: null };
   }
   const hosting = fleet.servers.filter((server) =>
     live.some((issue) => serverOfRepo(fleet.servers, issue.repo) === server),
@@ -113,12 +113,19 @@ export async function readRunSnapshots(
   recordServersDown(tick, read, (server) => [
     ...new Set(live.filter((i) => serverOfRepo(fleet.servers, i.repo) === server).map(issueKey)),
   ]);
-  return (repo) => {
+  const of = (repo: RepoName): RunT3 => {
     const server = fleet.of(repo);
     const snapshot = read.snapshots.get(server.name);
     if (snapshot !== undefined) return { ok: true, snapshot, t3: server.client };
     return { ok: false, server: server.name, error: read.down.get(server.name) ?? 'not read' };
   };
+  return { of, read };
+}
+
+export interface RunSnapshots {
+  of(repo: RepoName): RunT3;
+  /** With several servers, what each answered (the gauges); null with one. */
+  read: FleetSnapshots | null;
 }
 
 /** Per server: its live runs (in-progress issues of its repos), capacity and whether it answered. */

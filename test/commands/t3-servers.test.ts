@@ -203,6 +203,18 @@ describe.each(forges)('afk poll with several T3 servers on $kind', (forge) => {
     ]);
   });
 
+  it('reads only the servers of the repo a run is narrowed to', async () => {
+    ready('acme/api', 1, '2026-11-01T00:00:00Z');
+    ready('acme/ops', 3, '2026-11-03T00:00:00Z');
+    snapshotDown(b);
+
+    const result = await runCli(['poll', '--config', fleetConfig(), '--repo', 'acme/api']);
+
+    expect(result.code, result.stdout).toBe(0);
+    expect(commandTypes(a)).toHaveLength(3);
+    expect(b.requests).toEqual([]);
+  });
+
   it('stops with exit 3 when no server can be read, and writes nothing', async () => {
     ready('acme/api', 1, '2026-11-01T00:00:00Z');
     ready('acme/ops', 3, '2026-11-03T00:00:00Z');
@@ -251,10 +263,20 @@ describe.each(forges)('afk watch with several T3 servers on $kind', (forge) => {
   it('leaves a down server’s runs unread and named, decides the others, and exits 1', async () => {
     await dispatchBoth();
     snapshotDown(b);
+    const config = fleetConfig({ metrics: { pushgatewayUrl: PUSHGATEWAY } });
 
-    const result = await runCli(['watch', '--config', fleetConfig(), '--output', 'json']);
+    const result = await runCli(['watch', '--config', config, '--output', 'json']);
 
     expect(result.code, result.stdout).toBe(1);
+    const body = gateway.pushes[0]?.body ?? '';
+    expect(body.split('\n').filter((l) => l.startsWith('afk_t3_server'))).toEqual([
+      'afk_t3_server_live_runs{server="a"} 1',
+      'afk_t3_server_live_runs{server="b"} 1',
+      'afk_t3_server_capacity{server="a"} 1',
+      'afk_t3_server_capacity{server="b"} 1',
+      'afk_t3_server_up{server="a"} 1',
+      'afk_t3_server_up{server="b"} 0',
+    ]);
     expect(requestsTo(a)).toEqual([
       'GET /.well-known/t3/environment -',
       'GET /api/orchestration/snapshot Bearer t3-token-a',
