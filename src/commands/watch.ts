@@ -6,16 +6,18 @@ import {
   ConfigError,
   describeError,
   findAfkComment,
+  hasLabel,
   issueKey,
+  pendingCommands,
   permissionKey,
   watchRun,
   type Action,
   type Decision,
   type Evidence,
   type Issue,
+  type IssueComment,
   type ReadRequest,
   type RepoName,
-  type T3Snapshot,
   type Tracker,
 } from '../core/index.js';
 import type { ActionResult, Ports } from '../tick/executor.js';
@@ -46,7 +48,7 @@ import {
 const RUN_CONCURRENCY = 4;
 const SERVER_DOWN = 'server-down';
 /** More reads than any decision needs: a guard against a loop, not a budget. */
-const MAX_READS_PER_RUN = 8;
+const MAX_READS_PER_RUN = 12;
 
 interface RunOutcome {
   issue: Issue;
@@ -60,25 +62,39 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   const { tick } = opened;
 
   const { tracker } = tick.ports;
+  const { labels } = tick.config;
+  // Escalated runs too (open, `ready-for-human`): a human's `/afk` command may resume them.
   const lists = await readTickRepos(tick, 4, 'list its live runs', (repo) =>
-    tracker.listLabelledIssues(repo, tick.config.labels.inProgress, 'all'),
+    Promise.all([
+      tracker.listLabelledIssues(repo, labels.inProgress, 'all'),
+      tracker.listLabelledIssues(repo, labels.human, 'open'),
+    ]),
   );
   if (lists === null) return reportWatch(tick, stopNothingRead(tick, 'cannot list live runs'));
-  const live = lists.read.flatMap(({ value }) => value);
-  if (live.length === 0) {
+  const live = lists.read.flatMap(({ value }) => value[0]);
+  const liveKeys = new Set(live.map(issueKey));
+  const escalated = lists.read
+    .flatMap(({ value }) => value[1])
+    .filter((issue) => !liveKeys.has(issueKey(issue)));
+  if (live.length === 0 && escalated.length === 0) {
     const failed = tick.failures.length;
     const summary = `watch: no live runs${failed > 0 ? `; ${failed} failed` : ''}`;
     return reportWatch(tick, concludeTick(tick, summary, {}, failed), { live });
   }
-  let t3: RunSnapshots;
-  let selfLogin: string;
+  let seen: Seen;
   try {
-    [t3, selfLogin] = await Promise.all([readRunSnapshots(tick, live), tracker.getSelfLogin()]);
+    seen = await readSeen(tick, live, escalated);
   } catch (error) {
     return reportWatch(tick, stopUnreadable(tick, 'cannot read the runs', error), { live });
   }
-  const { runs, unread, failures } = await decideRuns(tick, live, { t3Of: t3.of, selfLogin });
+  const decided = await decideRuns(tick, [...live, ...escalated], seen);
+  const { unread, failures } = decided;
+  // An escalated run with no command to act on is not reported: it is the humans'.
+  const runs = decided.runs.filter((r) => liveKeys.has(issueKey(r.issue)) || r.actions.length > 0);
   recordFailures(tick, failures);
+  if (live.length === 0 && runs.length === 0 && tick.failures.length === 0) {
+    return reportWatch(tick, concludeTick(tick, 'watch: no live runs', {}, 0), { live });
+  }
 
   const executed = await executeTick(
     tick,
@@ -91,7 +107,35 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   const summary = `watch: ${live.length} live run(s)${tally(runs)}${offline > 0 ? `, ${offline} not read (T3 server down)` : ''}; ${failed} failed${stopNote(tick, notStarted)}`;
   const fields = { runs: live.length, failed, notStarted };
   const ending = concludeTick(tick, summary, fields, failed + notStarted);
-  return reportWatch(tick, ending, { live, runs, results, waiting: unread, servers: t3.read });
+  return reportWatch(tick, ending, { live, runs, results, waiting: unread, servers: seen.servers });
+}
+
+interface Seen {
+  /**
+   * A run's T3 (its repo's server and snapshot). The servers hosting live runs are read up
+   * front; an escalated run's server only when a command for it needs T3, once per tick.
+   */
+  t3Of: (repo: RepoName) => Promise<RunT3>;
+  selfLogin: string;
+  /** With several servers, what the up-front read found (the gauges); null with one. */
+  servers: FleetSnapshots | null;
+}
+
+async function readSeen(tick: TickContext, live: Issue[], escalated: Issue[]): Promise<Seen> {
+  const { tracker, t3Fleet } = tick.ports;
+  const [eager, selfLogin] = await Promise.all([
+    live.length > 0 ? readRunSnapshots(tick, live) : null,
+    tracker.getSelfLogin(),
+  ]);
+  const covered = (repo: RepoName) =>
+    eager !== null && (!t3Fleet.many || live.some((i) => t3Fleet.of(i.repo) === t3Fleet.of(repo)));
+  let lazy: Promise<RunSnapshots> | undefined;
+  const t3Of = async (repo: RepoName): Promise<RunT3> => {
+    if (eager !== null && covered(repo)) return eager.of(repo);
+    lazy ??= readRunSnapshots(tick, escalated);
+    return (await lazy).of(repo);
+  };
+  return { t3Of, selfLogin, servers: eager?.read ?? null };
 }
 
 interface WatchFacts {
@@ -137,21 +181,15 @@ function tally(runs: RunOutcome[]): string {
 async function decideRuns(
   tick: TickContext,
   live: Issue[],
-  seen: { t3Of: (repo: RepoName) => RunT3; selfLogin: string },
+  seen: Seen,
 ): Promise<{ runs: RunOutcome[]; unread: Waiting[]; failures: Failure[] }> {
   const base = { selfLogin: seen.selfLogin, runtime: tick.runtime, config: tick.config };
   const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
     if (tick.stop.aborted) return { issue, unread: `stopped by ${String(tick.stop.reason)}` };
-    // Each run is read from its repo's T3 server; one that is down leaves its runs unread.
-    const t3 = seen.t3Of(issue.repo);
-    if (!t3.ok) return { issue, offline: `T3 server ${t3.server} could not be read: ${t3.error}` };
-    const ctx: RunContext = {
-      ...base,
-      snapshot: t3.snapshot,
-      ports: { ...tick.ports, t3: t3.t3 },
-    };
+    const ctx: RunContext = { ...base, ports: tick.ports, t3: () => seen.t3Of(issue.repo) };
     try {
-      return { issue, run: await decideRun(issue, ctx) };
+      const run = await decideRun(issue, ctx);
+      return 'offline' in run ? { issue, offline: run.offline } : { issue, run };
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       return { issue, error: describeError(error) };
@@ -172,30 +210,57 @@ async function decideRuns(
 
 interface RunContext {
   ports: Ports;
-  snapshot: T3Snapshot;
+  /** The run's T3: its repo's server and that server's snapshot. */
+  t3: () => Promise<RunT3>;
   selfLogin: string;
   runtime: Runtime;
   config: Parameters<typeof watchRun>[0]['config'];
 }
 
-async function decideRun(issue: Issue, ctx: RunContext): Promise<RunOutcome> {
+/** The run's decision, or why it is not read: its T3 server is down. */
+async function decideRun(issue: Issue, ctx: RunContext): Promise<RunOutcome | { offline: string }> {
   const comments = await ctx.ports.tracker.listComments(issue);
   const afkComment = findAfkComment(comments, ctx.selfLogin);
+  if (!hasLabel(issue, ctx.config.labels.inProgress) && !awaitsCommand(afkComment, comments, ctx)) {
+    return { issue, decision: null, actions: [] };
+  }
+  // Each run is read from its repo's T3 server; one that is down leaves its runs unread.
+  const t3 = await ctx.t3();
+  if (!t3.ok) return { offline: `T3 server ${t3.server} could not be read: ${t3.error}` };
+  const ports = { ...ctx.ports, t3: t3.t3 };
   let evidence: Evidence = {};
   for (let reads = 0; reads <= MAX_READS_PER_RUN; reads += 1) {
     const step = watchRun({
       config: ctx.config,
       issue,
       afkComment,
-      snapshot: ctx.snapshot,
+      snapshot: t3.snapshot,
       evidence,
       now: ctx.runtime.now(),
-      doorbell: ctx.ports.doorbell.configured,
+      doorbell: ports.doorbell.configured,
+      comments,
+      selfLogin: ctx.selfLogin,
     });
     if (step.kind === 'plan') return { issue, decision: step.decision, actions: step.actions };
-    evidence = await readEvidence(step.read, issue, ctx.ports, evidence);
+    evidence = await readEvidence(step.read, issue, ports, evidence);
   }
   throw new Error(`watch asked for more than ${MAX_READS_PER_RUN} reads for one run`);
+}
+
+/**
+ * An escalated run is looked at further only when its record can be resumed or stopped and a
+ * comment newer than its escalation starts with the command prefix: a quiet escalated issue
+ * costs its comment list and nothing else.
+ */
+function awaitsCommand(
+  afkComment: ReturnType<typeof findAfkComment>,
+  comments: IssueComment[],
+  ctx: RunContext,
+): boolean {
+  const parsed = afkComment?.parsed;
+  if (parsed?.ok !== true || parsed.record.outcome !== 'escalated') return false;
+  const options = { prefix: ctx.config.commands.prefix, selfLogin: ctx.selfLogin };
+  return pendingCommands(comments, parsed.record, options).length > 0;
 }
 
 async function readEvidence(

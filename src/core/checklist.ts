@@ -79,6 +79,37 @@ const watchFields = {
   /** The doorbell of this attempt's escalation: owed until rungAt is set. */
   doorbell: z.object({ reason: z.string(), rungAt: isoTime.optional() }).optional(),
   tokensUsed: z.number().int().min(0).optional(),
+  // Conversations: /afk commands
+  /**
+   * The `/afk` commands acted on, oldest first (the newest few): each acts once, and only a
+   * comment newer than the last one here counts. `requestId`: the request a response answered;
+   * `delivered` once T3 shows whether it took.
+   */
+  commands: z
+    .array(
+      z.object({
+        commentId: z.number().int(),
+        by: z.string(),
+        verb: z.string(),
+        at: isoTime,
+        did: z.string(),
+        requestId: z.string().optional(),
+        delivered: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+  /** The request this attempt escalated `needs-input` on: its session is kept for the answer. */
+  awaiting: z
+    .object({ kind: z.enum(['approval', 'user-input']), requestId: z.string() })
+    .optional(),
+  /** The escalations a human's command resumed this attempt from, oldest first. */
+  resumedFrom: z
+    .array(
+      z.object({ reason: z.string(), endedAt: isoTime.optional(), commentId: z.number().int() }),
+    )
+    .optional(),
+  /** Who ended this attempt with `/afk stop`. */
+  stoppedBy: z.object({ login: z.string(), commentId: z.number().int(), at: isoTime }).optional(),
 };
 
 /**
@@ -139,7 +170,11 @@ export function renderChecklist(given: RunRecord, notes: string[] = []): string 
     escalated: 'needs a human',
     cancelled: 'stopped, the issue was closed',
   };
-  const title = `### afk: ${heading[record.outcome ?? 'live']} (attempt ${record.attempt})`;
+  const state =
+    record.stoppedBy === undefined
+      ? heading[record.outcome ?? 'live']
+      : `stopped by @${record.stoppedBy.login}`;
+  const title = `### afk: ${state} (attempt ${record.attempt})`;
   const lines = [title, ''];
   for (const phase of phaseNames) {
     const at = record.phases[phase];
@@ -154,6 +189,7 @@ export function renderChecklist(given: RunRecord, notes: string[] = []): string 
     lines.push(`Now: ${record.status}`, '');
   }
   for (const note of notes) lines.push(note, '');
+  lines.push(...commandLines(record));
   const tokens = record.tokensUsed === undefined ? '' : `; tokens used: ${record.tokensUsed}`;
   lines.push(`Thread \`${record.threadId}\`; fix-forwards used: ${record.fixForwards}${tokens}.`);
   if (record.history.length > 0) {
@@ -167,6 +203,17 @@ export function renderChecklist(given: RunRecord, notes: string[] = []): string 
   }
   lines.push('', `<!-- ${MARKER} ${escapeForComment(JSON.stringify(record))} -->`);
   return lines.join('\n');
+}
+
+/** The `/afk` commands acted on, and the escalations they resumed, one line each. */
+function commandLines(record: RunRecord): string[] {
+  const lines = (record.resumedFrom ?? []).map(
+    (r) => `- resumed by comment ${r.commentId} from: ${r.reason}`,
+  );
+  for (const c of record.commands ?? []) {
+    lines.push(`- @${c.by}: \`${c.verb}\` (comment ${c.commentId}, ${c.at}): ${c.did}`);
+  }
+  return lines.length === 0 ? [] : ['Commands:', ...lines, ''];
 }
 
 export type ParsedRecord =

@@ -12,8 +12,11 @@ export interface TickMetricFacts {
   exitCode: number;
   /** Requests sent to the upstreams this tick, one entry per upstream and method. */
   requests: ReadonlyArray<{ upstream: string; method: string; count: number }>;
-  /** One entry per executed action (none in a tick that stopped before acting). */
-  actions: ReadonlyArray<{ kind: string; status: ActionStatus }>;
+  /**
+   * One entry per executed action (none in a tick that stopped before acting); a turn names
+   * its purpose (first-turn, fix-forward, continue, review, conflict, command).
+   */
+  actions: ReadonlyArray<{ kind: string; status: ActionStatus; purpose?: string }>;
   /** Failed actions plus failures before any action: the report's "N failed". */
   failures: number;
   /** Runs holding the in-progress label when the tick read them; null: not read. */
@@ -101,6 +104,17 @@ function workFamilies(facts: TickMetricFacts): Family[] {
       name: 'afk_actions',
       help: 'Actions the tick executed, by kind and outcome.',
       samples: tally(facts.actions.map((a) => [['kind', a.kind] as const, ['status', a.status]])),
+    },
+    {
+      name: 'afk_turns',
+      help: 'Turns the tick sent to agents, by purpose and outcome.',
+      samples: tally(
+        facts.actions.flatMap((a) =>
+          a.kind === 'startTurn' && a.purpose !== undefined
+            ? [[['purpose', a.purpose] as const, ['status', a.status]]]
+            : [],
+        ),
+      ),
     },
     {
       name: 'afk_live_runs',

@@ -5,13 +5,21 @@
 // another one can tell a comment that moved on from the one it read (docs/concurrency.md).
 import type { AfkComment, DoorbellPurpose } from './checklist.js';
 import type {
+  RespondToApprovalCommand,
+  RespondToUserInputCommand,
   DoorbellMessage,
   CreateThreadCommand,
   EnsureProjectCommand,
   StartTurnCommand,
   ThreadCommand,
 } from './ports.js';
-import { issueKey, type IssueRef, type LabelSpec, type RepoName } from './types.js';
+import {
+  issueKey,
+  type CommentReaction,
+  type IssueRef,
+  type LabelSpec,
+  type RepoName,
+} from './types.js';
 
 /**
  * Why a turn is sent: the first one, a corrective one, or a conversation turn (review
@@ -92,7 +100,17 @@ export type Action =
       purpose: DoorbellPurpose;
       message: DoorbellMessage;
       record: null;
-    };
+    }
+  // Conversations: `/afk` commands.
+  | { kind: 'respondToApproval'; issue: IssueRef; command: RespondToApprovalCommand }
+  | { kind: 'respondToUserInput'; issue: IssueRef; command: RespondToUserInputCommand }
+  /** afk's reaction on a human's comment: `+1` acknowledges a command acted on. */
+  | { kind: 'react'; issue: IssueRef; commentId: number; content: CommentReaction }
+  /**
+   * One comment afk posts once per `key` (a hidden marker in `body` names it): posted only if
+   * no reply with the key is there, and a racing tick's second one is deleted (the oldest stays).
+   */
+  | { kind: 'reply'; issue: IssueRef; key: string; body: string };
 
 export interface DoorbellRecord {
   commentId: number | null;
@@ -139,6 +157,14 @@ export function describeAction(action: Action): string {
       return `${where}: stop the session of thread ${action.command.threadId}`;
     case 'archiveThread':
       return `${where}: archive thread ${action.command.threadId}`;
+    case 'respondToApproval':
+      return `${where}: answer request ${action.command.requestId} on thread ${action.command.threadId}: ${action.command.decision}`;
+    case 'respondToUserInput':
+      return `${where}: answer request ${action.command.requestId} on thread ${action.command.threadId}: "${firstLine(Object.values(action.command.answers)[0] ?? '')}"`;
+    case 'react':
+      return `${where}: react ${action.content} on comment ${action.commentId}`;
+    case 'reply':
+      return `${where}: reply once (${action.key}): "${firstLine(action.body, 100)}"`;
     case 'notify':
       return action.record === null
         ? `${where}: the doorbell (${action.purpose}): no doorbell configured`

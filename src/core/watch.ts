@@ -10,6 +10,7 @@ import {
   type AfkComment,
   type RunRecord,
 } from './checklist.js';
+import { decideCommands, threadStep, type CommandDecision } from './commands.js';
 import type { Config } from './config.js';
 import { judgeCi, readThreadFacts, type FailingCheck, type ThreadFacts } from './evidence.js';
 import { commandIdFor, MAX_ATTEMPT_SCAN, messageIdFor, threadIdFor } from './ids.js';
@@ -28,6 +29,7 @@ import {
   type CommitPlacement,
   type DeploymentFacts,
   type Issue,
+  type IssueComment,
   type IssueRef,
   type Permission,
   type PullRequest,
@@ -63,7 +65,8 @@ export type Decision =
   | { kind: 'review-requested' }
   | ({ kind: 'escalate' } & Escalation)
   | { kind: 'close' }
-  | { kind: 'cancel' };
+  | { kind: 'cancel' }
+  | CommandDecision;
 
 export interface WatchInput {
   config: Config;
@@ -78,6 +81,9 @@ export interface WatchInput {
    * doorbell configured") and nothing is recorded as rung; the escalation goes on.
    */
   doorbell: boolean;
+  /** The issue's comments and afk's login, for `/afk` commands; without them none is read. */
+  comments?: readonly IssueComment[];
+  selfLogin?: string;
 }
 
 export type WatchStep =
@@ -114,6 +120,8 @@ interface RunView extends LiveRun {
   pr: PullRequest | null;
   /** The commit under judgement: the PR head or its merge commit, or the trunk commit. */
   subjectSha: string | null;
+  /** Replies to `/afk` commands that cannot apply: they go with whatever the run's plan is. */
+  replies: Action[];
 }
 
 /** A step, or null to hand the run to the next phase. */
@@ -164,7 +172,14 @@ export function watchRun(input: WatchInput): WatchStep {
  * decides. A new situation to handle (review feedback, a merge conflict, a human's answer)
  * is a new phase in this list.
  */
-const phases: readonly Phase[] = [decideThread, observePush, decidePush, decideCi, decideReview];
+const phases: readonly Phase[] = [
+  decideCommand,
+  decideThread,
+  observePush,
+  decidePush,
+  decideCi,
+  decideReview,
+];
 
 /** The decision for one run, before the cleanup every plan of the issue starts with. */
 function decide(input: WatchInput): WatchStep {
@@ -172,9 +187,69 @@ function decide(input: WatchInput): WatchStep {
   if ('step' in opened) return opened.step;
   for (const phase of phases) {
     const step = phase(opened.view);
-    if (step !== null) return step;
+    if (step !== null) return withReplies(step, opened.view.replies);
   }
-  return decideDeploy(opened.view);
+  return withReplies(decideDeploy(opened.view), opened.view.replies);
+}
+
+const withReplies = (step: WatchStep, replies: Action[]): WatchStep =>
+  step.kind === 'read' || replies.length === 0
+    ? step
+    : { ...step, actions: [...replies, ...step.actions] };
+
+const commandContext = (input: WatchInput, record: RunRecord, thread: T3Thread | null) => ({
+  config: input.config,
+  issue: input.issue,
+  afkComment: input.afkComment,
+  record,
+  comments: input.comments ?? [],
+  selfLogin: input.selfLogin ?? '',
+  thread,
+  threadRead: input.evidence.thread !== undefined,
+  permissions: input.evidence.permissions,
+  now: input.now,
+});
+
+/**
+ * An escalated run: a trusted human's `/afk` command resumes it (or stops it) before anything
+ * finishes the escalation, so a tick that died half-way through a resume, the lock already
+ * back on, is finished, not undone. Without the lock (watch reads `ready-for-human` issues for
+ * their commands only) nothing else is planned: the run is the humans'.
+ */
+function decideEscalated(input: WatchInput, record: RunRecord, thread: T3Thread | null) {
+  const { replies, step } = decideCommands(commandContext(input, record, thread));
+  if (step?.kind === 'read') return { kind: 'read', read: step.read } as const;
+  if (step?.kind === 'plan') return withReplies({ ...step, kind: 'plan' }, replies);
+  if (hasLabel(input.issue, input.config.labels.inProgress)) {
+    const ending = readOutcome(record);
+    return ending === null ? null : withReplies(finish({ input, record, thread }, ending), replies);
+  }
+  const why = step?.kind === 'wait' ? step.why : 'escalated: waits for a human';
+  return { kind: 'plan', decision: { kind: 'wait', why }, record, actions: replies } as const;
+}
+
+/** A trusted human's `/afk` command on a live run: it comes first, and waits for idle to send a turn. */
+function decideCommand(view: RunView): WatchStep | null {
+  const { replies, record, step } = decideCommands(
+    commandContext(view.input, view.record, view.thread),
+  );
+  view.record = record;
+  view.replies = replies;
+  switch (step?.kind) {
+    case undefined:
+      return null;
+    case 'read':
+      return step;
+    case 'wait':
+      return waitOnAgent(view, step.why);
+    case 'plan':
+      return step;
+    case 'undelivered': {
+      const escalation = { reason: 'needs-input', detail: step.detail } as const;
+      const escalated = escalate({ ...view, record: step.record, ...escalation });
+      return withReplies(escalated, step.actions);
+    }
+  }
 }
 
 /**
@@ -197,6 +272,10 @@ function openRun(input: WatchInput): { step: WatchStep } | { view: RunView } {
   // The thread route's answer wins over the snapshot's row; null there means T3 has no such thread.
   const thread = input.evidence.thread !== undefined ? input.evidence.thread : located.thread;
   const ending = readOutcome(record);
+  if (ending?.outcome === 'escalated') {
+    const step = decideEscalated(input, record, thread);
+    if (step !== null) return { step };
+  }
   if (ending !== null) return { step: finish({ input, record, thread }, ending) };
   if (thread === null || thread.archived) {
     const detail =
@@ -223,13 +302,22 @@ function viewRun(input: WatchInput, record: RunRecord, thread: T3Thread): RunVie
   const observed = observeThread(record, facts, at);
   const ourTurnPending =
     observed.lastTurn !== undefined && facts.latestTurnId === observed.lastTurn.after;
-  return { input, thread, facts, at, ourTurnPending, record: observed, pr: null, subjectSha: null };
+  const view = { input, thread, facts, at, ourTurnPending, record: observed };
+  return { ...view, pr: null, subjectSha: null, replies: [] };
 }
 
 /** The agent's own word: an error, a question, a blocker, or a spent token budget. */
 function decideThread(view: RunView): WatchStep | null {
   const escalation = threadEscalation(view);
-  return escalation === null ? null : escalate({ ...view, ...escalation });
+  if (escalation === null) return null;
+  // The request it waits on is kept, and so is the session: the answer needs a live one.
+  const pending = view.facts.pendingRequest;
+  const awaiting =
+    escalation.reason === 'needs-input' && pending !== null
+      ? { kind: pending.kind, requestId: pending.requestId }
+      : undefined;
+  const record = awaiting === undefined ? view.record : { ...view.record, awaiting };
+  return escalate({ ...view, record, ...escalation });
 }
 
 function threadEscalation({ facts, record, input, ourTurnPending }: RunView): Escalation | null {
@@ -480,6 +568,7 @@ function lastProgress(record: RunRecord, thread: T3Thread | null): number {
   const times = [
     record.dispatchedAt,
     record.lastTurn?.at,
+    record.commands?.at(-1)?.at,
     thread?.updatedAt,
     ...Object.values(record.phases),
   ].filter((t): t is string => t !== undefined);
@@ -672,27 +761,20 @@ function doorbellMessage(input: WatchInput, record: RunRecord, reason: string, u
 }
 
 function threadAction(
-  input: WatchInput,
-  thread: T3Thread | null,
+  { input, thread, record }: Run,
   kind: 'stopSession' | 'archiveThread',
   needed: (thread: T3Thread) => boolean,
 ): Action[] {
   if (thread === null || !needed(thread)) return [];
-  const step = kind === 'stopSession' ? 'stop' : 'archive';
+  const step = threadStep(record, kind === 'stopSession' ? 'stop' : 'archive');
   const command = { commandId: commandIdFor(thread.id, step), threadId: thread.id };
   return [{ kind, issue: refOf(input.issue), command }];
 }
 
-const stopAction = (input: WatchInput, thread: T3Thread | null) =>
-  threadAction(
-    input,
-    thread,
-    'stopSession',
-    (t) => t.session !== null && t.session.status !== 'stopped',
-  );
+const stopAction = (run: Run) =>
+  threadAction(run, 'stopSession', (t) => t.session !== null && t.session.status !== 'stopped');
 
-const archiveAction = (input: WatchInput, thread: T3Thread | null) =>
-  threadAction(input, thread, 'archiveThread', (t) => !t.archived);
+const archiveAction = (run: Run) => threadAction(run, 'archiveThread', (t) => !t.archived);
 
 /**
  * The lock goes last: everything else the run's end needs comes before it, the release of
@@ -765,18 +847,24 @@ function windUp({ input, record, thread }: Run, outcome: 'closed' | 'cancelled')
   if (outcome === 'closed' && input.issue.state === 'open') {
     actions.push({ kind: 'closeIssue', issue: refOf(input.issue) });
   }
-  actions.push(...stopAction(input, thread), ...archiveAction(input, thread));
+  const run = { input, record, thread };
+  actions.push(...stopAction(run), ...archiveAction(run));
   actions.push(...unlock(input, []));
   const decision = { kind: outcome === 'closed' ? 'close' : 'cancel' } as const;
   return { kind: 'plan', decision, record, actions };
 }
 
-/** Escalated: the session stopped, the doorbell rung, the human label on, the lock off. */
+/**
+ * Escalated: the session stopped, the doorbell rung, the human label on, the lock off. A run
+ * that waits on an approval or a question keeps its session: T3 delivers an answer only to a
+ * live one (a response to a stopped session fails as `provider.*.respond.failed`), and the
+ * human's `/afk approve|deny|answer` is that answer. `/afk stop`, or a new attempt, ends it.
+ */
 function handOver(run: Run, escalation: Escalation): WatchStep {
-  const { input, record, thread } = run;
+  const { input, record } = run;
   const actions: Action[] = [
     ...checklist(input, record),
-    ...stopAction(input, thread),
+    ...(record.awaiting === undefined ? stopAction(run) : []),
     ...ringEscalation(run),
     ...unlock(input, [input.config.labels.human]),
   ];

@@ -8,6 +8,7 @@
 import {
   describeAction,
   describeError,
+  findReply,
   issueKey,
   SlackError,
   type Action,
@@ -166,7 +167,45 @@ async function perform(action: Action, ports: Ports, claim: IssueClaim): Promise
       return tracker.closeIssue(action.issue).then(() => done);
     case 'createLabel':
       return tracker.createLabel(action.issue.repo, action.label).then(() => done);
+    case 'respondToApproval':
+      return t3()
+        .respondToApproval(action.command)
+        .then(() => done);
+    case 'respondToUserInput':
+      return t3()
+        .respondToUserInput(action.command)
+        .then(() => done);
+    case 'react':
+      return tracker
+        .reactToComment(action.issue.repo, action.commentId, action.content)
+        .then(() => done);
+    case 'reply':
+      return replyOnce(action, tracker);
   }
+}
+
+/**
+ * A reply is posted once per key: not at all if one is there, and checked again right after
+ * posting, since two overlapping ticks can both have read "no reply"; the oldest stays.
+ */
+async function replyOnce(
+  action: Extract<Action, { kind: 'reply' }>,
+  tracker: Tracker,
+): Promise<Outcome> {
+  const selfLogin = await tracker.getSelfLogin();
+  const already = findReply(await tracker.listComments(action.issue), selfLogin, action.key);
+  if (already !== null) return { status: 'skipped', why: 'already replied', holdBack: false };
+  const { id } = await tracker.createComment(action.issue, action.body);
+  const oldest = findReply(await tracker.listComments(action.issue), selfLogin, action.key);
+  if (oldest !== null && oldest.id < id) {
+    await tracker.deleteComment(action.issue.repo, id);
+    return {
+      status: 'skipped',
+      why: `another tick replied first (comment ${oldest.id})`,
+      holdBack: false,
+    };
+  }
+  return done;
 }
 
 async function writeChecklist(

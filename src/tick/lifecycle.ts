@@ -274,7 +274,11 @@ async function pushTickMetrics(
     endedAt: tick.runtime.now(),
     exitCode: outcome.exitCode,
     requests: tick.ports.requestCounts(),
-    actions: outcome.results.map((r) => ({ kind: r.action.kind, status: r.status })),
+    actions: outcome.results.map((r) => ({
+      kind: r.action.kind,
+      status: r.status,
+      ...(r.action.kind === 'startTurn' ? { purpose: r.action.purpose } : {}),
+    })),
     failures: tick.failures.length + outcome.results.filter((r) => r.status === 'failed').length,
     liveRuns: outcome.liveRuns,
     queueDepth: outcome.queueDepth,

@@ -108,7 +108,9 @@ async function agentPushes(mode: 'pull-request' | 'trunk', sha: string) {
 const requestsOfAMergedRun: Record<ForgeKind, string[]> = {
   github: [
     'GET /repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
+    'GET /repos/acme/api/issues?labels=ready-for-human&state=open&per_page=100',
     'GET /repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+    'GET /repos/acme/web/issues?labels=ready-for-human&state=open&per_page=100',
     'GET /user',
     'GET /repos/acme/api/issues/1/comments?per_page=100',
     'GET /repos/acme/api/pulls?head=acme%3Aafk%2Fissue-1&state=all&sort=created&direction=desc&per_page=10',
@@ -123,7 +125,9 @@ const requestsOfAMergedRun: Record<ForgeKind, string[]> = {
   ],
   forgejo: [
     'GET /repos/acme/api/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+    'GET /repos/acme/api/issues?state=open&type=issues&labels=ready-for-human&limit=50&page=1',
     'GET /repos/acme/web/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+    'GET /repos/acme/web/issues?state=open&type=issues&labels=ready-for-human&limit=50&page=1',
     'GET /user',
     'GET /repos/acme/api/issues/1/comments',
     'GET /repos/acme/api/pulls?state=all&limit=50&page=1',
@@ -664,9 +668,12 @@ describe.each(forges)('afk watch on $kind', (forge) => {
           ) as unknown,
         },
       ]);
-      // Of the unknown repo, only its listing was asked for.
+      // Of the unknown repo, only its listings were asked for (live and escalated runs).
       const ghost = gh.requests.filter((r) => r.path.includes('/acme/ghost'));
-      expect(ghost.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/ghost/issues']);
+      expect(ghost.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'GET /repos/acme/ghost/issues',
+        'GET /repos/acme/ghost/issues',
+      ]);
     });
 
     it('exits 3 when no repo can be read', async () => {
@@ -684,6 +691,8 @@ describe.each(forges)('afk watch on $kind', (forge) => {
       ]);
       expect(gh.requests.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
         'GET /repos/acme/ghost/issues',
+        'GET /repos/acme/ghost/issues',
+        'GET /repos/acme/gone/issues',
         'GET /repos/acme/gone/issues',
       ]);
       expect(t3.requests).toEqual([]);
