@@ -56,7 +56,8 @@ export function parseCommand(body: string, prefix: string): ParsedCommand | null
   const rest = after.trim();
   const word = rest.split(/\s/, 1)[0] ?? '';
   const tail = rest.slice(word.length).trim();
-  const verb = word.toLowerCase();
+  // `deny, too risky` denies: the verb is the word without the punctuation a human adds.
+  const verb = word.toLowerCase().replace(/[.,:;!]+$/, '');
   if (verb === 'approve' || verb === 'deny' || verb === 'stop') return { ok: true, verb, text: '' };
   if (verb === 'answer') {
     return tail === ''
@@ -195,7 +196,7 @@ export function decideCommands(ctx: CommandContext): CommandResult {
   const replies: Action[] = [];
   for (const candidate of pending.slice(0, MAX_COMMANDS_PER_TICK)) {
     const decided = decideOne({ ...ctx, record }, candidate);
-    if ('why' in decided) replies.push(replyTo(ctx, candidate.comment, decided.why));
+    if ('refused' in decided) replies.push(replyTo(ctx, candidate.comment, decided.refused));
     else return { replies, record, step: decided };
   }
   return { replies, record, step: null };
@@ -215,14 +216,15 @@ function decideOne(
     return { kind: 'read', read: { kind: 'permission', login: author } };
   }
   if (verdict.kind !== 'trusted') {
-    return { why: verdict.kind === 'untrusted' ? verdict.why : 'the author is unknown' };
+    return { refused: verdict.kind === 'untrusted' ? verdict.why : 'the author is unknown' };
   }
-  if (!parsed.ok) return { why: parsed.why };
+  if (!parsed.ok) return { refused: parsed.why };
   return decideVerb(ctx, comment, parsed);
 }
 
+/** Why a command cannot apply (not `why`: a wait step has one too). */
 interface Refusal {
-  why: string;
+  refused: string;
 }
 
 function decideVerb(
@@ -234,15 +236,15 @@ function decideVerb(
   if (command.verb === 'stop') return stopRun(ctx, comment);
   const escalation = record.outcome === 'escalated' ? parseEscalation(record.reason ?? '') : null;
   if (record.outcome !== null && escalation === null) {
-    return { why: `the run already ended (${record.outcome})` };
+    return { refused: `the run already ended (${record.outcome})` };
   }
   if (escalation !== null && !resumableReasons.includes(escalation.reason)) {
     return {
-      why: `the run escalated \`${escalation.reason}\`, which a command cannot resume; label the issue ready for a new attempt instead`,
+      refused: `the run escalated \`${escalation.reason}\`, which a command cannot resume; label the issue ready for a new attempt instead`,
     };
   }
   if (thread === null || thread.archived) {
-    return { why: `the run's thread ${record.threadId} is gone from T3` };
+    return { refused: `the run's thread ${record.threadId} is gone from T3` };
   }
   if (thread.messages === null && !ctx.threadRead) {
     return { kind: 'read', read: { kind: 'thread', threadId: thread.id } };
@@ -270,14 +272,15 @@ function chooseAct(ctx: CommandContext, asked: Asked): CommandStep | Refusal {
     case 'approve':
     case 'deny':
       if (awaited?.kind === 'approval') return respond(ctx, asked, awaited);
-      return { why: 'the agent is not waiting for an approval' };
+      return { refused: 'the agent is not waiting for an approval' };
     case 'answer':
       if (awaited?.kind === 'user-input') return respond(ctx, asked, awaited);
-      if (awaited !== null) return { why: waitsFor(awaited.kind) };
-      if (!isBlocked(ctx.record, asked.facts)) return { why: 'the agent has asked no question' };
+      if (awaited !== null) return { refused: waitsFor(awaited.kind) };
+      if (!isBlocked(ctx.record, asked.facts))
+        return { refused: 'the agent has asked no question' };
       return turnOrWait(ctx, asked);
     case 'message':
-      return awaited === null ? turnOrWait(ctx, asked) : { why: waitsFor(awaited.kind) };
+      return awaited === null ? turnOrWait(ctx, asked) : { refused: waitsFor(awaited.kind) };
     case 'stop':
       return stopRun(ctx, asked.comment);
   }
@@ -385,7 +388,7 @@ function respond(ctx: CommandContext, asked: Asked, awaited: Awaited): CommandSt
     ];
   } else if (!awaited.answered) {
     if (awaited.questionIds.length === 0)
-      return { why: "the agent's question names nothing afk can answer" };
+      return { refused: "the agent's question names nothing afk can answer" };
     const answer = sanitizeUntrusted(command.text, MAX_COMMAND_CHARS);
     const answers = Object.fromEntries(awaited.questionIds.map((id) => [id, answer]));
     effect = [
@@ -599,10 +602,12 @@ function checkDelivery(ctx: CommandContext): CommandStep | { record: RunRecord }
     return { kind: 'read', read: { kind: 'thread', threadId: thread.id } };
   }
   const facts = readThreadFacts(thread, null);
-  const failure = facts.respondFailures.find((f) =>
-    f.requestId === null
-      ? Date.parse(f.createdAt) >= Date.parse(entry.at)
-      : f.requestId === entry.requestId,
+  // T3 stamps a failure with the response's own createdAt, from afk's clock: an older one
+  // belongs to an earlier answer to the same request.
+  const failure = facts.respondFailures.find(
+    (f) =>
+      Date.parse(f.createdAt) >= Date.parse(entry.at) &&
+      (f.requestId === null || f.requestId === entry.requestId),
   );
   if (failure === undefined) {
     if (facts.pendingRequest?.requestId === entry.requestId) return null;
