@@ -44,7 +44,7 @@ function setup(
   });
   slack = createSlackFake();
   server.resetHandlers(...gh.handlers, ...t3.handlers, ...slack.handlers);
-  gh.addRepo('acme/api', { collaborators: { maintainer: 'write' } });
+  gh.addRepo('acme/api', { collaborators: { maintainer: 'write', reader: 'read' } });
   gh.addRepo('acme/web');
   gh.pushCommit('acme/api', 'main', '0'.repeat(40));
   gh.addIssue('acme/api', loginIssue());
@@ -822,5 +822,173 @@ describe('afk watch on GitHub only', () => {
     const watched = await tick('watch');
     expect(decisions(watched)).toEqual(['close']);
     expect(gh.issue('acme/api', 1)).toMatchObject({ state: 'closed', stateReason: 'completed' });
+  });
+});
+
+describe.each(forges)('afk watch: /afk commands on $kind', (forge) => {
+  describe.each([
+    ['T3 v0.0.32 (slim snapshot + thread route)', '0.0.32'],
+    ['T3 v0.0.27 (full snapshot)', '0.0.27'],
+  ])('against %s', (_name, serverVersion) => {
+    const sent = (type: string) =>
+      t3.commands.filter((c) => c.command['type'] === type).map((c) => c.command);
+    const human = (body: string, author = 'maintainer') => {
+      advance();
+      return gh.addComment('acme/api', 1, { author, body, createdAt: clock.toISOString() });
+    };
+    const replies = () =>
+      afkComments().filter(
+        (c) => c.body.startsWith('afk did not act') || c.body.startsWith('afk could not'),
+      );
+
+    /** A run whose agent waits on an approval, escalated `needs-input`: its session kept. */
+    async function escalateOnApproval(): Promise<string> {
+      setup(forge, { serverVersion });
+      await dispatch();
+      t3.startProvider(THREAD);
+      const { requestId } = t3.requestApproval(THREAD, { detail: 'run the migrations' });
+      const escalated = await tick('watch');
+      expect(decisions(escalated)).toEqual(['escalate:needs-input']);
+      expect(labels()).toEqual(['ready-for-human']);
+      expect(sent('thread.session.stop')).toEqual([]);
+      return requestId;
+    }
+
+    it('/afk approve answers the pending request once, on the same thread, and resumes the run', async () => {
+      const requestId = await escalateOnApproval();
+      const id = human('/afk approve');
+
+      const resumed = await tick('watch');
+
+      expect(resumed.code, resumed.stdout).toBe(0);
+      expect(sent('thread.approval.respond')).toEqual([
+        expect.objectContaining({ threadId: THREAD, requestId, decision: 'accept' }),
+      ]);
+      expect(labels()).toEqual(['agent-in-progress']);
+      expect(gh.reactions('acme/api', id)['+1']).toEqual(['afk-bot']);
+      expect(record()).toMatchObject({ outcome: null, threadId: THREAD, attempt: 1 });
+      expect(record().resumedFrom?.[0]?.reason).toMatch(/^needs-input/);
+      // Later ticks neither answer again nor reply.
+      await tick('watch');
+      await tick('watch');
+      expect(sent('thread.approval.respond')).toHaveLength(1);
+      expect(replies()).toEqual([]);
+      expect(record().commands?.[0]).toMatchObject({ commentId: id, delivered: true });
+    });
+
+    it('/afk answer to a blocked agent is one turn on the same thread, lock back on', async () => {
+      setup(forge, { serverVersion });
+      await dispatch();
+      t3.startProvider(THREAD);
+      t3.completeTurn(THREAD, 'AFK-BLOCKED: which database should the test use?');
+      expect(decisions(await tick('watch'))).toEqual(['escalate:needs-input']);
+      const before = turns().length;
+      human('/afk answer the sqlite one in test/fixtures');
+
+      const resumed = await tick('watch');
+
+      expect(resumed.code, resumed.stdout).toBe(0);
+      const [turn, ...more] = turns().slice(before);
+      expect(more).toEqual([]);
+      expect(turn?.command).toMatchObject({ threadId: THREAD });
+      expect(JSON.stringify(turn?.command)).toContain('the sqlite one in test/fixtures');
+      expect(labels()).toEqual(['agent-in-progress']);
+      await tick('watch');
+      expect(turns().slice(before)).toHaveLength(1);
+    });
+
+    it('/afk from a read-only user gets one reply and nothing else', async () => {
+      await escalateOnApproval();
+      const writes = gh.writes().length;
+      const t3Writes = t3.writes().length;
+      human('/afk approve', 'reader');
+
+      await tick('watch');
+      await tick('watch');
+
+      expect(replies().map((c) => c.body)).toEqual([
+        expect.stringMatching(
+          /^afk did not act on comment \d+: reader has read permission/,
+        ) as unknown,
+      ]);
+      expect(
+        gh
+          .writes()
+          .slice(writes)
+          .map((r) => r.method),
+      ).toEqual(['POST']);
+      expect(t3.writes().length).toBe(t3Writes);
+      expect(labels()).toEqual(['ready-for-human']);
+    });
+
+    it('/afk stop on a live run stops the session, archives the thread and unlocks', async () => {
+      setup(forge, { serverVersion });
+      await dispatch();
+      t3.startProvider(THREAD);
+      human('/afk stop');
+
+      const stopped = await tick('watch');
+
+      expect(stopped.code, stopped.stdout).toBe(0);
+      expect(sent('thread.session.stop')).toHaveLength(1);
+      expect(sent('thread.archive')).toHaveLength(1);
+      expect(labels()).toEqual([]);
+      expect(record()).toMatchObject({ outcome: 'cancelled', stoppedBy: { login: 'maintainer' } });
+    });
+
+    it('says an answer T3 could not deliver, and never reports it as answered', async () => {
+      setup(forge, { serverVersion });
+      await dispatch();
+      t3.startProvider(THREAD);
+      // A request the provider does not hold (as after a T3 restart): answering it fails.
+      t3.addActivity(THREAD, {
+        kind: 'approval.requested',
+        tone: 'approval',
+        summary: 'Command approval requested',
+        payload: { requestId: 'stale-1', requestKind: 'command' },
+      });
+      expect(decisions(await tick('watch'))).toEqual(['escalate:needs-input']);
+      human('/afk approve');
+      await tick('watch');
+      expect(sent('thread.approval.respond')).toHaveLength(1);
+
+      const told = await tick('watch');
+
+      expect(decisions(told)).toEqual(['escalate:needs-input']);
+      expect(labels()).toEqual(['ready-for-human']);
+      expect(record().reason).toMatch(
+        /T3 could not deliver @maintainer's answer to request stale-1/,
+      );
+      expect(record().commands?.[0]).toMatchObject({ delivered: false });
+      expect(replies().map((c) => c.body)).toEqual([
+        expect.stringMatching(/^afk could not deliver the answer of comment \d+/) as unknown,
+      ]);
+      await tick('watch');
+      expect(replies()).toHaveLength(1);
+    });
+
+    it('finishes a resume whose tick died after the response, without answering twice', async () => {
+      await escalateOnApproval();
+      const id = human('/afk approve');
+      // The tick dies at the reaction on the command, after answering (the claim's own
+      // reaction, on afk's comment, goes through).
+      gh.failNext(
+        { method: 'POST', path: `/repos/acme/api/issues/comments/${id}/reactions` },
+        'network-error',
+        10,
+      );
+
+      const died = await tick('watch');
+
+      expect(died.code).toBe(1);
+      expect(sent('thread.approval.respond')).toHaveLength(1);
+      gh.clearFailures();
+      const finished = await tick('watch');
+      expect(finished.code, finished.stdout).toBe(0);
+      expect(sent('thread.approval.respond')).toHaveLength(1);
+      expect(labels()).toEqual(['agent-in-progress']);
+      expect(gh.reactions('acme/api', id)['+1']).toEqual(['afk-bot']);
+      expect(record().outcome).toBeNull();
+    });
   });
 });
