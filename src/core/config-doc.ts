@@ -11,6 +11,7 @@ interface JsonSchema {
   enum?: unknown[];
   const?: unknown;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   items?: JsonSchema;
   minimum?: number;
   maximum?: number;
@@ -23,6 +24,13 @@ const describeType = (schema: JsonSchema): string => {
   if (schema.type === 'array') return `list of ${describeType(schema.items ?? {})}`;
   if (schema.type === 'integer' && schema.minimum !== undefined && schema.maximum !== undefined) {
     return `integer ${schema.minimum}–${schema.maximum}`;
+  }
+  if (schema.oneOf !== undefined) return schema.oneOf.map(describeType).join(' \\| ');
+  // One option of a union of objects told apart by `kind` (tracker.auth): its keys.
+  const kind = schema.properties?.['kind']?.const;
+  if (schema.type === 'object' && kind !== undefined) {
+    const others = Object.keys(schema.properties ?? {}).filter((key) => key !== 'kind');
+    return `{kind: ${String(kind)}${others.map((key) => `, ${key}`).join('')}}`;
   }
   if (schema.type === 'object') return 'map';
   return schema.type ?? 'any';

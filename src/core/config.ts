@@ -35,6 +35,26 @@ const labelName = z.string().trim().min(1, 'must not be empty').max(50, 'at most
 const minutes = (fallback: number, what: string) =>
   z.number().int().min(1).max(10_080).default(fallback).describe(what);
 
+// A GitHub App signs a JWT with its private key and buys an installation token per owner with
+// it: no long-lived token to rotate, and its own rate limit. The key is read from its file.
+const trackerAuthSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('token') }),
+    z.strictObject({
+      kind: z.literal('app'),
+      appId: z
+        .number({ message: 'expected the GitHub App id, a positive integer' })
+        .int('expected the GitHub App id, a positive integer')
+        .positive('expected the GitHub App id, a positive integer')
+        .max(Number.MAX_SAFE_INTEGER),
+      privateKeyFile: filePath().describe("file holding the GitHub App's private key (PEM)"),
+    }),
+  ])
+  .default({ kind: 'token' })
+  .describe(
+    'a token (tracker.tokenFile / AFK_TRACKER_TOKEN), or a GitHub App: its id and the file holding its private key (GitHub only)',
+  );
+
 const trackerSchema = z
   .strictObject({
     kind: z.enum(['github', 'forgejo']).default('github').describe('the issue tracker'),
@@ -52,6 +72,7 @@ const trackerSchema = z
       .describe(
         'the login the token acts as (e.g. "afk-app[bot]" for a GitHub App); unset: asked from the tracker',
       ),
+    auth: trackerAuthSchema,
   })
   .prefault({});
 
@@ -364,25 +385,7 @@ export const configSchema = z
       }
       repos.add(repo.toLowerCase());
     });
-    if (config.tracker.kind === 'forgejo') {
-      // Forgejo serves its REST API under /api/v1 of the instance; the GitHub default is never
-      // right here, and a bare instance URL would answer HTML.
-      if (!/\/api\/v1\/?$/.test(new URL(config.tracker.apiUrl).pathname)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tracker', 'apiUrl'],
-          message: `a Forgejo API base ends in /api/v1 (e.g. https://forgejo.example/api/v1), not ${config.tracker.apiUrl}`,
-        });
-      }
-      // Forgejo has no Deployments API: deploy evidence there is a commit status.
-      if (config.deploy.kind === 'github-deployment') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['deploy', 'kind'],
-          message: 'github-deployment needs tracker.kind github; on Forgejo use commit-status',
-        });
-      }
-    }
+    if (config.tracker.kind === 'forgejo') checkForgejo(config, ctx);
     if (config.t3.servers !== undefined) checkT3Servers(config, ctx);
     if (config.dispatch.maxRunsPerRepo > config.dispatch.maxConcurrentRuns) {
       ctx.addIssue({
@@ -442,6 +445,35 @@ function checkT3Servers(
     const message = `"${repo}" is on no T3 server: add it to the repos of one of t3.servers`;
     ctx.addIssue({ code: 'custom', path: ['repos', i], message });
   });
+}
+
+/** What GitHub has and Forgejo has not: its API base, Apps, Deployments. */
+function checkForgejo(config: z.output<typeof configSchema>, ctx: z.core.$RefinementCtx): void {
+  // Forgejo serves its REST API under /api/v1 of the instance; the GitHub default is never
+  // right here, and a bare instance URL would answer HTML.
+  if (!/\/api\/v1\/?$/.test(new URL(config.tracker.apiUrl).pathname)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tracker', 'apiUrl'],
+      message: `a Forgejo API base ends in /api/v1 (e.g. https://forgejo.example/api/v1), not ${config.tracker.apiUrl}`,
+    });
+  }
+  // Forgejo has no GitHub Apps: its tokens are a user's (or a bot user's).
+  if (config.tracker.auth.kind === 'app') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tracker', 'auth', 'kind'],
+      message: 'a GitHub App needs tracker.kind github; on Forgejo use a token (tracker.tokenFile)',
+    });
+  }
+  // Forgejo has no Deployments API: deploy evidence there is a commit status.
+  if (config.deploy.kind === 'github-deployment') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['deploy', 'kind'],
+      message: 'github-deployment needs tracker.kind github; on Forgejo use commit-status',
+    });
+  }
 }
 
 export type Config = z.output<typeof configSchema>;
@@ -649,11 +681,21 @@ function arrayElement(schema: z.core.$ZodType): z.core.$ZodType | undefined {
   return undefined;
 }
 
-/** The shape of an object schema under its default/prefault/optional wrappers. */
+/**
+ * The shape of an object schema under its default/prefault/optional wrappers; of a union of
+ * objects (tracker.auth), every option's keys.
+ */
 function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> | undefined {
   let current: z.core.$ZodType | undefined = schema;
   while (current !== undefined) {
     if (current instanceof z.ZodObject) return current.shape as Record<string, z.core.$ZodType>;
+    if (current instanceof z.ZodUnion) {
+      const options = current.options as z.core.$ZodType[];
+      return Object.assign({}, ...options.map((option) => objectShape(option) ?? {})) as Record<
+        string,
+        z.core.$ZodType
+      >;
+    }
     const def = current._zod.def as { innerType?: z.core.$ZodType };
     current = def.innerType;
   }

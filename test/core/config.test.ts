@@ -112,6 +112,61 @@ describe('parseConfig', () => {
   });
 
   it.each([
+    ['no tracker.auth: the token, as before', {}, { kind: 'token' }],
+    ['an explicit token', { auth: { kind: 'token' } }, { kind: 'token' }],
+    [
+      'a GitHub App',
+      { auth: { kind: 'app', appId: 12345, privateKeyFile: '/var/run/afk/github-app.pem' } },
+      { kind: 'app', appId: 12345, privateKeyFile: '/var/run/afk/github-app.pem' },
+    ],
+  ])('accepts tracker.auth: %s', (_name, tracker, auth) => {
+    const parsed = parseConfig({ tracker }, {});
+    expect(parsed.ok && parsed.config.tracker.auth).toEqual(auth);
+  });
+
+  const appId = 'tracker.auth.appId: expected the GitHub App id, a positive integer';
+  it.each([
+    ['an app id of 0', { appId: 0, privateKeyFile: '/k.pem' }, [appId]],
+    ['a negative app id', { appId: -3, privateKeyFile: '/k.pem' }, [appId]],
+    ['a fractional app id', { appId: 1.5, privateKeyFile: '/k.pem' }, [appId]],
+    ['an app id as a string', { appId: '123', privateKeyFile: '/k.pem' }, [appId]],
+    [
+      'no key file',
+      { appId: 1 },
+      ['tracker.auth.privateKeyFile: Invalid input: expected string, received undefined'],
+    ],
+    [
+      'an empty key file path',
+      { appId: 1, privateKeyFile: '' },
+      ['tracker.auth.privateKeyFile: Too small: expected string to have >=1 characters'],
+    ],
+    [
+      'the key itself where its file goes, as an unknown key',
+      { appId: 1, privateKeyFile: '/k.pem', privateKey: '-----BEGIN' },
+      ['tracker.auth.privateKey: unknown key (did you mean privateKeyFile?)'],
+    ],
+  ])('rejects a GitHub App with %s', (_name, app, problems) => {
+    expect(problemsOf({ tracker: { auth: { kind: 'app', ...app } } })).toEqual(problems);
+  });
+
+  it('rejects an unknown tracker.auth kind', () => {
+    expect(problemsOf({ tracker: { auth: { kind: 'oauth' } } })).toEqual([
+      "tracker.auth.kind: Invalid discriminator value. Expected 'token' | 'app'",
+    ]);
+  });
+
+  it('refuses a GitHub App on Forgejo, naming tracker.auth', () => {
+    const tracker = {
+      kind: 'forgejo',
+      apiUrl: 'https://forgejo.test/api/v1',
+      auth: { kind: 'app', appId: 1, privateKeyFile: '/k.pem' },
+    };
+    expect(problemsOf({ tracker })).toEqual([
+      'tracker.auth.kind: a GitHub App needs tracker.kind github; on Forgejo use a token (tracker.tokenFile)',
+    ]);
+  });
+
+  it.each([
     ['AFK_KILL_SWITCH=false arms the switch', { AFK_KILL_SWITCH: 'false' }, { killSwitch: false }],
     [
       'AFK_KILL_SWITCH=TRUE disarms a file that cleared it',
