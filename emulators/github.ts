@@ -11,6 +11,7 @@
 import type { HttpHandler } from 'msw';
 import type { FakeCiState, FakeReviewState, FakeStatusInput, ForgeFake } from './forge.js';
 import { checkReview, fakeSha } from './forge-core.js';
+import { createAppRoutes, type FakeAppInstallInput } from './github/apps.js';
 import { createServer } from './github/server.js';
 import { createCiRoutes } from './github/routes-ci.js';
 import { createIssueRoutes } from './github/routes-issues.js';
@@ -46,6 +47,7 @@ export type {
   RecordedRequest,
   RequestMatch,
 } from './forge.js';
+export { afkAppPermissions, type FakeAppInstallInput } from './github/apps.js';
 export type {
   FakeCheckRunConclusion,
   FakeCheckRunInput,
@@ -71,6 +73,13 @@ export interface GitHubFake extends ForgeFake {
     deploymentId: number,
     status: FakeDeploymentStatusInput,
   ): number;
+  /**
+   * Registers a GitHub App (once per id) and installs it on an account; returns the
+   * installation's id. Its tokens act as `<slug>[bot]`.
+   */
+  installApp(input: FakeAppInstallInput): number;
+  /** Changes what an installation was granted, as an owner editing it on GitHub would. */
+  setAppPermissions(installationId: number, permissions: Record<string, 'read' | 'write'>): void;
 }
 
 export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
@@ -130,50 +139,123 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
   );
   const { listCheckRuns, getCombinedStatus, listDeployments, listDeploymentStatuses } =
     createCiRoutes(state, wire, server);
+  const { getApp, getRepoInstallation, createAccessToken } = createAppRoutes(
+    state,
+    wire,
+    server,
+    server.apps,
+  );
+  // What an installation token needs on each route, from the "Permissions required for GitHub
+  // Apps" table of each endpoint's docs page.
+  const jwt = { jwt: true } as const;
+  const needs = (name: string, level: 'read' | 'write') => ({
+    permission: [name, level] as [string, 'read' | 'write'],
+  });
+  const issuesRead = needs('issues', 'read');
+  const issuesWrite = needs('issues', 'write');
 
   const handlers: HttpHandler[] = [
+    route('get', '/app', getApp, jwt),
+    route('get', '/repos/:owner/:repo/installation', getRepoInstallation, jwt),
+    route('post', '/app/installations/:installation_id/access_tokens', createAccessToken, jwt),
     route('get', '/user', getSelf),
-    route('get', '/repos/:owner/:repo/issues', listIssues),
-    route('get', '/repositories/:id/issues', listIssues),
-    route('get', '/repos/:owner/:repo/issues/:number', getIssue),
-    route('patch', '/repos/:owner/:repo/issues/:number', updateIssue),
-    route('get', '/repos/:owner/:repo/issues/:number/comments', listComments),
-    route('get', '/repositories/:id/issues/:number/comments', listComments),
-    route('post', '/repos/:owner/:repo/issues/:number/comments', createComment),
-    route('get', '/repos/:owner/:repo/issues/comments/:id', getComment),
-    route('patch', '/repos/:owner/:repo/issues/comments/:id', updateComment),
-    route('delete', '/repos/:owner/:repo/issues/comments/:id', deleteComment),
-    route('get', '/repos/:owner/:repo/issues/comments/:id/reactions', listReactions),
-    route('post', '/repos/:owner/:repo/issues/comments/:id/reactions', createReaction),
+    route('get', '/repos/:owner/:repo/issues', listIssues, issuesRead),
+    route('get', '/repositories/:id/issues', listIssues, issuesRead),
+    route('get', '/repos/:owner/:repo/issues/:number', getIssue, issuesRead),
+    route('patch', '/repos/:owner/:repo/issues/:number', updateIssue, issuesWrite),
+    route('get', '/repos/:owner/:repo/issues/:number/comments', listComments, issuesRead),
+    route('get', '/repositories/:id/issues/:number/comments', listComments, issuesRead),
+    route('post', '/repos/:owner/:repo/issues/:number/comments', createComment, issuesWrite),
+    route('get', '/repos/:owner/:repo/issues/comments/:id', getComment, issuesRead),
+    route('patch', '/repos/:owner/:repo/issues/comments/:id', updateComment, issuesWrite),
+    route('delete', '/repos/:owner/:repo/issues/comments/:id', deleteComment, issuesWrite),
+    route('get', '/repos/:owner/:repo/issues/comments/:id/reactions', listReactions, issuesRead),
+    route('post', '/repos/:owner/:repo/issues/comments/:id/reactions', createReaction, issuesWrite),
     route(
       'delete',
       '/repos/:owner/:repo/issues/comments/:id/reactions/:reaction_id',
       deleteReaction,
+      issuesWrite,
     ),
-    route('get', '/repos/:owner/:repo/issues/:number/events', listEvents),
-    route('get', '/repositories/:id/issues/:number/events', listEvents),
-    route('post', '/repos/:owner/:repo/issues/:number/labels', addLabels),
-    route('delete', '/repos/:owner/:repo/issues/:number/labels/:name', removeLabel),
-    route('get', '/repos/:owner/:repo/collaborators/:username/permission', getPermission),
-    route('get', '/repos/:owner/:repo', getRepo),
-    route('get', '/repos/:owner/:repo/labels', listRepoLabels),
-    route('get', '/repositories/:id/labels', listRepoLabels),
-    route('post', '/repos/:owner/:repo/labels', createLabel),
-    route('get', '/repos/:owner/:repo/pulls', listPulls),
-    route('get', '/repositories/:id/pulls', listPulls),
-    route('get', '/repos/:owner/:repo/pulls/:number', getPull),
-    route('get', '/repos/:owner/:repo/pulls/:number/reviews', listReviews),
-    route('get', '/repositories/:id/pulls/:number/reviews', listReviews),
-    route('get', '/repos/:owner/:repo/pulls/:number/comments', listReviewComments),
-    route('get', '/repositories/:id/pulls/:number/comments', listReviewComments),
-    route('get', '/repos/:owner/:repo/compare/:basehead', compareCommits),
-    route('get', '/repos/:owner/:repo/commits/:ref/check-runs', listCheckRuns),
-    route('get', '/repositories/:id/commits/:ref/check-runs', listCheckRuns),
-    route('get', '/repos/:owner/:repo/commits/:ref/status', getCombinedStatus),
-    route('get', '/repositories/:id/commits/:ref/status', getCombinedStatus),
-    route('get', '/repos/:owner/:repo/deployments', listDeployments),
-    route('get', '/repositories/:id/deployments', listDeployments),
-    route('get', '/repos/:owner/:repo/deployments/:deployment_id/statuses', listDeploymentStatuses),
+    route('get', '/repos/:owner/:repo/issues/:number/events', listEvents, issuesRead),
+    route('get', '/repositories/:id/issues/:number/events', listEvents, issuesRead),
+    route('post', '/repos/:owner/:repo/issues/:number/labels', addLabels, issuesWrite),
+    route('delete', '/repos/:owner/:repo/issues/:number/labels/:name', removeLabel, issuesWrite),
+    route(
+      'get',
+      '/repos/:owner/:repo/collaborators/:username/permission',
+      getPermission,
+      needs('metadata', 'read'),
+    ),
+    route('get', '/repos/:owner/:repo', getRepo, needs('metadata', 'read')),
+    route('get', '/repos/:owner/:repo/labels', listRepoLabels, issuesRead),
+    route('get', '/repositories/:id/labels', listRepoLabels, issuesRead),
+    route('post', '/repos/:owner/:repo/labels', createLabel, issuesWrite),
+    route('get', '/repos/:owner/:repo/pulls', listPulls, needs('pull_requests', 'read')),
+    route('get', '/repositories/:id/pulls', listPulls, needs('pull_requests', 'read')),
+    route('get', '/repos/:owner/:repo/pulls/:number', getPull, needs('pull_requests', 'read')),
+    route(
+      'get',
+      '/repos/:owner/:repo/pulls/:number/reviews',
+      listReviews,
+      needs('pull_requests', 'read'),
+    ),
+    route(
+      'get',
+      '/repositories/:id/pulls/:number/reviews',
+      listReviews,
+      needs('pull_requests', 'read'),
+    ),
+    route(
+      'get',
+      '/repos/:owner/:repo/pulls/:number/comments',
+      listReviewComments,
+      needs('pull_requests', 'read'),
+    ),
+    route(
+      'get',
+      '/repositories/:id/pulls/:number/comments',
+      listReviewComments,
+      needs('pull_requests', 'read'),
+    ),
+    route(
+      'get',
+      '/repos/:owner/:repo/compare/:basehead',
+      compareCommits,
+      needs('contents', 'read'),
+    ),
+    route(
+      'get',
+      '/repos/:owner/:repo/commits/:ref/check-runs',
+      listCheckRuns,
+      needs('checks', 'read'),
+    ),
+    route(
+      'get',
+      '/repositories/:id/commits/:ref/check-runs',
+      listCheckRuns,
+      needs('checks', 'read'),
+    ),
+    route(
+      'get',
+      '/repos/:owner/:repo/commits/:ref/status',
+      getCombinedStatus,
+      needs('statuses', 'read'),
+    ),
+    route(
+      'get',
+      '/repositories/:id/commits/:ref/status',
+      getCombinedStatus,
+      needs('statuses', 'read'),
+    ),
+    route('get', '/repos/:owner/:repo/deployments', listDeployments, needs('deployments', 'read')),
+    route('get', '/repositories/:id/deployments', listDeployments, needs('deployments', 'read')),
+    route(
+      'get',
+      '/repos/:owner/:repo/deployments/:deployment_id/statuses',
+      listDeploymentStatuses,
+      needs('deployments', 'read'),
+    ),
   ];
 
   // --- the test-facing API ----------------------------------------------------------------
@@ -532,6 +614,16 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
       };
       record.deployments.push(deployment);
       return deployment.id;
+    },
+
+    installApp: server.apps.installApp,
+
+    setAppPermissions(installationId, permissions) {
+      const installation = state.installations.get(installationId);
+      if (installation === undefined) {
+        throw new Error(`github fake: no installation ${installationId}`);
+      }
+      installation.permissions = { ...permissions };
     },
 
     addDeploymentStatus(repo, deploymentId, input) {

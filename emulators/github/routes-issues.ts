@@ -19,7 +19,7 @@ import type { Wire } from './wire.js';
 const reactionContents = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
 
 export function createIssueRoutes(state: GitHubState, wire: Wire, server: Server) {
-  const { selfLogin, newId, stamp, applyLabel, dropLabel, changeState, commentIn } = state;
+  const { actor, newId, stamp, applyLabel, dropLabel, changeState, commentIn } = state;
   const { apiRepoUrl, issueJson, commentJson, reactionJson, eventJson, labelJson } = wire;
   const { answer, repoOf, issueOf, page } = server;
 
@@ -108,13 +108,13 @@ export function createIssueRoutes(state: GitHubState, wire: Wire, server: Server
     if (names !== undefined) {
       for (const label of [...issue.labels]) {
         if (!names.some((n) => n.toLowerCase() === label.name.toLowerCase())) {
-          dropLabel(issue, label.name, selfLogin, at);
+          dropLabel(issue, label.name, actor(), at);
         }
       }
-      for (const name of names) applyLabel(repo, issue, name, selfLogin, at);
+      for (const name of names) applyLabel(repo, issue, name, actor(), at);
     }
     if (state === 'closed' || state === 'open') {
-      changeState(issue, state, typeof reason === 'string' ? reason : null, selfLogin, at);
+      changeState(issue, state, typeof reason === 'string' ? reason : null, actor(), at);
     } else if (issue.state === 'closed' && typeof reason === 'string') {
       issue.stateReason = reason;
     }
@@ -143,7 +143,7 @@ export function createIssueRoutes(state: GitHubState, wire: Wire, server: Server
     const comment = {
       id: newId(),
       issueNumber: issue.number,
-      author: selfLogin,
+      author: actor(),
       body: text,
       createdAt: at,
       updatedAt: at,
@@ -196,10 +196,10 @@ export function createIssueRoutes(state: GitHubState, wire: Wire, server: Server
       throw invalidField('Reaction', 'content', createReactionDocs);
     }
     const mine = found.comment.reactions.find(
-      (r) => r.login.toLowerCase() === selfLogin.toLowerCase() && r.content === content,
+      (r) => r.login.toLowerCase() === actor().toLowerCase() && r.content === content,
     );
     if (mine !== undefined) return answer(200, reactionJson(mine));
-    const reaction = { id: newId(), login: selfLogin, content, createdAt: stamp() };
+    const reaction = { id: newId(), login: actor(), content, createdAt: stamp() };
     found.comment.reactions.push(reaction);
     return answer(201, reactionJson(reaction));
   };
@@ -258,7 +258,7 @@ export function createIssueRoutes(state: GitHubState, wire: Wire, server: Server
     const names = labelNames(given, addLabelsDocs);
     const at = stamp();
     // Names the repository lacks are created on the fly, as GitHub does.
-    for (const name of names) applyLabel(repo, issue, name, selfLogin, at);
+    for (const name of names) applyLabel(repo, issue, name, actor(), at);
     return answer(
       200,
       issue.labels.map((label) => labelJson(repo, label)),
@@ -269,7 +269,7 @@ export function createIssueRoutes(state: GitHubState, wire: Wire, server: Server
   const removeLabel: Route = ({ params }) => {
     const repo = repoOf(params, removeLabelDocs);
     const issue = issueOf(repo, params, removeLabelDocs);
-    if (!dropLabel(issue, params['name'] ?? '', selfLogin, stamp())) {
+    if (!dropLabel(issue, params['name'] ?? '', actor(), stamp())) {
       throw new Refusal(404, 'Label does not exist', removeLabelDocs);
     }
     return answer(

@@ -15,14 +15,14 @@ const legacyPermission: Record<FakeRole, 'admin' | 'write' | 'read'> = {
 };
 
 export function createRepoRoutes(state: GitHubState, wire: Wire, server: Server) {
-  const { selfLogin, appInstallation, newId, roleOf } = state;
+  const { selfLogin, appInstallation, newId, roleOf, actor, caller } = state;
   const { userJson, labelJson, repoJson } = wire;
   const { answer, repoOf, page } = server;
 
   const permissionDocs = `${docs}/collaborators/collaborators#get-repository-permissions-for-a-user`;
   const getPermission: Route = ({ params }) => {
     const repo = repoOf(params, permissionDocs);
-    const self = roleOf(repo, selfLogin);
+    const self = roleOf(repo, actor());
     if (self === undefined || roleRank[self] < roleRank.write) {
       throw new Refusal(
         403,
@@ -56,7 +56,7 @@ export function createRepoRoutes(state: GitHubState, wire: Wire, server: Server)
   };
 
   const getSelf: Route = () => {
-    if (appInstallation) {
+    if (appInstallation || caller().kind === 'installation') {
       throw new Refusal(
         403,
         'Resource not accessible by integration',
@@ -80,7 +80,7 @@ export function createRepoRoutes(state: GitHubState, wire: Wire, server: Server)
   const createLabelDocs = `${docs}/issues/labels#create-a-label`;
   const createLabel: Route = ({ params, body, rawBody }) => {
     const repo = repoOf(params, createLabelDocs);
-    const self = roleOf(repo, selfLogin);
+    const self = roleOf(repo, actor());
     if (self === undefined || roleRank[self] < roleRank.write) {
       throw new Refusal(403, 'Must have push access to repository', createLabelDocs);
     }

@@ -4,6 +4,7 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import type { FakeFailure } from '../forge.js';
 import { failureAnswer as answerFailure, flatten } from '../forge-core.js';
+import { createApps, type Access } from './apps.js';
 import { docs, Refusal } from './errors.js';
 import type { GitHubState, RepoRecord } from './state.js';
 
@@ -20,7 +21,8 @@ export type Route = (incoming: Incoming) => Response | Promise<Response>;
 export type Server = ReturnType<typeof createServer>;
 
 export function createServer(state: GitHubState) {
-  const { baseUrl, basePath, now, repos, log, requests, findRepo } = state;
+  const { baseUrl, basePath, now, repos, log, requests, findRepo, callers } = state;
+  const apps = createApps(state);
 
   // --- answers ----------------------------------------------------------------------------
 
@@ -58,17 +60,23 @@ export function createServer(state: GitHubState) {
       status: String(status),
     }));
 
-  const authRefusal = (headers: Record<string, string>): Refusal | undefined => {
-    const header = headers['authorization'];
-    if (header === undefined) return new Refusal(401, 'Requires authentication');
-    const [, given] = /^(?:token|bearer)\s+(\S+)$/i.exec(header.trim()) ?? [];
-    return given === state.token ? undefined : new Refusal(401, 'Bad credentials');
-  };
+  /** The repository a route names, if it exists: an installation must cover it. */
+  const namedRepo = (params: Record<string, string>): RepoRecord | undefined =>
+    params['id'] !== undefined && params['owner'] === undefined
+      ? [...repos.values()].find((r) => String(r.id) === params['id'])
+      : params['owner'] !== undefined
+        ? findRepo(params['owner'], params['repo'] ?? '')
+        : undefined;
 
+  /**
+   * `access`: what an app's installation token needs here (a user's token passes; its role is
+   * the routes' to check), or that only the app's JWT is taken.
+   */
   const route = (
     method: 'get' | 'post' | 'patch' | 'delete',
     path: string,
     handle: Route,
+    access?: Access,
   ): HttpHandler =>
     http[method](`${baseUrl}${path}`, async ({ request, params }) => {
       const flat = flatten(params);
@@ -78,15 +86,11 @@ export function createServer(state: GitHubState) {
       const { recorded, rawBody } = await log.record(request);
       const failure = log.takeFailure(recorded);
       if (failure !== undefined) return failureAnswer(failure);
-      const refused = authRefusal(recorded.headers);
-      if (refused !== undefined) return refusalAnswer(refused);
       try {
-        return await handle({
-          url: new URL(request.url),
-          params: flat,
-          body: recorded.body,
-          rawBody,
-        });
+        const caller = apps.authenticate(recorded.headers, access);
+        apps.checkAccess(caller, namedRepo(flat), access);
+        const incoming = { url: new URL(request.url), params: flat, body: recorded.body, rawBody };
+        return await callers.run(caller, () => handle(incoming));
       } catch (error) {
         if (error instanceof Refusal) return refusalAnswer(error);
         throw error;
@@ -141,7 +145,7 @@ export function createServer(state: GitHubState) {
     return { slice, headers };
   };
 
-  return { answer, route, repoOf, issueOf, page, paginate };
+  return { answer, route, repoOf, issueOf, page, paginate, apps };
 }
 
 function clamp(value: number, min: number, max: number, fallback: number): number {

@@ -1,5 +1,7 @@
 // The GitHub fake's state: its repositories and what they hold, and the operations on them
 // that both the routes and the test-facing API use (label, unlabel, close, find a comment).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { KeyObject } from 'node:crypto';
 import type { FakeRole } from '../forge.js';
 import { createCommitGraph, createRequestLog, type CommitRecord } from '../forge-core.js';
 
@@ -62,6 +64,37 @@ export interface FakeDeploymentStatusInput {
   description?: string;
   createdAt?: string;
 }
+
+/** A GitHub App registered with the fake, and where it is installed. */
+export interface AppRecord {
+  id: number;
+  slug: string;
+  owner: string;
+  publicKey: KeyObject;
+  createdAt: string;
+}
+
+/** Permission name → `read` or `write` (GitHub's installation permissions). */
+export type AppPermissions = Record<string, 'read' | 'write'>;
+
+export interface InstallationRecord {
+  id: number;
+  app: AppRecord;
+  /** The account the app is installed on: it covers that owner's repositories only. */
+  account: string;
+  /** `all` of the account's repositories, or the names of the selected ones (owner/name). */
+  repos: 'all' | string[];
+  permissions: AppPermissions;
+  createdAt: string;
+  /** token → expires at (ms); a token is refused after it. */
+  tokens: Map<string, number>;
+}
+
+/** Who a request authenticated as: the token's user, an app's installation, the app itself. */
+export type Caller =
+  | { kind: 'user'; login: string }
+  | { kind: 'installation'; login: string; installation: InstallationRecord }
+  | { kind: 'app'; app: AppRecord };
 
 export interface LabelRecord {
   id: number;
@@ -239,6 +272,16 @@ export function createGitHubState(options: GitHubFakeOptions) {
   let token = options.token ?? 'gh-test-token';
 
   const repos = new Map<string, RepoRecord>();
+  const apps = new Map<number, AppRecord>();
+  const installations = new Map<number, InstallationRecord>();
+  // The request being answered: its routes run inside it (server.ts), so that writes carry
+  // the login of whoever sent them (the token's user, or an app's `<slug>[bot]`).
+  const callers = new AsyncLocalStorage<Caller>();
+  const caller = (): Caller => callers.getStore() ?? { kind: 'user', login: selfLogin };
+  const actor = (): string => {
+    const current = caller();
+    return current.kind === 'app' ? `${current.app.slug}[bot]` : current.login;
+  };
   const log = createRequestLog(basePath);
   const requests = log.requests;
   let nextId = 1000;
@@ -368,6 +411,12 @@ export function createGitHubState(options: GitHubFakeOptions) {
   const roleOf = (repo: RepoRecord, login: string): FakeRole | undefined => {
     const listed = repo.collaborators.get(login.toLowerCase());
     if (listed !== undefined) return listed.role;
+    // An installation acts with the permissions it was granted, which the pipeline checks
+    // route by route (server.ts): the role checks of a user's token do not apply to it.
+    const current = caller();
+    if (current.kind === 'installation' && login.toLowerCase() === current.login.toLowerCase()) {
+      return 'write';
+    }
     return login.toLowerCase() === selfLogin.toLowerCase() ? 'write' : undefined;
   };
 
@@ -394,6 +443,11 @@ export function createGitHubState(options: GitHubFakeOptions) {
       token = next;
     },
     repos,
+    apps,
+    installations,
+    callers,
+    caller,
+    actor,
     log,
     requests,
     newId,

@@ -22,7 +22,7 @@ import {
 export type Wire = ReturnType<typeof createWire>;
 
 export function createWire(state: GitHubState) {
-  const { baseUrl, webUrl, selfLogin, roleOf } = state;
+  const { baseUrl, webUrl, selfLogin, roleOf, caller } = state;
 
   const apiRepoUrl = (repo: RepoRecord) => `${baseUrl}/repos/${repo.fullName}`;
 
@@ -157,8 +157,11 @@ export function createWire(state: GitHubState) {
     visibility: repo.visibility,
     has_issues: true,
     default_branch: repo.defaultBranch,
-    // The authenticated user's role; only the token's own login ever asks here.
-    permissions: rolePermissions(roleOf(repo, selfLogin)),
+    // The authenticated user's role; only the token's own login ever asks here. An app
+    // installation is no user: GitHub leaves the key out for its token.
+    ...(caller().kind === 'installation'
+      ? {}
+      : { permissions: rolePermissions(roleOf(repo, selfLogin)) }),
   });
 
   const commitJson = (repo: RepoRecord, commit: CommitRecord) => {

@@ -32,7 +32,13 @@ import {
   type Tracker,
 } from '../core/index.js';
 import { networkFailureOf } from './network.js';
-import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
+import {
+  read,
+  splitRepo,
+  type Origin,
+  type TokenScope,
+  type TrackerOptions,
+} from './tracker-wire.js';
 
 export type GitHubTrackerOptions = TrackerOptions;
 
@@ -820,8 +826,10 @@ function createHttp(options: GitHubTrackerOptions): Http {
               : 'pagination link leaves the API host',
         });
       }
+      // The next page's URL (`/repositories/{id}/…`) no longer names the owner its token is for.
+      const scope = tokenScopeOf(params);
       answer = await exchange(requestLine('GET', url.href), url.href, () =>
-        client.request({ method: 'GET', url: url.href }),
+        client.request({ method: 'GET', url: url.href, request: { tokenScope: scope } }),
       );
     }
   };
@@ -910,7 +918,7 @@ export function retryWaits(retries: number, maxWaitSeconds: number): number[] {
 // --- per attempt: a fresh token and a fresh timeout ------------------------------------------
 
 interface AttemptSettings {
-  token: () => Promise<string>;
+  token: (scope?: TokenScope) => Promise<string>;
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -934,7 +942,7 @@ class AttemptAborted extends Error {
 function perAttempt(settings: AttemptSettings) {
   const hook = async (request: RequestFn, options: HookOptions) => {
     const endpoint = request.endpoint.merge(options);
-    endpoint.headers.authorization = `Bearer ${await settings.token()}`;
+    endpoint.headers.authorization = `Bearer ${await settings.token(tokenScopeOf(options))}`;
     endpoint.headers['x-github-api-version'] = apiVersion;
     const timeout = AbortSignal.timeout(settings.timeoutMs);
     const signal = settings.signal ? AbortSignal.any([settings.signal, timeout]) : timeout;
@@ -951,6 +959,17 @@ function perAttempt(settings: AttemptSettings) {
     }
   };
   return Object.assign(() => Promise.resolve({ type: 'token', tokenType: 'rotating' }), { hook });
+}
+
+/** The repository a request touches: its route's `owner`, or the scope its page came with. */
+function tokenScopeOf(params: unknown): TokenScope {
+  const { owner, repo, request } = (params ?? {}) as Record<string, unknown>;
+  const carried = (request as { tokenScope?: TokenScope } | undefined)?.tokenScope;
+  if (carried !== undefined) return carried;
+  return {
+    ...(typeof owner === 'string' ? { owner } : {}),
+    ...(typeof repo === 'string' ? { repo } : {}),
+  };
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {

@@ -85,6 +85,14 @@ const SECRET_VARIABLES = [
 const MIN_REDACTED_LENGTH = 8;
 export const REDACTED = '[redacted]';
 
+/**
+ * A secret afk obtained rather than read (a GitHub App's installation token): from now on the
+ * CLI's output cannot show it either.
+ */
+export function rememberSecret(env: Env, value: string): void {
+  remember(env, value);
+}
+
 /** The secrets read so far, per runtime environment (one CLI run, or one test's run). */
 const known = new WeakMap<Env, Set<string>>();
 

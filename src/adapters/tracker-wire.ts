@@ -8,8 +8,11 @@ import { TrackerError, type RepoName } from '../core/index.js';
 export interface TrackerOptions {
   /** REST base: `https://api.github.com`, `https://ghe.example/api/v3`, `https://forgejo.example/api/v1`. */
   apiUrl: string;
-  /** Asked before every request, never cached: tokens rotate. */
-  token: () => Promise<string>;
+  /**
+   * Asked before every request, never cached: tokens rotate. `scope` names the repository's
+   * owner the request touches (a GitHub App holds one installation token per owner).
+   */
+  token: (scope?: TokenScope) => Promise<string>;
   /** The login the token acts as; when set, `getSelfLogin` makes no request. */
   login?: string | undefined;
   /** Per request (each attempt), in milliseconds. Default 15000. */
@@ -37,6 +40,12 @@ export interface TrackerOptions {
   fetch?: typeof fetch | undefined;
   /** Aborts every request, e.g. at the tick's deadline. */
   signal?: AbortSignal | undefined;
+}
+
+/** The repository a request touches, as far as it names one. */
+export interface TokenScope {
+  owner?: string | undefined;
+  repo?: string | undefined;
 }
 
 /** Where a body came from, for the error when it is not what afk expects. */

@@ -2,7 +2,13 @@
 // One place says where each secret comes from and how each upstream is reached (timeouts,
 // retries, pacing, the read-only fetch outside a live run, the request meter).
 import type { Logger } from '../adapters/log.js';
-import { requiredSecret, secretConfigured, type SecretSpec } from '../adapters/secrets.js';
+import type { GitHubApp } from '../adapters/github-app.js';
+import {
+  rememberSecret,
+  requiredSecret,
+  secretConfigured,
+  type SecretSpec,
+} from '../adapters/secrets.js';
 import type { T3Client } from '../adapters/t3.js';
 import {
   serverOfRepo,
@@ -21,13 +27,24 @@ import { TIMEOUTS, type Mode, type Runtime } from './runtime.js';
 
 /** Where each secret comes from; its value is read afresh per request, never kept. */
 export function secretSpecs(config: Config) {
+  const { auth } = config.tracker;
+  // A GitHub App's secret is its private key; the tokens it buys with it are never stored.
+  const tracker: SecretSpec =
+    auth.kind === 'app'
+      ? {
+          name: 'GitHub App private key',
+          fileKey: 'tracker.auth.privateKeyFile',
+          file: auth.privateKeyFile,
+          envVars: [],
+        }
+      : {
+          name: 'tracker token',
+          fileKey: 'tracker.tokenFile',
+          file: config.tracker.tokenFile,
+          envVars: ['AFK_TRACKER_TOKEN', 'GITHUB_TOKEN'],
+        };
   return {
-    tracker: {
-      name: 'tracker token',
-      fileKey: 'tracker.tokenFile',
-      file: config.tracker.tokenFile,
-      envVars: ['AFK_TRACKER_TOKEN', 'GITHUB_TOKEN'],
-    },
+    tracker,
     t3: {
       name: 'T3 token',
       fileKey: 't3.tokenFile',
@@ -86,6 +103,8 @@ export interface Wiring {
 export interface Adapters {
   tracker(): Promise<Tracker>;
   /** The single server's client (with `t3.servers`, the first server's). */
+  /** The GitHub App the tracker authenticates as (the same one), or null for a token. */
+  githubApp(): Promise<GitHubApp | null>;
   t3(): T3Client;
   t3Fleet(): T3Fleet;
   doorbell(): Doorbell;
@@ -99,19 +118,16 @@ export async function wireAdapters(
 ): Promise<Adapters> {
   const meter = createRequestMeter(wiring.log);
   const fetch = (upstream: Upstream) => fetchFor(wiring.mode, meter.fetchFor(upstream));
-  const [{ createTracker }, { createT3Client }, { createSlackDoorbell }] = await Promise.all([
-    import('../adapters/tracker.js'),
+  const [{ createT3Client }, { createSlackDoorbell }] = await Promise.all([
     import('../adapters/t3.js'),
     import('../adapters/slack.js'),
   ]);
+  // Minting a token is a POST even in a dry run or doctor: counted, never the read-only fetch.
+  const githubApp = once(() => wireGitHubApp(config, runtime, wiring, meter.fetchFor('tracker')));
   const secrets = secretSpecs(config);
-  const { retries, pace, timeoutMs } = runtime.http ?? {};
+  const { retries, timeoutMs } = runtime.http ?? {};
   const timeouts = wiring.timeouts ?? TIMEOUTS;
   const signal = wiring.abort === undefined ? {} : { signal: wiring.abort };
-  // GitHub's write pacing (about one write a second) protects a real GitHub; an emulator on
-  // loopback (the demo, the end-to-end tests) has no secondary limits to respect.
-  const throttle =
-    runtime.http?.throttle ?? (isLoopback(config.tracker.apiUrl) ? false : undefined);
   const t3Options = {
     fetch: fetch('t3'),
     ...(retries === undefined ? {} : { retries }),
@@ -120,18 +136,8 @@ export async function wireAdapters(
   };
   const t3Fleet = () => wireT3Fleet(config, runtime, (o) => createT3Client({ ...o, ...t3Options }));
   return {
-    tracker: () =>
-      createTracker(config.tracker.kind, {
-        apiUrl: config.tracker.apiUrl,
-        token: requiredSecret(secrets.tracker, runtime.env),
-        fetch: fetch('tracker'),
-        ...(config.tracker.login === undefined ? {} : { login: config.tracker.login }),
-        ...(retries === undefined ? {} : { retries }),
-        ...(throttle === undefined ? {} : { throttle }),
-        ...(pace === undefined ? {} : { pace }),
-        timeoutMs: timeoutMs ?? timeouts.trackerMs,
-        ...signal,
-      }),
+    tracker: async () => wireTracker(config, runtime, wiring, fetch('tracker'), await githubApp()),
+    githubApp,
     t3: () => t3Fleet().servers[0]!.client,
     t3Fleet,
     // No webhook configured means no doorbell: watch plans none, and escalations go on. A
@@ -180,6 +186,65 @@ const routeOf =
 const unroutedT3: T3 = new Proxy({} as T3, {
   get: () => () => Promise.reject(new Error('several T3 servers: this call names no repo')),
 });
+
+async function wireTracker(
+  config: Config,
+  runtime: Runtime,
+  wiring: Wiring,
+  fetch: typeof globalThis.fetch,
+  app: GitHubApp | null,
+): Promise<Tracker> {
+  const { createTracker } = await import('../adapters/tracker.js');
+  const { retries, pace, timeoutMs } = runtime.http ?? {};
+  // GitHub's write pacing (about one write a second) protects a real GitHub; an emulator on
+  // loopback (the demo, the end-to-end tests) has no secondary limits to respect.
+  const throttle =
+    runtime.http?.throttle ?? (isLoopback(config.tracker.apiUrl) ? false : undefined);
+  const tracker = await createTracker(config.tracker.kind, {
+    apiUrl: config.tracker.apiUrl,
+    token: app?.token ?? requiredSecret(secretSpecs(config).tracker, runtime.env),
+    fetch,
+    ...(config.tracker.login === undefined ? {} : { login: config.tracker.login }),
+    ...(retries === undefined ? {} : { retries }),
+    ...(throttle === undefined ? {} : { throttle }),
+    ...(pace === undefined ? {} : { pace }),
+    timeoutMs: timeoutMs ?? (wiring.timeouts ?? TIMEOUTS).trackerMs,
+    ...(wiring.abort === undefined ? {} : { signal: wiring.abort }),
+  });
+  // An installation token cannot read `GET /user`: the app's bot login comes from `GET /app`.
+  if (app === null || config.tracker.login !== undefined) return tracker;
+  return { ...tracker, getSelfLogin: app.selfLogin };
+}
+
+/** The GitHub App of a `tracker.auth: {kind: app}` config, one per tick; null for a token. */
+async function wireGitHubApp(
+  config: Config,
+  runtime: Runtime,
+  wiring: Wiring,
+  fetch: typeof globalThis.fetch,
+): Promise<GitHubApp | null> {
+  const { auth } = config.tracker;
+  if (auth.kind !== 'app') return null;
+  const { createGitHubApp } = await import('../adapters/github-app.js');
+  const timeouts = wiring.timeouts ?? TIMEOUTS;
+  return createGitHubApp({
+    apiUrl: config.tracker.apiUrl,
+    appId: auth.appId,
+    privateKey: requiredSecret(secretSpecs(config).tracker, runtime.env),
+    privateKeySource: { key: 'tracker.auth.privateKeyFile', file: auth.privateKeyFile },
+    repos: config.repos,
+    fetch,
+    timeoutMs: runtime.http?.timeoutMs ?? timeouts.trackerMs,
+    ...(wiring.abort === undefined ? {} : { signal: wiring.abort }),
+    now: runtime.now,
+    remember: (token) => rememberSecret(runtime.env, token),
+  });
+}
+
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
 
 /** Watch is told there is no doorbell and plans no ring: one that is asked to ring is a bug. */
 export const noDoorbell: Doorbell = {
