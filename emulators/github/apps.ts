@@ -4,7 +4,7 @@
 // only for the installation's repositories and within its permissions.
 // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
 // https://docs.github.com/en/rest/apps/apps
-import { createPublicKey, randomBytes, verify, type KeyLike } from 'node:crypto';
+import { createPublicKey, KeyObject, randomBytes, verify, type KeyLike } from 'node:crypto';
 import { docs, Refusal } from './errors.js';
 import type { Route, Server } from './server.js';
 import type {
@@ -143,7 +143,9 @@ export function createApps(state: GitHubState) {
   };
 
   const installApp = (input: FakeAppInstallInput): number => {
-    const publicKey = createPublicKey(input.publicKey);
+    const given = input.publicKey;
+    const publicKey =
+      given instanceof KeyObject && given.type === 'public' ? given : createPublicKey(given);
     let app = apps.get(input.appId);
     if (app === undefined) {
       app = {
@@ -160,7 +162,8 @@ export function createApps(state: GitHubState) {
       app,
       account: input.owner,
       repos: input.repos ?? 'all',
-      permissions: { ...(input.permissions ?? afkAppPermissions) },
+      // Every app reads its repositories' metadata: GitHub lists it in every installation.
+      permissions: { metadata: 'read', ...(input.permissions ?? afkAppPermissions) },
       createdAt: stamp(),
       tokens: new Map(),
     };

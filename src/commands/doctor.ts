@@ -5,12 +5,14 @@
 // plan is printed, and with `--fix-labels` the executor carries it out. Without it the
 // adapters cannot write.
 import { loadConfig } from '../adapters/config-file.js';
+import type { GitHubApp } from '../adapters/github-app.js';
 import type { Logger } from '../adapters/log.js';
 import { checkWebhookUrl } from '../adapters/webhook-url.js';
 import type { T3Client } from '../adapters/t3.js';
 import { secretSource, type SecretSpec } from '../adapters/secrets.js';
 import {
   check,
+  checkAppInstallation,
   checkRepoAccess,
   checkT3RuntimeMode,
   checkT3Session,
@@ -25,6 +27,7 @@ import {
   missingLabels,
   renderChecks,
   repoSubject,
+  requiredAppPermissions,
   UpstreamError,
   type Action,
   type Check,
@@ -95,7 +98,7 @@ export async function doctor(flags: DoctorFlags, runtime: Runtime, log: Logger):
     const apply: Apply | null = flags.fixLabels
       ? (labels) => executePlan(labels, ports, { now: runtime.now })
       : null;
-    const found = await checkTracker(tracker, config, apply);
+    const found = await checkTracker(tracker, config, apply, await adapters.githubApp());
     checks.push(...found.checks);
     plan = found.plan;
   }
@@ -242,8 +245,9 @@ async function checkTracker(
   tracker: Tracker,
   config: Config,
   apply: Apply | null,
+  app: GitHubApp | null,
 ): Promise<{ checks: Check[]; plan: Action[] }> {
-  const login = await checkLogin(tracker, config);
+  const login = await checkLogin(tracker, config, app);
   if (login.skipRepos !== null) {
     return { checks: [...login.checks, check('skip', 'repos', login.skipRepos)], plan: [] };
   }
@@ -254,8 +258,9 @@ async function checkTracker(
   }
   const wanted = labelSpecs(config.labels);
   const plan: Action[] = [];
+  const access = accessOf(tracker, config, app);
   for (const repo of config.repos) {
-    const found = await checkRepo(tracker, repo, wanted, config.tracker.kind, apply);
+    const found = await checkRepo(tracker, repo, wanted, access, apply);
     checks.push(...found.checks);
     plan.push(...found.plan);
   }
@@ -266,7 +271,9 @@ async function checkTracker(
 async function checkLogin(
   tracker: Tracker,
   config: Config,
+  app: GitHubApp | null,
 ): Promise<{ checks: Check[]; skipRepos: string | null }> {
+  if (app !== null) return checkApp(app, config);
   if (config.tracker.login !== undefined) {
     // GitHub App installation tokens cannot read /user: the repo checks prove the token.
     const acting = check('info', 'tracker', `acting as ${config.tracker.login} (tracker.login)`);
@@ -290,6 +297,52 @@ async function checkLogin(
   }
 }
 
+/** The GitHub App behind the tokens: its JWT is accepted, and the bot login it acts as. */
+async function checkApp(
+  app: GitHubApp,
+  config: Config,
+): Promise<{ checks: Check[]; skipRepos: string | null }> {
+  try {
+    const { id, slug } = await app.describe();
+    const acting = config.tracker.login ?? `${slug}[bot]`;
+    return {
+      checks: [
+        check('pass', 'tracker', `GitHub App ${slug} (id ${id}) works, acting as ${acting}`),
+      ],
+      skipRepos: null,
+    };
+  } catch (error) {
+    const checks = [checkTrackerLoginFailure(error, failureOf(error))];
+    const refused =
+      error instanceof ConfigError || (error instanceof UpstreamError && error.kind === 'auth');
+    return { checks, skipRepos: refused ? 'not checked: the GitHub App is refused' : null };
+  }
+}
+
+/**
+ * What the tracker may do in a repo. A token's role is the repository's answer; an App's is
+ * its installation there, with the permissions afk needs. `readable` is false when nothing
+ * else in the repo can be read (the app is not installed there).
+ */
+type ReadAccess = (repo: RepoName) => Promise<{ check: Check; readable: boolean }>;
+
+function accessOf(tracker: Tracker, config: Config, app: GitHubApp | null): ReadAccess {
+  if (app === null) {
+    return async (repo) => ({
+      check: checkRepoAccess(repo, await tracker.getRepoAccess(repo), config.tracker.kind),
+      readable: true,
+    });
+  }
+  const required = requiredAppPermissions(config);
+  return async (repo) => {
+    const installation = await app.installation(repo);
+    return {
+      check: checkAppInstallation(repo, installation, required),
+      readable: installation !== null,
+    };
+  };
+}
+
 /**
  * A repo's access and labels. Missing labels are planned: `apply` carries the plan out at
  * once (and the check says how that went); without it the plan is returned, to be printed.
@@ -298,16 +351,15 @@ async function checkRepo(
   tracker: Tracker,
   repo: RepoName,
   wanted: LabelSpec[],
-  kind: Config['tracker']['kind'],
+  readAccess: ReadAccess,
   apply: Apply | null,
 ): Promise<{ checks: Check[]; plan: Action[] }> {
   const access = `${repo} access`;
   let accessCheck: Check;
   try {
-    accessCheck = {
-      ...checkRepoAccess(repo, await tracker.getRepoAccess(repo), kind),
-      name: access,
-    };
+    const found = await readAccess(repo);
+    accessCheck = { ...found.check, name: access };
+    if (!found.readable) return { checks: [accessCheck], plan: [] };
   } catch (error) {
     const cannot = check('fail', access, `cannot read the repository: ${failureOf(error)}`);
     return { checks: [cannot], plan: [] };

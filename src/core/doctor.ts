@@ -112,6 +112,71 @@ export function checkRepoAccess(
   return check('pass', repo, `token has ${roleOf(access)} permission`);
 }
 
+/** A GitHub App's installation on a repo, as doctor reads it. */
+export interface AppInstallationFacts {
+  id: number;
+  /** Permission name → `read`, `write` or `admin`. */
+  permissions: Readonly<Record<string, string>>;
+}
+
+export type AppPermissionLevel = 'read' | 'write';
+
+/**
+ * The installation permissions afk's own requests need, by what the config makes it do:
+ * labels, comments, the claim's reaction and closing are issues (write); a collaborator's
+ * permission and the repo are metadata; CI is check runs and commit statuses; the PR of a run
+ * (pull-request delivery), the compare of a pushed commit (trunk) and deployments
+ * (github-deployment) only where the config reads them.
+ */
+export function requiredAppPermissions(config: Config): Array<[string, AppPermissionLevel]> {
+  return [
+    ['issues', 'write'],
+    ['metadata', 'read'],
+    ...(config.delivery.mode === 'pull-request'
+      ? [['pull_requests', 'read'] as [string, AppPermissionLevel]]
+      : [['contents', 'read'] as [string, AppPermissionLevel]]),
+    ['checks', 'read'],
+    ['statuses', 'read'],
+    ...(config.deploy.kind === 'github-deployment'
+      ? [['deployments', 'read'] as [string, AppPermissionLevel]]
+      : []),
+  ];
+}
+
+const levelRank: Record<string, number> = { read: 1, write: 2, admin: 3 };
+
+/** Whether the app is installed on the repo with every permission afk needs; names the rest. */
+export function checkAppInstallation(
+  repo: string,
+  installation: AppInstallationFacts | null,
+  required: ReadonlyArray<[string, AppPermissionLevel]>,
+): Check {
+  if (installation === null) {
+    return check(
+      'fail',
+      repo,
+      'the GitHub App is not installed on this repository (install it, or add the repository to its installation)',
+    );
+  }
+  const missing = required.filter(
+    ([name, level]) =>
+      (levelRank[installation.permissions[name] ?? ''] ?? 0) < (levelRank[level] ?? 0),
+  );
+  if (missing.length > 0) {
+    const names = missing.map(([name, level]) => {
+      const has = installation.permissions[name];
+      return `${name}: ${level}${has === undefined ? '' : ` (has ${has})`}`;
+    });
+    return check(
+      'fail',
+      repo,
+      `the GitHub App's installation ${installation.id} lacks ${names.join(', ')}: grant it in the app's settings, then approve it on the installation`,
+    );
+  }
+  const granted = required.map(([name, level]) => `${name}: ${level}`).join(', ');
+  return check('pass', repo, `GitHub App installation ${installation.id} grants ${granted}`);
+}
+
 function roleOf(access: RepoAccess): string {
   if (access.admin) return 'admin';
   if (access.maintain) return 'maintain';

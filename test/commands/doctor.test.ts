@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -551,5 +552,125 @@ describe('afk doctor on Forgejo', () => {
     expect(result.code).toBe(2);
     expect(lines(result.stdout)[0]).toContain(problem);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('afk doctor with a GitHub App', () => {
+  // Test keys only, made afresh for this file.
+  const keys = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'afk-app-')), 'app.pem');
+  writeFileSync(keyFile, keys.privateKey);
+  const appConfig = (overrides: Record<string, unknown> = {}) =>
+    writeConfig(
+      armedConfig({
+        tracker: {
+          apiUrl: 'https://api.github.test',
+          auth: { kind: 'app', appId: 4242, privateKeyFile: keyFile },
+        },
+        ...overrides,
+      }),
+    );
+  const install = (permissions?: Record<string, 'read' | 'write'>, repos?: string[]) =>
+    gh.installApp({
+      appId: 4242,
+      slug: 'afk-app',
+      publicKey: keys.publicKey,
+      owner: 'acme',
+      ...(permissions === undefined ? {} : { permissions }),
+      ...(repos === undefined ? {} : { repos }),
+    });
+
+  it('passes with the app installed on every repo with what afk needs, and never asks /user', async () => {
+    const id = install();
+    const config = appConfig();
+
+    const result = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(result.code, result.stdout).toBe(0);
+    const granted =
+      'issues: write, metadata: read, pull_requests: read, checks: read, statuses: read';
+    expect(lines(result.stdout).slice(2, 10)).toEqual([
+      `pass  GitHub App private key: present (file ${keyFile})`,
+      'pass  T3 token: present (env AFK_T3_TOKEN)',
+      'pass  Slack webhook: present (env AFK_SLACK_WEBHOOK_URL)',
+      'pass  tracker: GitHub App afk-app (id 4242) works, acting as afk-app[bot]',
+      `pass  acme/api access: GitHub App installation ${id} grants ${granted}`,
+      'pass  acme/api labels: all 7 present',
+      `pass  acme/web access: GitHub App installation ${id} grants ${granted}`,
+      'pass  acme/web labels: all 7 present',
+    ]);
+    expect(seen.filter((line) => line.includes('api.github.test'))).toEqual([
+      'GET https://api.github.test/app',
+      'GET https://api.github.test/repos/acme/api/installation',
+      // The labels are read with the installation's token, minted once.
+      `POST https://api.github.test/app/installations/${id}/access_tokens`,
+      'GET https://api.github.test/repos/acme/api/labels?per_page=100',
+      'GET https://api.github.test/repos/acme/web/installation',
+      'GET https://api.github.test/repos/acme/web/labels?per_page=100',
+    ]);
+    expect(result.stdout).not.toContain('PRIVATE KEY');
+  });
+
+  it('names each missing permission, and each repo the app is not installed on', async () => {
+    install({ issues: 'read', pull_requests: 'read', statuses: 'read' }, ['acme/api']);
+    const config = appConfig({ deploy: { kind: 'github-deployment' } });
+
+    const result = await runCli(['doctor', '--config', config], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^fail {2}acme\/api access: the GitHub App's installation \d+ lacks issues: write \(has read\), checks: read, deployments: read: grant it in the app's settings, then approve it on the installation$/,
+        ),
+        'fail  acme/web access: the GitHub App is not installed on this repository (install it, or add the repository to its installation)',
+      ]),
+    );
+  });
+
+  it('fails a key the app does not know, and checks no repo', async () => {
+    gh.installApp({
+      appId: 4242,
+      slug: 'afk-app',
+      publicKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,
+      owner: 'acme',
+    });
+
+    const result = await runCli(['doctor', '--config', appConfig()], { env: slack });
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toEqual(
+      expect.arrayContaining([
+        "fail  tracker: token refused: GET /app: 401 the GitHub App 4242 JWT was refused (is tracker.auth.privateKeyFile this app's private key, and the clock right?): A JSON web token could not be decoded",
+        'skip  repos: not checked: the GitHub App is refused',
+      ]),
+    );
+  });
+
+  it('fails a missing key file, naming it', async () => {
+    const result = await runCli(
+      [
+        'doctor',
+        '--config',
+        writeConfig(
+          armedConfig({
+            tracker: {
+              apiUrl: 'https://api.github.test',
+              auth: { kind: 'app', appId: 4242, privateKeyFile: '/nonexistent/app.pem' },
+            },
+          }),
+        ),
+      ],
+      { env: slack },
+    );
+
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout)).toContain(
+      'fail  GitHub App private key: tracker.auth.privateKeyFile: cannot read the GitHub App private key file /nonexistent/app.pem (ENOENT)',
+    );
   });
 });
