@@ -12,6 +12,7 @@ import type { HttpHandler } from 'msw';
 import type { FakeCiState, FakeReviewState, FakeStatusInput, ForgeFake } from './forge.js';
 import { checkReview, fakeSha } from './forge-core.js';
 import { createAppRoutes, type FakeAppInstallInput } from './github/apps.js';
+import { answerGraphql, type GraphqlAccount } from './github/graphql.js';
 import { createServer } from './github/server.js';
 import { createCiRoutes } from './github/routes-ci.js';
 import { createIssueRoutes } from './github/routes-issues.js';
@@ -80,6 +81,8 @@ export interface GitHubFake extends ForgeFake {
   installApp(input: FakeAppInstallInput): number;
   /** Changes what an installation was granted, as an owner editing it on GitHub would. */
   setAppPermissions(installationId: number, permissions: Record<string, 'read' | 'write'>): void;
+  /** GraphQL points spent (GitHub's `rateLimit.used`) and queries answered, since creation. */
+  readonly graphql: Readonly<GraphqlAccount>;
 }
 
 export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
@@ -154,10 +157,15 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
   const issuesRead = needs('issues', 'read');
   const issuesWrite = needs('issues', 'write');
 
+  const graphql: GraphqlAccount = { points: 0, queries: 0 };
   const handlers: HttpHandler[] = [
     route('get', '/app', getApp, jwt),
     route('get', '/repos/:owner/:repo/installation', getRepoInstallation, jwt),
     route('post', '/app/installations/:installation_id/access_tokens', createAccessToken, jwt),
+    route('post', '/graphql', ({ body }) => {
+      const answered = answerGraphql(state, graphql, body);
+      return server.answer(answered.status, answered.body, answered.headers);
+    }),
     route('get', '/user', getSelf),
     route('get', '/repos/:owner/:repo/issues', listIssues, issuesRead),
     route('get', '/repositories/:id/issues', listIssues, issuesRead),
@@ -310,7 +318,9 @@ export function createGitHubFake(options: GitHubFakeOptions = {}): GitHubFake {
     selfLogin,
     handlers,
     requests,
-    writes: log.writes,
+    // A GraphQL query is a POST that writes nothing.
+    writes: () => log.writes().filter((r) => r.path !== '/graphql'),
+    graphql,
     labelRef: (_repo, label) => encodeURIComponent(label),
 
     addRepo(repo, opts = {}) {
