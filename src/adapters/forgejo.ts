@@ -32,6 +32,7 @@ import {
   type ReviewFeedback,
   type Tracker,
 } from '../core/index.js';
+import { prefetchComments, readQueuesByRepo } from './batch-rest.js';
 import { networkFailureOf } from './network.js';
 import { read, splitRepo, type Origin, type TrackerOptions } from './tracker-wire.js';
 
@@ -106,7 +107,15 @@ export function createForgejoTracker(options: ForgejoTrackerOptions): Tracker {
     orgLabelLists.delete(splitRepo(repo).owner.toLowerCase());
   };
 
-  return {
+  const tracker: Tracker = {
+    readQueues(repos, labels) {
+      return readQueuesByRepo(tracker, repos, labels);
+    },
+
+    prefetchRuns(runs) {
+      return prefetchComments(tracker, runs);
+    },
+
     async listLabelledIssues(repo, label, state) {
       const list = await http.sendAll({
         method: 'GET',
@@ -495,6 +504,7 @@ export function createForgejoTracker(options: ForgejoTrackerOptions): Tracker {
       labelIndexes.delete(repo);
     },
   };
+  return tracker;
 }
 
 type LabelIndex = Map<string, number[]>;

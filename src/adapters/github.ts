@@ -31,6 +31,14 @@ import {
   type ReviewState,
   type Tracker,
 } from '../core/index.js';
+import {
+  prefetchRuns,
+  readQueues,
+  requestOf,
+  resetNote,
+  type GraphqlCall,
+  type GraphqlReply,
+} from './github-graphql.js';
 import { networkFailureOf } from './network.js';
 import {
   read,
@@ -75,6 +83,10 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
   };
 
   return {
+    // Batched reads through GraphQL (github-graphql.ts); the rest of this port stays REST.
+    readQueues: (repos, labels) => readQueues(http.graphql, repos, labels),
+    prefetchRuns: (runs) => prefetchRuns(http.graphql, runs),
+
     async listLabelledIssues(repo, label, state) {
       const params = { ...repoParams(repo), labels: label, state, per_page: perPage };
       const list = await http.sendAll(rest.issues.listForRepo, params);
@@ -765,6 +777,8 @@ interface Http {
    * finds the items in a page whose body is an object (`{total_count, check_runs}`).
    */
   sendAll<P>(method: RestMethod<P>, params: P, select?: SelectItems): Promise<List>;
+  /** `POST /graphql` through the same client: token, timeout, throttling and retries. */
+  graphql(call: GraphqlCall): Promise<GraphqlReply>;
 }
 
 type List = Origin & { items: unknown[] };
@@ -834,7 +848,51 @@ function createHttp(options: GitHubTrackerOptions): Http {
     }
   };
 
-  return { client, send, sendAll };
+  // GHES serves GraphQL beside its REST base: https://ghe.example/api/v3 → /api/graphql.
+  // https://docs.github.com/en/enterprise-server@latest/graphql/guides/forming-calls-with-graphql
+  const graphqlUrl = /\/api\/v3$/.test(apiUrl)
+    ? apiUrl.replace(/\/api\/v3$/, '/api/graphql')
+    : `${apiUrl}/graphql`;
+  const graphql = async (call: GraphqlCall): Promise<GraphqlReply> => {
+    const request = requestOf(call);
+    try {
+      const answer = await exchange(request, graphqlUrl, () =>
+        client
+          .request({ method: 'POST', url: graphqlUrl, ...call })
+          .catch((error: unknown) => Promise.reject(graphqlRateLimit(error, request) ?? error)),
+      );
+      return { request, status: answer.status, headers: answer.headers, body: answer.data };
+    } catch (error) {
+      // Every query is `POST /graphql`: the error names the operation too.
+      if (!(error instanceof TrackerError) || error.request === request) throw error;
+      const { kind, status, reason, network } = error;
+      throw new TrackerError({ kind, request, status, reason, network, cause: error.cause });
+    }
+  };
+
+  return { client, send, sendAll, graphql };
+}
+
+/**
+ * GitHub answers an exhausted GraphQL budget with 200 and an error of type RATE_LIMITED; the
+ * throttling plugin turns that answer into an Error (after asking whether to wait it out),
+ * which carries the answer but no status.
+ * https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit
+ */
+function graphqlRateLimit(error: unknown, request: string): TrackerError | undefined {
+  const failure = error as {
+    response?: { status?: number; headers?: Record<string, string | number | undefined> };
+    data?: { errors?: Array<{ type?: unknown; message?: unknown }> };
+  };
+  const limited = failure.data?.errors?.find((e) => e.type === 'RATE_LIMITED');
+  if (!(error instanceof Error) || limited === undefined) return undefined;
+  const message = typeof limited.message === 'string' ? limited.message.split('\n')[0] : '';
+  return new TrackerError({
+    kind: 'rate-limited',
+    request,
+    status: failure.response?.status ?? 200,
+    reason: `RATE_LIMITED: ${message}${resetNote(failure.response?.headers ?? {})}`,
+  });
 }
 
 // https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api

@@ -1,8 +1,10 @@
-// `afk poll`: start agents on ready issues. Read the queue and the live runs (one listing per
-// repo and label, whatever the queue's length), decide which issues to start, read what only
-// those need (trust, afk's comment, the T3 snapshot), plan, act, report.
+// `afk poll`: start agents on ready issues. Read the queue and the live runs (the tracker reads
+// every repo at once: a few GraphQL queries on GitHub, a listing per repo and label on
+// Forgejo), decide which issues to start, read what only those need (trust, afk's comment,
+// the T3 snapshot), plan, act, report.
 import type { Logger } from '../adapters/log.js';
 import {
+  ConfigError,
   describeError,
   findAfkComment,
   issueKey,
@@ -18,7 +20,7 @@ import {
   executeTick,
   finishTick,
   openTick,
-  readTickRepos,
+  readTickQueues,
   recordFailures,
   stopNote,
   stopNothingRead,
@@ -26,7 +28,6 @@ import {
   type Ending,
   type TickContext,
 } from '../tick/lifecycle.js';
-import { mapLimit, READ_CONCURRENCY } from '../tick/map-limit.js';
 import type { Failure, Waiting } from '../tick/report.js';
 import type { Runtime, TickFlags } from '../tick/runtime.js';
 import {
@@ -114,18 +115,12 @@ function stillWaiting(queue: TrustQueue, dispatched: string[]) {
  * Null when no repo could be read.
  */
 async function readQueue(tick: TickContext): Promise<TrustQueue | null> {
-  const { tracker } = tick.ports;
-  const { labels } = tick.config;
-  const lists = await readTickRepos(tick, READ_CONCURRENCY / 2, 'list its issues', (repo) =>
-    Promise.all([
-      tracker.listLabelledIssues(repo, labels.ready, 'open'),
-      tracker.listLabelledIssues(repo, labels.inProgress, 'all'),
-    ]),
-  );
+  const { ready, inProgress } = tick.config.labels;
+  const lists = await readTickQueues(tick, { ready, inProgress }, 'list its issues');
   if (lists === null) return null;
   return {
-    ready: lists.read.flatMap(({ value: [r] }) => r),
-    inProgress: lists.read.flatMap(({ value: [, p] }) => p),
+    ready: lists.read.flatMap(({ value }) => value.ready),
+    inProgress: lists.read.flatMap(({ value }) => value.inProgress),
     unreadableRepos: lists.unreadable.map((u) => u.repo),
   };
 }
@@ -178,20 +173,19 @@ async function planDispatches(
   } catch (error) {
     return { ok: false, error };
   }
-  const comments = await mapLimit(selected, READ_CONCURRENCY, (issue) =>
-    tracker.listComments(issue).then(
-      (list) => ({ ok: true as const, list }),
-      (error: unknown) => ({ ok: false as const, error: describeError(error) }),
-    ),
+  // Comments only: a dispatch needs afk's comment, none of watch's evidence.
+  const comments = await tracker.prefetchRuns(
+    selected.map((issue) => ({ issue, branch: null, environment: null })),
   );
   selected.forEach((issue, i) => {
     const read = comments[i];
     if (read === undefined || !read.ok) {
-      const error = `cannot read its comments: ${read?.error ?? 'no answer'}`;
+      if (read !== undefined && read.error instanceof ConfigError) throw read.error;
+      const error = `cannot read its comments: ${read === undefined ? 'no answer' : describeError(read.error)}`;
       failures.push({ issue, error });
       return;
     }
-    const afkComment = findAfkComment(read.list, selfLogin);
+    const afkComment = findAfkComment(read.comments, selfLogin);
     const snapshot = snapshotOf(issue);
     if (snapshot === undefined) {
       // Selection starts nothing on a server that could not be read: this is a bug's guard.

@@ -3,6 +3,7 @@
 // reaches, one read at a time, then returns the plan; the executor carries out all plans.
 import type { Logger } from '../adapters/log.js';
 import {
+  branchFor,
   ConfigError,
   describeError,
   findAfkComment,
@@ -16,8 +17,10 @@ import {
   type Evidence,
   type Issue,
   type IssueComment,
+  type PrefetchedEvidence,
   type ReadRequest,
   type RepoName,
+  type RunPrefetch,
   type Tracker,
 } from '../core/index.js';
 import type { ActionResult, Ports } from '../tick/executor.js';
@@ -26,7 +29,7 @@ import {
   executeTick,
   finishTick,
   openTick,
-  readTickRepos,
+  readTickQueues,
   recordFailures,
   stopNote,
   stopNothingRead,
@@ -61,20 +64,15 @@ export async function watch(flags: TickFlags, runtime: Runtime, log: Logger): Pr
   if (!opened.open) return opened.exitCode;
   const { tick } = opened;
 
-  const { tracker } = tick.ports;
   const { labels } = tick.config;
   // Escalated runs too (open, `ready-for-human`): a human's `/afk` command may resume them.
-  const lists = await readTickRepos(tick, 4, 'list its live runs', (repo) =>
-    Promise.all([
-      tracker.listLabelledIssues(repo, labels.inProgress, 'all'),
-      tracker.listLabelledIssues(repo, labels.human, 'open'),
-    ]),
-  );
+  const queues = { inProgress: labels.inProgress, human: labels.human };
+  const lists = await readTickQueues(tick, queues, 'list its live runs');
   if (lists === null) return reportWatch(tick, stopNothingRead(tick, 'cannot list live runs'));
-  const live = lists.read.flatMap(({ value }) => value[0]);
+  const live = lists.read.flatMap(({ value }) => value.inProgress);
   const liveKeys = new Set(live.map(issueKey));
   const escalated = lists.read
-    .flatMap(({ value }) => value[1])
+    .flatMap(({ value }) => value.human)
     .filter((issue) => !liveKeys.has(issueKey(issue)));
   if (live.length === 0 && escalated.length === 0) {
     const failed = tick.failures.length;
@@ -184,11 +182,17 @@ async function decideRuns(
   seen: Seen,
 ): Promise<{ runs: RunOutcome[]; unread: Waiting[]; failures: Failure[] }> {
   const base = { selfLogin: seen.selfLogin, runtime: tick.runtime, config: tick.config };
-  const decided = await mapLimit(live, RUN_CONCURRENCY, async (issue) => {
+  // A stopped tick reads no run at all.
+  const prefetched = tick.stop.aborted
+    ? []
+    : await tick.ports.tracker.prefetchRuns(live.map((issue) => prefetchOf(tick.config, issue)));
+  const reads = live.map((issue, i) => ({ issue, read: prefetched[i] }));
+  const decided = await mapLimit(reads, RUN_CONCURRENCY, async ({ issue, read }) => {
     if (tick.stop.aborted) return { issue, unread: `stopped by ${String(tick.stop.reason)}` };
     const ctx: RunContext = { ...base, ports: tick.ports, t3: () => seen.t3Of(issue.repo) };
     try {
-      const run = await decideRun(issue, ctx);
+      if (read === undefined || !read.ok) throw read?.error ?? new Error('no answer');
+      const run = await decideRun(issue, read, ctx);
       return 'offline' in run ? { issue, offline: run.offline } : { issue, run };
     } catch (error) {
       if (error instanceof ConfigError) throw error;
@@ -217,9 +221,27 @@ interface RunContext {
   config: Parameters<typeof watchRun>[0]['config'];
 }
 
+/**
+ * What the tracker reads for every run up front: what the core would ask of most runs. An
+ * escalated run needs only its comments (a `/afk` command), unless one resumes it.
+ */
+function prefetchOf(config: RunContext['config'], issue: Issue): RunPrefetch {
+  const { delivery, deploy } = config;
+  const live = hasLabel(issue, config.labels.inProgress);
+  return {
+    issue,
+    branch: live && delivery.mode === 'pull-request' ? branchFor(config, issue.number) : null,
+    environment: live && deploy.kind === 'github-deployment' ? deploy.environment : null,
+  };
+}
+
 /** The run's decision, or why it is not read: its T3 server is down. */
-async function decideRun(issue: Issue, ctx: RunContext): Promise<RunOutcome | { offline: string }> {
-  const comments = await ctx.ports.tracker.listComments(issue);
+async function decideRun(
+  issue: Issue,
+  prefetched: { comments: IssueComment[]; evidence: PrefetchedEvidence },
+  ctx: RunContext,
+): Promise<RunOutcome | { offline: string }> {
+  const { comments } = prefetched;
   const afkComment = findAfkComment(comments, ctx.selfLogin);
   if (!hasLabel(issue, ctx.config.labels.inProgress) && !awaitsCommand(afkComment, comments, ctx)) {
     return { issue, decision: null, actions: [] };
@@ -228,7 +250,8 @@ async function decideRun(issue: Issue, ctx: RunContext): Promise<RunOutcome | { 
   const t3 = await ctx.t3();
   if (!t3.ok) return { offline: `T3 server ${t3.server} could not be read: ${t3.error}` };
   const ports = { ...ctx.ports, t3: t3.t3 };
-  let evidence: Evidence = {};
+  // The core asks only for what the prefetch left out.
+  let evidence: Evidence = prefetched.evidence;
   for (let reads = 0; reads <= MAX_READS_PER_RUN; reads += 1) {
     const step = watchRun({
       config: ctx.config,

@@ -25,6 +25,24 @@ import type {
 } from './types.js';
 
 export interface Tracker {
+  /**
+   * The ready queue (open issues labelled `labels.ready`, when given) and the live runs (open
+   * or closed issues labelled `labels.inProgress`) of every repo, in `repos`' order. A repo
+   * that cannot be read is an answer of its own (`ok: false`): the others are still served.
+   * GitHub reads them all in a few GraphQL queries; Forgejo lists each repo over REST.
+   */
+  readQueues(
+    repos: readonly RepoName[],
+    labels: QueueLabels,
+  ): Promise<Array<RepoAnswer<RepoQueue>>>;
+  /**
+   * What watch reads for every live run before its decisions, in `runs`' order: each run's
+   * comments (to find afk's), and whatever evidence the forge reads cheaply in bulk (GitHub:
+   * the PR of `branch`, its head's and merge commit's CI, deployments to `environment`).
+   * Evidence left out is read one by one when a decision asks for it. A run that cannot be
+   * read is an answer of its own.
+   */
+  prefetchRuns(runs: readonly RunPrefetch[]): Promise<Array<RunAnswer>>;
   /** Issues (never pull requests) in one repo carrying `label`. */
   listLabelledIssues(repo: RepoName, label: string, state: 'open' | 'all'): Promise<Issue[]>;
   /** Every comment on the issue, oldest first. */
@@ -90,6 +108,48 @@ export interface Tracker {
   /** Creates a repository label; one that already exists is success: the desired state holds. */
   createLabel(repo: RepoName, label: LabelSpec): Promise<void>;
 }
+
+export interface QueueLabels {
+  /** Left out, the ready queue is not read (watch follows only the live runs). */
+  ready?: string | undefined;
+  inProgress: string;
+  /** Left out, the escalated runs are not read (poll does not; watch does, for `/afk`). */
+  human?: string | undefined;
+}
+
+export interface RepoQueue {
+  ready: Issue[];
+  inProgress: Issue[];
+  /** Open issues labelled `human`: escalated runs a `/afk` command may resume. */
+  human: Issue[];
+}
+
+export type RepoAnswer<T> =
+  { repo: RepoName; ok: true; value: T } | { repo: RepoName; ok: false; error: unknown };
+
+export interface RunPrefetch {
+  issue: Issue;
+  /** afk's branch, when the run delivers through a pull request. */
+  branch: string | null;
+  /** The environment of the deploy, when it is a GitHub deployment. */
+  environment: string | null;
+}
+
+/**
+ * The evidence a batch settled for certain, keyed as `watchRun`'s `Evidence` (which it fits
+ * into): what is left out, a decision reads one by one. Issue 12's PR reads (reviews,
+ * mergeability, the PR's conversation) belong here beside the PR.
+ */
+export interface PrefetchedEvidence {
+  pullRequest?: PullRequest | null;
+  ci?: Readonly<Record<string, CiFacts>>;
+  deployment?: Readonly<Record<string, DeploymentFacts>>;
+}
+
+/** What was read for one run: its comments, and the evidence the batch settled. */
+export type RunAnswer =
+  | { ok: true; comments: IssueComment[]; evidence: PrefetchedEvidence }
+  | { ok: false; error: unknown };
 
 export interface CommentClaim {
   acquired: boolean;

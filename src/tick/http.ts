@@ -12,12 +12,32 @@ import type { Mode } from './runtime.js';
 export function fetchFor(mode: Mode, send: typeof fetch): typeof fetch {
   const readOnly: typeof fetch = (input, init) => {
     const method = methodOf(input, init);
-    if (method !== 'GET' && method !== 'HEAD') {
+    if (method !== 'GET' && method !== 'HEAD' && !isGraphqlQuery(input, init)) {
       return Promise.reject(new Error(`read-only: refused to send a ${method} request`));
     }
     return send(input, init);
   };
   return { live: send, 'dry-run': readOnly }[mode];
+}
+
+/**
+ * A GraphQL read: a POST to `…/graphql` whose body holds only `query` operations (afk's batched
+ * reads on GitHub). Anything else (a mutation, a body it cannot see) is refused.
+ */
+function isGraphqlQuery(input: Parameters<typeof fetch>[0], init: RequestInit | undefined) {
+  const url = input instanceof Request ? input.url : String(input);
+  if (!new URL(url).pathname.endsWith('/graphql') || typeof init?.body !== 'string') return false;
+  let query: unknown;
+  try {
+    query = (JSON.parse(init.body) as { query?: unknown }).query;
+  } catch {
+    return false;
+  }
+  return (
+    typeof query === 'string' &&
+    /^\s*query\b/.test(query) &&
+    !/(^|\})\s*(mutation|subscription)\b/.test(query)
+  );
 }
 
 const methodOf = (input: Parameters<typeof fetch>[0], init: RequestInit | undefined): string =>

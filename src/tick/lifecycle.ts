@@ -10,7 +10,9 @@ import {
   renderTickMetrics,
   type Action,
   type Config,
+  type QueueLabels,
   type RepoName,
+  type RepoQueue,
   type TickMetricFacts,
 } from '../core/index.js';
 import { executePlan, type ActionResult } from './executor.js';
@@ -18,7 +20,7 @@ import { startTickClock } from './clock.js';
 import { prepareTick, reportDisabled } from './gates.js';
 import { logRequests } from './http.js';
 import { writeReport, type Failure, type Waiting } from './report.js';
-import { readEachRepo, type RepoReads } from './repos.js';
+import type { RepoReads } from './repos.js';
 import { EXIT, sharesScreen, type Mode, type Runtime, type TickFlags } from './runtime.js';
 import { buildPorts, type TickPorts } from './wiring.js';
 
@@ -88,19 +90,27 @@ export interface Ending {
 }
 
 /**
- * Reads each repo the tick covers; one that cannot be read is recorded and left out (`each`
- * says what could not be done with it). Null when not one could be read: the tick has nothing
- * to decide on.
+ * Reads the queues of the repos the tick covers (all at once: the tracker batches them); a
+ * repo that cannot be read is recorded and left out (`each` says what could not be done with
+ * it). Null when not one could be read: the tick has nothing to decide on.
  */
-export async function readTickRepos<T>(
+export async function readTickQueues(
   tick: TickContext,
-  limit: number,
+  labels: QueueLabels,
   each: string,
-  read: (repo: RepoName) => Promise<T>,
-): Promise<RepoReads<T> | null> {
-  const reads = await readEachRepo(tick.repos, limit, read);
-  for (const { repo, error } of reads.unreadable) {
-    recordRepoUnreadable(tick, repo, `cannot ${each}, left out of this tick: ${error}`);
+): Promise<RepoReads<RepoQueue> | null> {
+  const answers = await tick.ports.tracker.readQueues(tick.repos, labels);
+  const reads: RepoReads<RepoQueue> = { read: [], unreadable: [] };
+  for (const answer of answers) {
+    if (answer.ok) {
+      reads.read.push({ repo: answer.repo, value: answer.value });
+      continue;
+    }
+    // A configuration error is nobody's repo and goes up as exit 2.
+    if (answer.error instanceof ConfigError) throw answer.error;
+    const error = describeError(answer.error);
+    reads.unreadable.push({ repo: answer.repo, error });
+    recordRepoUnreadable(tick, answer.repo, `cannot ${each}, left out of this tick: ${error}`);
   }
   return reads.read.length === 0 ? null : reads;
 }

@@ -6,6 +6,7 @@ import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { createPushgatewayFake, type PushgatewayFake } from '../../emulators/pushgateway.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig, GITHUB_URL, runCli, T3_URL, writeConfig } from '../support/cli.js';
+import { github } from '../support/forges.js';
 
 const PUSHGATEWAY = 'https://pushgateway.test';
 const SECRET = 's3cret-pw';
@@ -136,11 +137,11 @@ describe('afk poll with a Pushgateway', () => {
   });
 
   it('pushes exit code 3 with no last-success time when no repo can be listed', async () => {
-    gh.failNext(
-      { method: 'GET', path: /^\/repos\/acme\/(api|web)\/issues$/ },
-      { status: 401, body: { message: 'Bad credentials' } },
-      10,
-    );
+    // The one GraphQL query that counts every repo's queue.
+    gh.failNext(github.listing.match('acme/api'), {
+      status: 401,
+      body: { message: 'Bad credentials' },
+    });
 
     const result = await runCli(['poll', '--config', withMetrics()]);
 
@@ -215,7 +216,8 @@ describe('afk poll with a Pushgateway', () => {
     const result = await runCli(['poll', '--config', withMetrics(), '--dry-run']);
     expect(result.code).toBe(0);
     expect(seen.length).toBeGreaterThan(0);
-    expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
+    // GETs and GitHub GraphQL queries (a dry run's fetch refuses any other POST to /graphql).
+    expect(seen.filter((s) => !s.startsWith('GET ') && !/^POST \S+\/graphql$/.test(s))).toEqual([]);
     expect(gateway.pushes).toEqual([]);
   });
 

@@ -5,10 +5,20 @@ import type { ForgeFake, ForgeKind } from '../../emulators/forge.js';
 import { createT3Fake, type T3Fake } from '../../emulators/t3.js';
 import { useMswServer } from '../support/msw.js';
 import { armedConfig as baseConfig, runCli, T3_URL, writeConfig } from '../support/cli.js';
-import { forges, github, type ForgeUnderTest } from '../support/forges.js';
+import {
+  forges,
+  github,
+  graphqlRead,
+  readsOf,
+  repoVariables,
+  type ForgeUnderTest,
+} from '../support/forges.js';
 import { fakeSignals } from '../support/signals.js';
 
 const { server, seen } = useMswServer();
+/** A GET, or a GitHub GraphQL query (a dry run's fetch refuses any other POST to /graphql). */
+const isRead = (seen: string) => seen.startsWith('GET ') || /^POST \S+\/graphql$/.test(seen);
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 let under: ForgeUnderTest = github;
 let gh: ForgeFake;
@@ -53,24 +63,32 @@ const unlabel = (repo: string, number: number, label: string) =>
 const afkComments = (repo: string, number: number) =>
   gh.issue(repo, number).comments.filter((c) => c.author === 'afk-bot');
 
-// The reads of dispatching acme/api#2 and acme/web#3: one listing per repo and label, then only
+// The reads of dispatching acme/api#2 and acme/web#3: the queues of every repo, then only
 // what the two dispatches need: who applied the label and may they, afk's login, the comments
 // (twice: once to find afk's record, once to verify the comment it wrote is the only one).
-// Forgejo also resolves label names to ids, once per repo and once for the organisation.
+// GitHub reads the queues in two GraphQL queries (how many issues each list holds, then those
+// issues, each list asked for its size) and the comments of both issues in one more.
+// Forgejo lists per repo and label, and also resolves label names to ids, once per repo and
+// once for the organisation.
+const queueLabels = { live: ['agent-in-progress'], ready: ['ready-for-agent'] };
 const expectedDispatchReads: Record<ForgeKind, string[]> = {
   github: [
-    '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
-    '/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
-    '/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
-    '/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
+    graphqlRead('AfkQueueCounts', { ...queueLabels, ...repoVariables('acme/api', 'acme/web') }),
+    graphqlRead('AfkQueues', {
+      ready: queueLabels.ready,
+      ...repoVariables('acme/api', 'acme/web'),
+      readyFirst0: 2,
+      readyAfter0: null,
+      readyFirst1: 1,
+      readyAfter1: null,
+    }),
     '/repos/acme/api/issues/2/events?per_page=100',
     '/repos/acme/web/issues/3/events?per_page=100',
     '/repos/acme/api/collaborators/maintainer/permission',
     '/repos/acme/web/collaborators/maintainer/permission',
     '/user',
+    graphqlRead('AfkRuns', { ...repoVariables('acme/api', 'acme/web'), i0: 2, i1: 3 }),
     '/repos/acme/api/issues/2/comments?per_page=100',
-    '/repos/acme/api/issues/2/comments?per_page=100',
-    '/repos/acme/web/issues/3/comments?per_page=100',
     '/repos/acme/web/issues/3/comments?per_page=100',
   ],
   forgejo: [
@@ -102,18 +120,15 @@ const t3Reads = [
 const expectedPreviewRequests: Record<ForgeKind, string[]> = {
   github: [
     ...t3Reads,
+    // AfkQueueCounts, AfkQueues, AfkRuns: queries, which the read-only fetch of a dry run lets
+    // through (a mutation it refuses).
+    ...Array.from({ length: 3 }, () => 'POST https://api.github.test/graphql'),
     ...[
-      '/repos/acme/api/issues?labels=ready-for-agent&state=open&per_page=100',
-      '/repos/acme/api/issues?labels=agent-in-progress&state=all&per_page=100',
-      '/repos/acme/web/issues?labels=ready-for-agent&state=open&per_page=100',
-      '/repos/acme/web/issues?labels=agent-in-progress&state=all&per_page=100',
       '/repos/acme/api/issues/1/events?per_page=100',
       '/repos/acme/web/issues/2/events?per_page=100',
       '/repos/acme/api/collaborators/maintainer/permission',
       '/repos/acme/web/collaborators/maintainer/permission',
       '/user',
-      '/repos/acme/api/issues/1/comments?per_page=100',
-      '/repos/acme/web/issues/2/comments?per_page=100',
     ].map((path) => `GET https://api.github.test${path}`),
   ],
   forgejo: [
@@ -178,7 +193,7 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     });
 
     // The reads: one listing per repo and label, then only what the two dispatches need.
-    const reads = gh.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}${r.search}`);
+    const reads = readsOf(gh);
     expect(reads.sort()).toEqual(expectedDispatchReads[forge.kind].sort());
 
     // The first turn is the preamble and the issue; the record names the thread.
@@ -316,7 +331,7 @@ describe.each(forges)('afk poll on $kind', (forge) => {
 
     const dry = await runCli(['poll', '--config', config, '--dry-run', '--output', 'json']);
     expect(dry.code).toBe(0);
-    expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
+    expect(seen.filter((s) => !isRead(s))).toEqual([]);
     expect(dry.json).toMatchObject({
       command: 'poll',
       dryRun: true,
@@ -376,7 +391,7 @@ describe.each(forges)('afk poll on $kind', (forge) => {
       /^poll: dry run, nothing is written\nkill switch is on: a live tick would do nothing \(killSwitch \/ AFK_KILL_SWITCH\)\nplan:\n {2}1\. acme\/api#1: create T3 project /,
     );
     expect(result.stdout).toContain('poll: would dispatch 1 (acme/api#1); 0 waiting; 0 failed');
-    expect(seen.filter((s) => !s.startsWith('GET '))).toEqual([]);
+    expect(seen.filter((s) => !isRead(s))).toEqual([]);
   });
 
   it('prints a readable plan in a dry run', async () => {
@@ -473,18 +488,38 @@ describe.each(forges)('afk poll on $kind', (forge) => {
       'POST /repos/acme/api/issues/1/labels',
       unlabel('acme/api', 1, 'ready-for-agent'),
     ]);
-    // The unknown repo's listings, answered 404, and nothing else of it.
-    const reads = gh.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}${r.search}`);
-    const listings = expectedDispatchReads[forge.kind].filter((r) => r.includes('/issues?'));
-    const ghost = listings
-      .filter((r) => r.startsWith('/repos/acme/web/'))
-      .map((r) => r.replace('/acme/web/', '/acme/ghost/'));
-    const api = expectedDispatchReads[forge.kind]
-      .filter((r) => !r.includes('/acme/web/'))
-      .map((r) => r.replace('/issues/2/', '/issues/1/'));
-    expect(reads.sort()).toEqual([...api, ...ghost].sort());
-    expect(result.stdout).toMatch(
-      /^failed {2}acme\/ghost: cannot list its issues, left out of this tick: tracker: GET \/repos\/acme\/ghost\/issues: 404 not-found\b/m,
+    // The unknown repo's listings, refused, and nothing else of it.
+    const reads = readsOf(gh);
+    if (forge.kind === 'github') {
+      const repos = repoVariables('acme/api', 'acme/ghost');
+      expect(reads.sort()).toEqual(
+        [
+          graphqlRead('AfkQueueCounts', { ...queueLabels, ...repos }),
+          graphqlRead('AfkQueues', {
+            ready: queueLabels.ready,
+            ...repoVariables('acme/api'),
+            readyFirst0: 1,
+            readyAfter0: null,
+          }),
+          '/repos/acme/api/issues/1/events?per_page=100',
+          '/repos/acme/api/collaborators/maintainer/permission',
+          '/user',
+          graphqlRead('AfkRuns', { ...repoVariables('acme/api'), i0: 1 }),
+          '/repos/acme/api/issues/1/comments?per_page=100',
+        ].sort(),
+      );
+    } else {
+      const listings = expectedDispatchReads[forge.kind].filter((r) => r.includes('/issues?'));
+      const ghost = listings
+        .filter((r) => r.startsWith('/repos/acme/web/'))
+        .map((r) => r.replace('/acme/web/', '/acme/ghost/'));
+      const api = expectedDispatchReads[forge.kind]
+        .filter((r) => !r.includes('/acme/web/'))
+        .map((r) => r.replace('/issues/2/', '/issues/1/'));
+      expect(reads.sort()).toEqual([...api, ...ghost].sort());
+    }
+    expect(result.stdout).toContain(
+      `failed  acme/ghost: cannot list its issues, left out of this tick: tracker: ${forge.listing.request('acme/ghost')}: ${forge.listing.unknownRepo}`,
     );
     expect(result.stdout).toContain('poll: dispatched 1 (acme/api#1); 0 waiting; 1 failed');
   });
@@ -513,7 +548,7 @@ describe.each(forges)('afk poll on $kind', (forge) => {
         issue: null,
         repo: 'acme/ghost',
         error: expect.stringMatching(
-          /^cannot list its issues, left out of this tick: tracker: GET \/repos\/acme\/ghost\/issues: 404 not-found/,
+          `^cannot list its issues, left out of this tick: tracker: ${escape(forge.listing.request('acme/ghost'))}: ${forge.listing.unknownRepo}`,
         ) as unknown,
       },
     ]);
@@ -522,11 +557,9 @@ describe.each(forges)('afk poll on $kind', (forge) => {
 
   it('exits 3 and writes nothing when no repo can be listed', async () => {
     ready('acme/api', 1);
-    gh.failNext(
-      { method: 'GET', path: /^\/repos\/acme\/(api|web)\/issues$/ },
-      { status: 401, body: { message: 'Bad credentials' } },
-      10,
-    );
+    for (const repo of ['acme/api', 'acme/web']) {
+      gh.failNext(forge.listing.match(repo), { status: 401, body: { message: 'Bad credentials' } });
+    }
 
     const result = await runCli(['poll', '--config', writeConfig(armedConfig())]);
 
@@ -535,7 +568,7 @@ describe.each(forges)('afk poll on $kind', (forge) => {
     expect(gh.writes()).toEqual([]);
     for (const repo of ['acme/api', 'acme/web']) {
       expect(result.stdout).toContain(
-        `failed  ${repo}: cannot list its issues, left out of this tick: tracker: GET /repos/${repo}/issues: 401 auth`,
+        `failed  ${repo}: cannot list its issues, left out of this tick: tracker: ${forge.listing.request(repo)}: 401 auth`,
       );
     }
     expect(result.stdout).toMatch(
@@ -773,9 +806,11 @@ describe.each(forges)('afk poll as it runs, and when it is stopped, on $kind', (
     ready('acme/api', 1);
     const signals = fakeSignals();
     // The listing does not answer; the signal arrives while it hangs, and the grace ends it.
-    gh.failNext({ path: '/repos/acme/api/issues' }, 'timeout');
+    const listing = under.listing.match('acme/api');
+    gh.failNext(listing, 'timeout');
+    const method = listing.method === 'POST' ? http.post : http.get;
     server.use(
-      http.get(`${under.tracker.apiUrl}/repos/acme/api/issues`, () => {
+      method(`${under.tracker.apiUrl}${String(listing.path)}`, () => {
         signals.emit('SIGTERM');
       }),
     );

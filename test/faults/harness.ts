@@ -57,7 +57,9 @@ export const faultNames = [
   '429',
   'malformed 200',
 ] as const;
-export type Fault = (typeof faultNames)[number];
+/** What only GraphQL answers: a 200 whose `errors` say the query failed. */
+export const graphqlFaultNames = ['200 RATE_LIMITED', '200 errors'] as const;
+export type Fault = (typeof faultNames)[number] | (typeof graphqlFaultNames)[number];
 
 /** What the tick's one-line error must say right after the upstream and the request. */
 const causeOf: Record<Fault, RegExp> = {
@@ -69,6 +71,9 @@ const causeOf: Record<Fault, RegExp> = {
   '403 secondary rate limit': /^403 rate-limited\b/,
   '429': /^429 rate-limited\b/,
   'malformed 200': /^200 malformed\b/,
+  // The budget's reset time is named, so an operator knows when the next tick can read.
+  '200 RATE_LIMITED': /^200 rate-limited \(RATE_LIMITED: .*; resets at \d{4}-\d\d-\d\dT/,
+  '200 errors': /^200 transient \(Something went wrong/,
 };
 
 // Longer than any tick may wait (GitHubTrackerOptions.maxRetryWaitSeconds, 10 by default).
@@ -91,9 +96,30 @@ const trackerAnswers: Record<Fault, FakeFailure> = {
   },
   '429': { status: 429, body: { message: 'Too many requests' }, headers: RETRY_AFTER },
   'malformed 200': 'malformed',
+  // https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#exceeding-the-rate-limit
+  '200 RATE_LIMITED': {
+    status: 200,
+    body: {
+      errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded for user ID 1.' }],
+    },
+    headers: { 'x-ratelimit-remaining': '0' },
+  },
+  // What GitHub answers when a query fails on its side (a timeout, an internal error).
+  '200 errors': {
+    status: 200,
+    body: {
+      data: null,
+      errors: [
+        {
+          message:
+            'Something went wrong while executing your query. Please include `F00D:1` when reporting this issue.',
+        },
+      ],
+    },
+  },
 };
 
-const t3Answers: Record<Fault, FaultAnswer> = {
+const t3Answers: Record<(typeof faultNames)[number], FaultAnswer> = {
   '503': { status: 503 },
   timeout: 'timeout',
   reset: 'network-error',
@@ -111,7 +137,7 @@ const t3Answers: Record<Fault, FaultAnswer> = {
   'malformed 200': 'malformed',
 };
 
-const slackAnswers: Record<Fault, SlackFailure | (() => Response)> = {
+const slackAnswers: Record<(typeof faultNames)[number], SlackFailure | (() => Response)> = {
   '503': { status: 503 },
   timeout: 'timeout',
   reset: 'network-error',
@@ -122,6 +148,9 @@ const slackAnswers: Record<Fault, SlackFailure | (() => Response)> = {
   '429': () => slackText(429, 'rate_limited', RETRY_AFTER),
   'malformed 200': { status: 200, body: '<html><body>Service Unavailable</body></html>' },
 };
+
+const isCommonFault = (fault: Fault): fault is (typeof faultNames)[number] =>
+  (faultNames as readonly string[]).includes(fault);
 
 function slackText(status: number, body: string, headers: Record<string, string>): Response {
   return new HttpResponse(body, { status, headers: { 'content-type': 'text/html', ...headers } });
@@ -197,6 +226,8 @@ export interface Target {
   write: boolean;
   /** The issue a doorbell is about. */
   issue?: string;
+  /** A GitHub GraphQL query: it also meets the faults only GraphQL answers. */
+  graphql?: boolean;
 }
 
 type Seen = Omit<Target, 'occurrence'>;
@@ -284,12 +315,17 @@ async function classify(trackerApi: URL, request: Request): Promise<Seen | undef
   const { method } = request;
   const write = method !== 'GET' && method !== 'HEAD';
   const base = trackerApi.pathname.replace(/\/+$/, '');
+  const body = write ? await bodyOf(request) : undefined;
   if (url.origin === trackerApi.origin && url.pathname.startsWith(base)) {
     const path = url.pathname.slice(base.length);
+    if (path === '/graphql') {
+      // GitHub's batched reads: each query is its own request, named by its operation.
+      const label = `${method} ${path} (${String(body?.['operationName'])})`;
+      return { upstream: 'tracker', key: label, label, write: false, graphql: true };
+    }
     const label = `${method} ${path}`;
     return { upstream: 'tracker', key: `${label}${url.search}`, label, write };
   }
-  const body = write ? await bodyOf(request) : undefined;
   if (url.origin === new URL(T3_URL).origin) {
     const line = `${method} ${url.pathname}`;
     if (body === undefined) return { upstream: 't3', key: line, label: line, write };
@@ -340,16 +376,18 @@ async function answerFault(
     const fake = answering(world.forge.kind, () => world.forge.create());
     fake.failNext({}, trackerAnswers[fault]);
     handlers = fake.handlers;
-  } else if (seen.upstream === 't3') {
+  } else if (seen.upstream === 't3' && isCommonFault(fault)) {
     const fake = answering('t3', () => createT3Fake());
     fake.failNext({}, t3Answers[fault]);
     handlers = fake.handlers;
-  } else {
+  } else if (isCommonFault(fault)) {
     const answer = slackAnswers[fault];
     if (typeof answer === 'function') return answer();
     const fake = answering('slack', () => createSlackFake({ url: SECRETS.webhook }));
     fake.failNext(answer);
     handlers = fake.handlers;
+  } else {
+    throw new Error(`${fault} is a GraphQL answer, not ${seen.upstream}'s`);
   }
   const response = await getResponse(handlers, request);
   if (response === undefined) throw new Error(`no fake answers ${seen.key}`);
@@ -867,7 +905,9 @@ export async function defineMatrix(scenarios: Scenario[], all: Scenario[]): Prom
       if (targets.length === 0) continue;
       describe(`${forge.kind}: ${scenario.name}`, () => {
         for (const target of targets) {
-          for (const fault of faultNames) {
+          const faults =
+            target.graphql === true ? [...faultNames, ...graphqlFaultNames] : faultNames;
+          for (const fault of faults) {
             const nth = target.occurrence > 1 ? ` (#${target.occurrence})` : '';
             const name = `${target.key}${nth} ▸ ${fault}`;
             const known = scenario.knownFailures?.find(

@@ -1,7 +1,7 @@
 // The forges every tick suite runs against: each builds a fresh strict fake and the `tracker`
 // config section that points afk at it. A suite written with `describe.each(forges)` and the
 // `ForgeFake` vocabulary runs unchanged on GitHub and on Forgejo.
-import type { ForgeFake, ForgeKind } from '../../emulators/forge.js';
+import type { ForgeFake, ForgeKind, RecordedRequest, RequestMatch } from '../../emulators/forge.js';
 import { createForgejoFake } from '../../emulators/forgejo.js';
 import { createGitHubFake } from '../../emulators/github.js';
 import { GITHUB_URL, TRACKER_TOKEN } from './cli.js';
@@ -32,12 +32,59 @@ export interface ForgeUnderTest {
   create(options?: { now?: () => Date }): ForgeFake;
   /** The `tracker` config section that points afk at the fake. */
   tracker: { kind: ForgeKind; apiUrl: string };
+  /**
+   * The request that lists a repo's queue (GitHub: one GraphQL query for every repo), to fail
+   * it with `failNext`, and as errors name it; `unknownRepo` is how it answers for a repo the
+   * forge does not know.
+   */
+  listing: {
+    match(repo: string): RequestMatch;
+    request(repo: string): string;
+    unknownRepo: string;
+  };
 }
+
+/**
+ * A read as the tick suites assert it: `path?query` for REST, the operation and its
+ * variables (keys sorted) for a GraphQL query.
+ */
+export function readLine(request: RecordedRequest): string {
+  if (request.path !== '/graphql') return `${request.path}${request.search}`;
+  const body = request.body as { operationName?: string; variables?: Record<string, unknown> };
+  return graphqlRead(body.operationName ?? '?', body.variables ?? {});
+}
+
+/** A GraphQL read as `readLine` shows it. */
+export function graphqlRead(operation: string, variables: Record<string, unknown>): string {
+  const sorted = Object.entries(variables).sort(([a], [b]) => a.localeCompare(b));
+  return `graphql ${operation} ${JSON.stringify(Object.fromEntries(sorted))}`;
+}
+
+/** The variables naming repos `r0`, `r1`, … in a batched query. */
+export const repoVariables = (...repos: string[]): Record<string, string> =>
+  Object.fromEntries(
+    repos.flatMap((repo, i) => {
+      const [owner = '', name = ''] = repo.split('/');
+      return [
+        [`o${i}`, owner],
+        [`n${i}`, name],
+      ];
+    }),
+  );
+
+/** The reads of a tick: GETs and GraphQL queries. */
+export const readsOf = (fake: ForgeFake): string[] =>
+  fake.requests.filter((r) => r.method === 'GET' || r.path === '/graphql').map(readLine);
 
 export const github: ForgeUnderTest = {
   kind: 'github',
   create: (options = {}) => createGitHubFake(options),
   tracker: { kind: 'github', apiUrl: GITHUB_URL },
+  listing: {
+    match: () => ({ method: 'POST', path: '/graphql' }),
+    request: () => 'POST /graphql (AfkQueueCounts)',
+    unknownRepo: '200 not-found',
+  },
 };
 
 export const forgejo: ForgeUnderTest = {
@@ -58,6 +105,11 @@ export const forgejo: ForgeUnderTest = {
     return fake;
   },
   tracker: { kind: 'forgejo', apiUrl: FORGEJO_URL },
+  listing: {
+    match: (repo) => ({ method: 'GET', path: `/repos/${repo}/issues` }),
+    request: (repo) => `GET /repos/${repo}/issues`,
+    unknownRepo: '404 not-found',
+  },
 };
 
 export const forges: ForgeUnderTest[] = [github, forgejo];

@@ -68,6 +68,12 @@ export function routeOf(path: string): string {
 }
 
 export function countGitHub(request: GitHubRequest, index: RunIndex = emptyIndex): Counted {
+  if (request.path === '/graphql') {
+    // A batched read: it serves many runs at once, so it is no one run's.
+    const body = isRecord(request.body) ? request.body : {};
+    const operation = typeof body['operationName'] === 'string' ? body['operationName'] : '?';
+    return { upstream: 'github', method: 'POST', kind: `POST /graphql ${operation}`, run: null };
+  }
   return {
     upstream: 'github',
     method: request.method,
@@ -131,7 +137,9 @@ export function countSlack(request: SlackRequest, index: RunIndex = emptyIndex):
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export const isRead = (c: Pick<Counted, 'method'>) => c.method === 'GET' || c.method === 'HEAD';
+/** A GET, or a GraphQL query: afk sends GitHub no mutation. */
+export const isRead = (c: Pick<Counted, 'method' | 'kind'>) =>
+  c.method === 'GET' || c.method === 'HEAD' || c.kind.startsWith('POST /graphql ');
 
 /** Requests grouped by `key`, most frequent first. */
 export function tally<T>(items: readonly T[], key: (item: T) => string): Array<[string, number]> {
