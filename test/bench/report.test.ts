@@ -42,6 +42,8 @@ const requests = (
   listingPages: number,
 ): RequestSummary => ({
   github: { reads: githubReads, writes: githubWrites },
+  graphqlQueries: 0,
+  graphqlPoints: 0,
   t3: { reads: 2, writes: 0 },
   slack: 0,
   byKind: [['github GET /repos/:owner/:repo/issues', listingPages]],

@@ -62,7 +62,9 @@ const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 const table = (head: string[], rows: Array<Array<string | number>>) =>
   [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 
-const githubTotal = (r: RequestSummary) => r.github.reads + r.github.writes;
+/** GitHub's cost of a tick: its REST requests, and each GraphQL query at its points. */
+const githubTotal = (r: RequestSummary) =>
+  r.github.reads - r.graphqlQueries + r.github.writes + r.graphqlPoints;
 const largest = (sizes: SizeResult[]) =>
   sizes.reduce((a, b) =>
     b.size.repos * b.size.ready * b.size.live >= a.size.repos * a.size.ready * a.size.live ? b : a,
@@ -176,6 +178,7 @@ function renderTicks(sizes: SizeResult[], settings: Settings): string[] {
     name,
     sizeLabel(s.size),
     t.requests.github.reads,
+    t.requests.graphqlPoints,
     t.requests.github.writes,
     t.requests.t3.reads,
     t.requests.t3.writes,
@@ -189,7 +192,8 @@ function renderTicks(sizes: SizeResult[], settings: Settings): string[] {
   const head = [
     'tick',
     'repos / ready / live',
-    'GitHub GET',
+    'GitHub reads',
+    'GraphQL points',
     'GitHub writes',
     'T3 GET',
     'T3 writes',
@@ -214,6 +218,8 @@ function renderTicks(sizes: SizeResult[], settings: Settings): string[] {
     'consecutive ticks; "watch, first" is the first watch tick after the runs moved, which',
     'rewrites checklists, sends fix-forward turns and rings doorbells (request counts only).',
     `Config: \`dispatch: ${JSON.stringify(settings.dispatch).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': ')}\`, \`deploy.kind: ${settings.deploy}\`, everything else the defaults.`,
+    '"GitHub reads" are GETs and GraphQL queries; "GraphQL points" what those queries cost, by',
+    "GitHub's formula as the emulator counts them (a budget of its own beside REST's requests).",
     'Request counts are the same in every repetition (checked). "Tick CPU" is the CPU time the',
     'tick\'s process used (user + system); "emulator CPU" is what the emulators spent answering',
     "it: part of the tick's wall time on loopback, none of it against GitHub.",
@@ -227,6 +233,7 @@ function renderTicks(sizes: SizeResult[], settings: Settings): string[] {
           'watch, first',
           sizeLabel(s.size),
           s.watchFirst.github.reads,
+          s.watchFirst.graphqlPoints,
           s.watchFirst.github.writes,
           s.watchFirst.t3.reads,
           s.watchFirst.t3.writes,
@@ -363,7 +370,7 @@ function renderBudget(big: SizeResult, settings: Settings): string[] {
   return [
     `## GitHub budget at ${sizeLabel(big.size)}`,
     '',
-    `GitHub allows a token ${TARGETS.githubBudget} REST requests an hour. Every request counts, reads and writes.`,
+    `GitHub allows a token ${TARGETS.githubBudget} REST requests an hour, and ${TARGETS.githubBudget} GraphQL points. Every request counts, reads and writes, and each GraphQL query its points.`,
     '',
     table(
       ['', 'GitHub requests per tick', 'ticks an hour in 5,000'],

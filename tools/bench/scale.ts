@@ -25,8 +25,11 @@ export interface Spread {
 }
 
 export interface RequestSummary {
-  /** Requests by upstream, split into reads (GET) and writes. */
+  /** Requests by upstream, split into reads (GET, and GraphQL queries) and writes. */
   github: { reads: number; writes: number };
+  /** GitHub GraphQL queries (among the reads) and their points (a budget beside REST's). */
+  graphqlQueries: number;
+  graphqlPoints: number;
   t3: { reads: number; writes: number };
   slack: number;
   /** `[kind, count]`, most frequent first. */
@@ -69,11 +72,13 @@ export interface SizeResult {
   profile: { poll: TimeShare[]; watch: TimeShare[] } | null;
 }
 
-export function summarize(requests: readonly Counted[]): RequestSummary {
+export function summarize(requests: readonly Counted[], graphqlPoints = 0): RequestSummary {
   const count = (upstream: Counted['upstream'], reads: boolean) =>
     requests.filter((c) => c.upstream === upstream && isRead(c) === reads).length;
   return {
     github: { reads: count('github', true), writes: count('github', false) },
+    graphqlQueries: requests.filter((c) => c.kind.startsWith('POST /graphql ')).length,
+    graphqlPoints,
     t3: { reads: count('t3', true), writes: count('t3', false) },
     slack: requests.filter((c) => c.upstream === 'slack').length,
     byKind: tally(requests, (c) => `${c.upstream} ${c.kind}`),
@@ -96,7 +101,7 @@ function sample(command: 'poll' | 'watch', results: TickResult[], outcome: strin
   return {
     command,
     reps: results.length,
-    requests: summarize(first.requests),
+    requests: summarize(first.requests, first.graphqlPoints),
     wallMs: spread(results.map((r) => r.wallMs)),
     peakRssMb: spread(results.map((r) => r.peakRssMb)),
     tickCpuMs: spread(results.map((r) => r.tickCpuMs)),
@@ -230,7 +235,7 @@ export async function measureSize(
       `dispatched ${Math.min(measuredSettings.dispatch.maxDispatchesPerTick, size.ready)}`,
     ),
     watch: sample('watch', watches, decisions.map(([k, n]) => `${n} ${k}`).join(', ')),
-    watchFirst: summarize((first as TickResult).requests),
+    watchFirst: summarize((first as TickResult).requests, (first as TickResult).graphqlPoints),
     perRun: {
       steady: perRunGets(world, watches[0]?.requests ?? []),
       first: perRunGets(world, (first as TickResult).requests),

@@ -17,6 +17,8 @@ export interface TickResult {
   /** CPU time this process (the emulators) spent while the tick ran. */
   emulatorCpuMs: number;
   requests: Counted[];
+  /** GitHub GraphQL points the tick spent, by the emulator's account (GitHub's formula). */
+  graphqlPoints: number;
   /** The tick's `--output json` report. */
   report: TickReport;
   stderr: string;
@@ -133,6 +135,7 @@ export async function runTick(
     t3: world.t3.requests.length,
     slack: world.slack.requests.length,
   };
+  const points = world.gh.graphql.points;
   const cpu = process.cpuUsage();
   const spawned = await spawnTimed(
     [binary.bundle, command, '--config', world.configFile, '--output', 'json'],
@@ -162,6 +165,7 @@ export async function runTick(
     tickCpuMs: spawned.usage.cpuUs / 1000,
     emulatorCpuMs: (used.user + used.system) / 1000,
     requests,
+    graphqlPoints: world.gh.graphql.points - points,
     report,
     stderr: spawned.stderr,
   };
