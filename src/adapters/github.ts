@@ -853,11 +853,15 @@ function createHttp(options: GitHubTrackerOptions): Http {
   const graphqlUrl = /\/api\/v3$/.test(apiUrl)
     ? apiUrl.replace(/\/api\/v3$/, '/api/graphql')
     : `${apiUrl}/graphql`;
+  // The throttling plugin paces every GraphQL request like a write (a second apart): right
+  // for mutations, a needless second per query for afk, which sends only queries. This client
+  // is the same (token, timeouts, retries, rate-limit answers) without that pacing.
+  const reader = createClient(apiUrl, { ...options, pace: false });
   const graphql = async (call: GraphqlCall): Promise<GraphqlReply> => {
     const request = requestOf(call);
     try {
       const answer = await exchange(request, graphqlUrl, () =>
-        client
+        reader
           .request({ method: 'POST', url: graphqlUrl, ...call })
           .catch((error: unknown) => Promise.reject(graphqlRateLimit(error, request) ?? error)),
       );

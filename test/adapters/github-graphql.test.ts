@@ -23,6 +23,7 @@ import {
 } from '../../src/adapters/github-graphql.js';
 import { TrackerError, type Issue, type Tracker } from '../../src/core/index.js';
 import { createGitHubFake, type GitHubFake } from '../../emulators/github.js';
+import { githubSchema } from '../../emulators/github/graphql.js';
 
 // The published SDL defines two fields twice (GitHub's own quirk): it is built as it is.
 const schema = buildSchema(published.idl, { assumeValidSDL: true });
@@ -364,6 +365,18 @@ describe('readQueues on GitHub', () => {
       request: 'POST /graphql (AfkQueueCounts)',
     });
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('does not space its queries a second apart, as the throttling plugin spaces writes', async () => {
+    fake.addIssue('acme/api', { number: 1, title: 'x', labels: ['ready-for-agent'] });
+    githubSchema(); // built once per process: not part of the time measured
+    const started = performance.now();
+
+    const [answer] = await tracker({ throttle: true }).readQueues(['acme/api'], labels);
+
+    expect(answer?.ok).toBe(true);
+    expect(operations()).toEqual(['AfkQueueCounts', 'AfkQueues']);
+    expect(performance.now() - started).toBeLessThan(900);
   });
 
   it('names the operation when the query gets no answer', async () => {
