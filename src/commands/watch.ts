@@ -1,6 +1,8 @@
 // `afk watch`: follow every live run (an issue holding the in-progress label, open or closed)
-// from its first turn to deployed. Per run, the core asks for the evidence its decision
-// reaches, one read at a time, then returns the plan; the executor carries out all plans.
+// from its first turn to deployed. The tracker reads what most runs need for all of them at
+// once (comments; on GitHub also the PR, CI and deployments); per run, the core then asks for
+// the evidence its decision still lacks, one read at a time, and returns the plan; the
+// executor carries out all plans.
 import type { Logger } from '../adapters/log.js';
 import {
   branchFor,
