@@ -146,18 +146,9 @@ async function readView(
   const { trust, failures: trustFailures } = await selectWithTrust(tracker, config, queued);
   const comments = await readComments(tracker, selfLogin, [inProgress, escalated]);
   const [runComments = [], escalationComments = []] = comments.found;
-  const now = from.now();
   const view: StatusView = {
     gates: from.gates,
-    runs: inProgress.map((issue, i) =>
-      describeLiveRun({
-        issue,
-        afkComment: runComments[i] ?? null,
-        snapshot: snapshotOf(issue),
-        maxFixForwards: config.watch.maxFixForwards,
-        now,
-      }),
-    ),
+    runs: describeRuns(config, inProgress, { runComments, snapshotOf, now: from.now() }),
     queue: describeQueue({ config, ...queued, trust }),
     escalations: escalated.map((issue, i) =>
       describeEscalation(issue, escalationComments[i] ?? null),
@@ -174,6 +165,28 @@ async function readView(
     ...(servers === undefined ? {} : { servers }),
   };
   return { ok: true, view };
+}
+
+/** Each live run as its record, and T3, show it. */
+function describeRuns(
+  config: Config,
+  issues: Issue[],
+  seen: {
+    runComments: Array<AfkComment | null>;
+    snapshotOf: (issue: Issue) => T3Snapshot | null;
+    now: Date;
+  },
+) {
+  return issues.map((issue, i) =>
+    describeLiveRun({
+      issue,
+      afkComment: seen.runComments[i] ?? null,
+      snapshot: seen.snapshotOf(issue),
+      maxFixForwards: config.watch.maxFixForwards,
+      now: seen.now,
+      conversationLimits: config.watch,
+    }),
+  );
 }
 
 /** The three listings per repo; a repo that cannot be read is a failure, and left out. */

@@ -79,6 +79,37 @@ const watchFields = {
   /** The doorbell of this attempt's escalation: owed until rungAt is set. */
   doorbell: z.object({ reason: z.string(), rungAt: isoTime.optional() }).optional(),
   tokensUsed: z.number().int().min(0).optional(),
+  // Conversations: review feedback and conflicts
+  /** Review-feedback turns sent this attempt (rounds); `watch.maxReviewRounds` caps them. */
+  reviewRounds: z.number().int().min(0).optional(),
+  /**
+   * The feedback afk has handled (carried in a turn, or ignored), so that one piece of it makes
+   * at most one round, without trusting a clock: the reviews by id (GitHub numbers a review
+   * when its draft starts, so a later submission can carry a lower id than one already
+   * handled), and the newest line comment outside a known review and conversation comment
+   * (numbered when posted: ids grow with creation on both forges).
+   */
+  reviewSeen: z
+    .object({
+      reviews: z.array(z.number().int()),
+      reviewComment: z.number().int().min(0),
+      comment: z.number().int().min(0),
+    })
+    .optional(),
+  /** What the latest round carried to the agent, for `status` and the checklist. */
+  reviewSent: z
+    .object({
+      round: z.number().int().min(1),
+      items: z.number().int().min(0),
+      from: z.array(z.string()),
+    })
+    .optional(),
+  /** Reviewers whose feedback was ignored because they are not trusted, and why (newest last). */
+  reviewIgnored: z.array(z.object({ login: z.string(), why: z.string() })).optional(),
+  /** Merge-conflict turns sent this attempt; `watch.maxConflictTurns` caps them. */
+  conflictTurns: z.number().int().min(0).optional(),
+  /** The `<head sha>-<base sha>` pairs that got a conflict turn: one turn per pair. */
+  conflictKeys: z.array(z.string()).optional(),
   // Conversations: /afk commands
   /**
    * The `/afk` commands acted on, oldest first (the newest few): each acts once, and only a
@@ -191,7 +222,10 @@ export function renderChecklist(given: RunRecord, notes: string[] = []): string 
   for (const note of notes) lines.push(note, '');
   lines.push(...commandLines(record));
   const tokens = record.tokensUsed === undefined ? '' : `; tokens used: ${record.tokensUsed}`;
-  lines.push(`Thread \`${record.threadId}\`; fix-forwards used: ${record.fixForwards}${tokens}.`);
+  lines.push(...conversationLines(record));
+  lines.push(
+    `Thread \`${record.threadId}\`; fix-forwards used: ${record.fixForwards}${conversationUse(record)}${tokens}.`,
+  );
   if (record.history.length > 0) {
     lines.push('', 'Earlier attempts:');
     for (const past of record.history) {
@@ -214,6 +248,31 @@ function commandLines(record: RunRecord): string[] {
     lines.push(`- @${c.by}: \`${c.verb}\` (comment ${c.commentId}, ${c.at}): ${c.did}`);
   }
   return lines.length === 0 ? [] : ['Commands:', ...lines, ''];
+}
+
+/** `; review rounds used: 1; conflict turns used: 0`, for the ones this attempt has used. */
+function conversationUse(record: RunRecord): string {
+  const rounds =
+    record.reviewRounds === undefined ? '' : `; review rounds used: ${record.reviewRounds}`;
+  const conflicts =
+    record.conflictTurns === undefined ? '' : `; conflict turns used: ${record.conflictTurns}`;
+  return `${rounds}${conflicts}`;
+}
+
+/** The feedback of the latest round and the reviewers afk ignored, each a paragraph. */
+function conversationLines(record: RunRecord): string[] {
+  const lines: string[] = [];
+  const sent = record.reviewSent;
+  if (sent !== undefined) {
+    const from = sent.from.length === 0 ? '' : ` from ${sent.from.join(', ')}`;
+    lines.push(`Review round ${sent.round}: ${sent.items} item(s)${from} sent to the agent.`, '');
+  }
+  const ignored = record.reviewIgnored ?? [];
+  if (ignored.length > 0) {
+    lines.push('Feedback ignored, not from a trusted reviewer:');
+    lines.push(...ignored.map((i) => `- ${i.why}`), '');
+  }
+  return lines;
 }
 
 export type ParsedRecord =

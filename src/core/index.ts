@@ -14,6 +14,7 @@ export * from './poll.js';
 export * from './config-doc.js';
 export * from './evidence.js';
 export * from './outcome.js';
+export * from './review.js';
 export * from './commands.js';
 export * from './watch.js';
 export * from './metrics.js';

@@ -41,6 +41,19 @@ export interface LiveRunView {
   now: string | null;
   /** Why the record could not be read, when it could not. */
   problem: string | null;
+  /** The pull request's conversation, when the run has had one (left out otherwise). */
+  conversation?: ConversationView;
+}
+
+export interface ConversationView {
+  reviewRounds: number;
+  maxReviewRounds: number | null;
+  conflictTurns: number;
+  maxConflictTurns: number | null;
+  /** The latest round's feedback while the agent addresses it (no review asked since). */
+  pendingFeedback: string | null;
+  /** Reviewers whose feedback afk ignored, not being trusted. */
+  ignoredReviewers: string[];
 }
 
 export type QueueWait = SkipReason | 'next';
@@ -97,6 +110,8 @@ export function describeLiveRun(input: {
   snapshot: T3Snapshot | null;
   maxFixForwards: number;
   now: Date;
+  /** `watch.maxReviewRounds` and `watch.maxConflictTurns`, shown beside what was used. */
+  conversationLimits?: { maxReviewRounds: number; maxConflictTurns: number };
 }): LiveRunView {
   const { issue, afkComment, snapshot, maxFixForwards } = input;
   const base = {
@@ -135,7 +150,52 @@ export function describeLiveRun(input: {
     fixForwards: run.fixForwards,
     now: run.status ?? null,
     problem: null,
+    ...describeConversation(run, input.conversationLimits),
   };
+}
+
+function describeConversation(
+  run: RunRecord,
+  limits: { maxReviewRounds: number; maxConflictTurns: number } | undefined,
+): { conversation?: ConversationView } {
+  const had =
+    run.reviewRounds !== undefined ||
+    run.conflictTurns !== undefined ||
+    (run.reviewIgnored ?? []).length > 0;
+  if (!had) return {};
+  const sent = run.reviewSent;
+  const addressing =
+    sent !== undefined &&
+    run.reviewNotifiedAt === undefined &&
+    run.reviewNoticeSkippedAt === undefined;
+  return {
+    conversation: {
+      reviewRounds: run.reviewRounds ?? 0,
+      maxReviewRounds: limits?.maxReviewRounds ?? null,
+      conflictTurns: run.conflictTurns ?? 0,
+      maxConflictTurns: limits?.maxConflictTurns ?? null,
+      pendingFeedback: addressing
+        ? `round ${sent.round}: ${sent.items} item(s)${sent.from.length === 0 ? '' : ` from ${sent.from.join(', ')}`}`
+        : null,
+      ignoredReviewers: (run.reviewIgnored ?? []).map((i) => i.login),
+    },
+  };
+}
+
+/** One line per run that talked with its reviewers: rounds, conflict turns, who was ignored. */
+function conversationLines(runs: LiveRunView[]): string[] {
+  const of = (used: number, max: number | null) => (max === null ? `${used}` : `${used}/${max}`);
+  return runs.flatMap(({ issue, conversation: c }) => {
+    if (c === undefined) return [];
+    const pending = c.pendingFeedback === null ? '' : ` (with the agent: ${c.pendingFeedback})`;
+    const ignored =
+      c.ignoredReviewers.length === 0
+        ? ''
+        : `; ignored reviewers: ${c.ignoredReviewers.join(', ')}`;
+    return [
+      `  ${issue}: review rounds ${of(c.reviewRounds, c.maxReviewRounds)}${pending}; conflict turns ${of(c.conflictTurns, c.maxConflictTurns)}${ignored}`,
+    ];
+  });
 }
 
 type RecordRead = { ok: true; record: RunRecord } | { ok: false; problem: string };
@@ -335,6 +395,7 @@ export function renderStatus(view: StatusView, options: { limit?: number } = {})
   if (view.servers !== undefined) lines.push(...renderServers(view.servers));
   const runHeaders = ['ISSUE', 'ATTEMPT', 'PHASE', 'THREAD', 'CI', 'AGE', 'FIX-FORWARDS', 'NOW'];
   lines.push(...renderSection('live runs', 'none', runHeaders, view.runs.map(runRow), limit));
+  lines.push(...conversationLines(view.runs));
   if (view.t3Unreadable !== null) {
     lines.push(`  THREAD unknown: T3 could not be read (${view.t3Unreadable})`);
   }

@@ -93,6 +93,9 @@ describe('afk poll with a Pushgateway', () => {
       'afk_actions{kind="startTurn",status="done"} 1',
       'afk_actions{kind="upsertChecklist",status="done"} 1',
     ]);
+    expect(samples(push?.body, 'afk_turns')).toEqual([
+      'afk_turns{purpose="first-turn",status="done"} 1',
+    ]);
     expect(push?.body).toContain('afk_tick_exit_code 0\n');
     expect(push?.body).toContain(
       `afk_tick_last_success_timestamp_seconds ${Date.parse('2026-11-21T08:00:00.000Z') / 1000}\n`,

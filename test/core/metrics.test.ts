@@ -79,6 +79,30 @@ describe('renderTickMetrics', () => {
     );
   });
 
+  it('counts turns by purpose and outcome', () => {
+    const text = renderTickMetrics(
+      facts({
+        actions: [
+          { kind: 'startTurn', status: 'done', purpose: 'review' },
+          { kind: 'startTurn', status: 'done', purpose: 'conflict' },
+          { kind: 'startTurn', status: 'failed', purpose: 'review' },
+          { kind: 'startTurn', status: 'done', purpose: 'review' },
+          { kind: 'upsertChecklist', status: 'done' },
+        ],
+      }),
+    );
+    expect(text).toContain(
+      [
+        '# HELP afk_turns Turns the tick sent to agents, by purpose and outcome.',
+        '# TYPE afk_turns gauge',
+        'afk_turns{purpose="conflict",status="done"} 1',
+        'afk_turns{purpose="review",status="done"} 2',
+        'afk_turns{purpose="review",status="failed"} 1',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('renders watch escalations by reason, and no queue depth', () => {
     const text = renderTickMetrics(
       facts({

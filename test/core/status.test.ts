@@ -156,6 +156,43 @@ describe('describeLiveRun and renderStatus', () => {
   });
   const at = '2026-11-01T10:30:00Z';
 
+  it.each<[string, Partial<RunRecord>, string | null]>([
+    [
+      'feedback with the agent, and the reviewers afk ignored',
+      {
+        reviewRounds: 1,
+        reviewSent: { round: 1, items: 4, from: ['alice', 'bob'] },
+        reviewIgnored: [
+          { login: 'mallory', why: 'mallory has read permission; write is required' },
+        ],
+      },
+      '  acme/api#7: review rounds 1/3 (with the agent: round 1: 4 item(s) from alice, bob); conflict turns 0/2; ignored reviewers: mallory',
+    ],
+    [
+      'a round the agent answered (review asked again), and a conflict turn',
+      {
+        reviewRounds: 1,
+        reviewSent: { round: 1, items: 4, from: ['alice'] },
+        reviewNotifiedAt: at,
+        conflictTurns: 1,
+      },
+      '  acme/api#7: review rounds 1/3; conflict turns 1/2',
+    ],
+  ])('shows the pull request’s conversation: %s', (_name, over, line) => {
+    const live = describeLiveRun({
+      issue: issue({ number: 7, labels: ['agent-in-progress'] }),
+      afkComment: comment(record(over)),
+      snapshot,
+      maxFixForwards: 2,
+      now: new Date('2026-11-01T11:00:00Z'),
+      conversationLimits: config().watch,
+    });
+    const text = renderStatus(view([live]));
+    const lines = text.split('\n').filter((l) => l.startsWith('  acme/api#7:'));
+    expect(lines).toEqual(line === null ? [] : [line]);
+    expect(live.conversation === undefined).toBe(line === null);
+  });
+
   it.each([
     [{ dispatched: at }, 'dispatched to an agent'],
     [{ dispatched: at, testsRed: at }, 'tests red'],
