@@ -320,6 +320,13 @@ async function readEvidence(
           [read.sha]: await tracker.readDeployment(issue.repo, read.sha, read.environment),
         },
       };
+    case 'mergeability':
+      return { ...evidence, mergeability: await tracker.readMergeability(issue.repo, read.number) };
+    case 'reviewFeedback':
+      return {
+        ...evidence,
+        reviewFeedback: await tracker.readReviewFeedback(issue.repo, read.number),
+      };
     case 'permission':
       return {
         ...evidence,

@@ -38,8 +38,8 @@ export interface ConversationInput {
   pr: PullRequest;
   record: RunRecord;
   thread: T3Thread;
-  /** afk's own login: its own words are never feedback. */
-  selfLogin: string;
+  /** afk's own login: its own words are never feedback. Null: unknown, so none is read. */
+  selfLogin: string | null;
   mergeability: Mergeability | undefined;
   reviewFeedback: ReviewFeedback | undefined;
   permissions: Readonly<Record<string, Permission>> | undefined;
@@ -50,6 +50,11 @@ export type ConversationStep =
   | { kind: 'read'; read: ConversationNeed }
   /** Nothing to do here: the next phase decides, from `record`. */
   | { kind: 'pass'; record: RunRecord }
+  /**
+   * Not known yet (a mergeability the forge has not computed): the next phases decide, but no
+   * "awaiting review" notice rings until it is known; `why` says what the run waits for.
+   */
+  | { kind: 'hold'; why: string; record: RunRecord }
   /** `onAgent`: the agent owes the next move, so the stall timer runs. */
   | { kind: 'wait'; why: string; onAgent: boolean; record: RunRecord }
   | {
@@ -102,7 +107,7 @@ export function decideConflict(input: ConversationInput): ConversationStep {
   if (verdict === 'clean') return { kind: 'pass', record };
   if (verdict === 'unknown') {
     const why = `waiting for the forge to tell whether pull request #${pr.number} can merge (not computed yet)`;
-    return { kind: 'wait', why, onAgent: false, record };
+    return { kind: 'hold', why, record };
   }
   const { headSha, baseSha } = mergeability;
   const key = `${headSha}-${baseSha}`;
@@ -222,7 +227,7 @@ function freshComments(
 
 /** Each author's verdict, or the permission read the first undecided one needs. */
 function judgeAuthors(
-  input: ConversationInput,
+  input: ConversationInput & { selfLogin: string },
   items: FeedbackItem[],
 ): { read: ConversationNeed } | { trusted: Set<string | null>; ignored: Ignored[] } {
   const trusted = new Set<string | null>();
@@ -268,13 +273,14 @@ function withIgnored(record: RunRecord, ignored: Ignored[]): RunRecord {
  * it never reaches the agent. Past `watch.maxReviewRounds`, more feedback is for a human.
  */
 export function decideFeedback(input: ConversationInput): ConversationStep {
-  const { config, pr, record, reviewFeedback } = input;
+  const { config, pr, record, reviewFeedback, selfLogin } = input;
+  if (selfLogin === null) return { kind: 'pass', record };
   if (reviewFeedback === undefined) {
     return { kind: 'read', read: { kind: 'reviewFeedback', number: pr.number } };
   }
   const { items, seen } = freshFeedback(reviewFeedback, record.reviewSeen, record.dispatchedAt);
   if (items.length === 0) return { kind: 'pass', record };
-  const judged = judgeAuthors(input, items);
+  const judged = judgeAuthors({ ...input, selfLogin }, items);
   if ('read' in judged) return { kind: 'read', read: judged.read };
   const handled = withIgnored({ ...record, reviewSeen: seen }, judged.ignored);
   const carried = items.filter((i) => judged.trusted.has(i.author));
@@ -381,6 +387,6 @@ export function buildConflictTurn(
   const branch = branchFor(config, issue.number);
   return [
     `Merge conflict: pull request #${conflict.pr} for issue #${issue.number} of ${issue.repo} conflicts with the default branch (head ${conflict.headSha}, default branch at ${conflict.baseSha}): resolve it.`,
-    `Fetch the default branch and merge it into \`${branch}\`, resolve every conflict keeping the intent of both sides, and run the whole test suite until it passes. Then push \`${branch}\` (no force-push) and write \`AFK-PHASE: pushed <full commit sha>\` on a line of its own. If only a human can resolve a conflict, write \`AFK-BLOCKED: <the reason>\` and stop.`,
+    `Fetch the default branch and merge it into \`${branch}\`, resolve every conflict keeping the intent of both sides, and run the whole test suite until it passes. Then push \`${branch}\` (no force-push; push the merge even if it had no conflict, so the forge checks it again) and write \`AFK-PHASE: pushed <full commit sha>\` on a line of its own. If only a human can resolve a conflict, write \`AFK-BLOCKED: <the reason>\` and stop.`,
   ].join('\n');
 }

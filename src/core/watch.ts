@@ -24,6 +24,14 @@ import {
 import { planDuplicateCleanup, type Action } from './plan.js';
 import { branchFor, buildContinueTurn, buildFixForwardTurn, sanitizeLine } from './prompt.js';
 import {
+  decideConflict,
+  decideFeedback,
+  type ConversationDecision,
+  type ConversationInput,
+  type ConversationRead,
+  type ConversationStep,
+} from './review.js';
+import {
   hasLabel,
   type CiFacts,
   type CommitPlacement,
@@ -31,8 +39,10 @@ import {
   type Issue,
   type IssueComment,
   type IssueRef,
+  type Mergeability,
   type Permission,
   type PullRequest,
+  type ReviewFeedback,
   type T3Snapshot,
   type T3Thread,
 } from './types.js';
@@ -44,7 +54,9 @@ export type ReadRequest =
   | { kind: 'ci'; sha: string }
   | { kind: 'deployment'; sha: string; environment: string }
   /** A login's permission on the run's repo, to judge a reviewer or a `/afk` author. */
-  | { kind: 'permission'; login: string };
+  | { kind: 'permission'; login: string }
+  /** The pull request's mergeability, and everything its reviewers said. */
+  | ConversationRead;
 
 /** What the command read for this run so far, keyed the way `ReadRequest` asks. */
 export interface Evidence {
@@ -56,12 +68,15 @@ export interface Evidence {
   deployment?: Readonly<Record<string, DeploymentFacts>>;
   /** Keyed by `permissionKey(login)`. */
   permissions?: Readonly<Record<string, Permission>>;
+  mergeability?: Mergeability;
+  reviewFeedback?: ReviewFeedback;
 }
 
 export type Decision =
   | { kind: 'wait'; why: string }
   | { kind: 'fix-forward'; sha: string; what: 'CI' | 'the deploy'; failing: FailingCheck[] }
   | { kind: 'continue' }
+  | ConversationDecision
   | { kind: 'review-requested' }
   | ({ kind: 'escalate' } & Escalation)
   | { kind: 'close' }
@@ -81,7 +96,11 @@ export interface WatchInput {
    * doorbell configured") and nothing is recorded as rung; the escalation goes on.
    */
   doorbell: boolean;
-  /** The issue's comments and afk's login, for `/afk` commands; without them none is read. */
+  /**
+   * The issue's comments and afk's login, for `/afk` commands; without them none is read.
+   * afk's login also tells its own words on the pull request from a reviewer's: without it,
+   * no review feedback is read.
+   */
   comments?: readonly IssueComment[];
   selfLogin?: string;
 }
@@ -122,6 +141,8 @@ interface RunView extends LiveRun {
   subjectSha: string | null;
   /** Replies to `/afk` commands that cannot apply: they go with whatever the run's plan is. */
   replies: Action[];
+  /** Why the "awaiting review" notice must wait (a mergeability not computed yet), or null. */
+  held: string | null;
 }
 
 /** A step, or null to hand the run to the next phase. */
@@ -170,14 +191,23 @@ export function watchRun(input: WatchInput): WatchStep {
 /**
  * A live run's phases, in the order a run moves through them. The deploy, last, always
  * decides. A new situation to handle (review feedback, a merge conflict, a human's answer)
- * is a new phase in this list.
+ * is a new phase in this list. The conversation phases come after `decidePush`, which waits
+ * while a turn runs: never a turn while a turn runs. A conflict comes before CI: CI on a head
+ * that cannot merge says little (GitHub does not even run `pull_request` workflows on it), and
+ * the resolution is a new head to judge. A mergeability not computed yet (GitHub's null, on
+ * the first read after every push) is no guess either way: no conflict turn, and no "awaiting
+ * review" notice until it is known, while CI is judged as usual. Review feedback comes after
+ * CI, on a head that stands green (a red one gets its fix-forward first; the feedback waits,
+ * handled by id, not by time), and before the notice, which rings only when none is left.
  */
 const phases: readonly Phase[] = [
   decideCommand,
   decideThread,
   observePush,
   decidePush,
+  conversationPhase(decideConflict),
   decideCi,
+  conversationPhase(decideFeedback),
   decideReview,
 ];
 
@@ -303,7 +333,7 @@ function viewRun(input: WatchInput, record: RunRecord, thread: T3Thread): RunVie
   const ourTurnPending =
     observed.lastTurn !== undefined && facts.latestTurnId === observed.lastTurn.after;
   const view = { input, thread, facts, at, ourTurnPending, record: observed };
-  return { ...view, pr: null, subjectSha: null, replies: [] };
+  return { ...view, pr: null, subjectSha: null, replies: [], held: null };
 }
 
 /** The agent's own word: an error, a question, a blocker, or a spent token budget. */
@@ -461,14 +491,59 @@ function standHeadCi(
   };
 }
 
-/** Green and waiting for people: not a stall. The doorbell rings once as a notice. */
+/**
+ * Green and waiting for people: not a stall. The doorbell rings once as a notice, once per
+ * review round (a round's turn clears the marks).
+ */
 function decideReview(view: RunView): WatchStep | null {
   const { pr, record } = view;
   if (pr === null || pr.merged) return null;
+  if (view.held !== null) return wait(view, view.held);
   if (record.reviewNotifiedAt === undefined && record.reviewNoticeSkippedAt === undefined) {
     return reviewRequested(view, pr);
   }
-  return wait(view, `awaiting review of pull request #${pr.number}`);
+  const ignored = (record.reviewIgnored ?? []).map((i) => i.login);
+  const note =
+    ignored.length === 0 ? '' : `; ignored feedback from ${ignored.join(', ')} (not trusted)`;
+  return wait(view, `awaiting review of pull request #${pr.number}${note}`);
+}
+
+/**
+ * A conversation phase (review.ts) on afk's open pull request, its answer made a step. A
+ * merged or closed pull request has nothing left to talk about, and trunk mode has none.
+ */
+function conversationPhase(decide: (input: ConversationInput) => ConversationStep): Phase {
+  return (view) => {
+    const { pr, input } = view;
+    if (pr === null || pr.merged || pr.state !== 'open') return null;
+    const step = decide({
+      config: input.config,
+      issue: input.issue,
+      pr,
+      record: view.record,
+      thread: view.thread,
+      selfLogin: input.selfLogin ?? null,
+      mergeability: input.evidence.mergeability,
+      reviewFeedback: input.evidence.reviewFeedback,
+      permissions: input.evidence.permissions,
+    });
+    const run = { ...view, record: 'record' in step ? step.record : view.record };
+    switch (step.kind) {
+      case 'read':
+        return { kind: 'read', read: step.read };
+      case 'pass':
+      case 'hold':
+        view.record = step.record;
+        if (step.kind === 'hold') view.held = step.why;
+        return null;
+      case 'wait':
+        return step.onAgent ? waitOnAgent(run, step.why) : wait(run, step.why);
+      case 'turn':
+        return sendTurn(run, step);
+      case 'escalate':
+        return escalate({ ...run, reason: step.reason, detail: step.detail });
+    }
+  };
 }
 
 type DeployVerdict = { state: 'success' | 'failure' | 'pending'; failing: FailingCheck[] };
@@ -646,23 +721,27 @@ function fixForwardOrEscalate(run: LiveRun, { sha, what, failing }: Failure): Wa
 }
 
 interface Turn {
-  decision: Extract<Decision, { kind: 'continue' | 'fix-forward' }>;
+  decision: Extract<Decision, { kind: 'continue' | 'fix-forward' | 'review' | 'conflict' }>;
   /** The turn's place in the run, from which its command and message ids derive. */
   step: string;
   text: string;
+  /** The record's line for humans once it is sent, when not a fix-forward's or a nudge's. */
+  status?: string;
 }
 
 /** A turn first, then the record of it: the turn's command id makes a resend harmless. */
-function sendTurn({ input, record, thread }: LiveRun, { decision, step, text }: Turn): WatchStep {
+function sendTurn({ input, record, thread }: LiveRun, turn: Turn): WatchStep {
+  const { decision, step, text } = turn;
   const at = input.now.toISOString();
   const purpose = decision.kind;
   const next: RunRecord = {
     ...record,
     lastTurn: { at, purpose, after: thread.latestTurn?.turnId ?? null },
     status:
-      decision.kind === 'continue'
+      turn.status ??
+      (decision.kind === 'continue'
         ? 'nudged the agent to finish and push'
-        : `fix-forward ${record.fixForwards} of ${input.config.watch.maxFixForwards} sent`,
+        : `fix-forward ${record.fixForwards} of ${input.config.watch.maxFixForwards} sent`),
   };
   const command = {
     commandId: commandIdFor(thread.id, step),

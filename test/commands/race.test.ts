@@ -25,7 +25,14 @@ import {
   type FakeThread,
   type T3Fake,
 } from '../../emulators/t3.js';
-import { armedConfig, runCli, writeConfig, type CliResult } from '../support/cli.js';
+import {
+  armedConfig,
+  GITHUB_URL,
+  runCli,
+  TRACKER_TOKEN,
+  writeConfig,
+  type CliResult,
+} from '../support/cli.js';
 import { forges, type ForgeUnderTest } from '../support/forges.js';
 import { useMswServer } from '../support/msw.js';
 
@@ -322,6 +329,20 @@ function seedRun(
   return { issue, threadId };
 }
 
+/**
+ * GitHub computes a pull request's mergeability in the background after a push, so by the
+ * time CI has reported it is known. The fake computes it at the first read, which answers
+ * null: this read stands for GitHub's job, so that the racing ticks meet a green PR as GitHub
+ * shows it then.
+ */
+async function mergeabilityComputed(world: World, repo: string): Promise<void> {
+  if (world.forge.kind !== 'github') return;
+  const answer = await fetch(`${GITHUB_URL}/repos/${repo}/pulls/12`, {
+    headers: { authorization: `token ${TRACKER_TOKEN}` },
+  });
+  if (!answer.ok) throw new Error(`priming mergeability: ${answer.status}`);
+}
+
 function readyIssue(world: World, repo: string, extraLabels: string[] = []): IssueRef {
   world.gh.addIssue(repo, {
     number: 1,
@@ -411,6 +432,7 @@ describe(`overlapping ticks on ${forges.map((f) => f.kind).join(' and ')}`, () =
       await rounds(async (start, seed) => {
         const world = start(['acme/api']);
         const { issue } = seedRun(world, 'acme/api', 'review');
+        await mergeabilityComputed(world, 'acme/api');
         assertClean(await race(world, seed, twoWatches));
         expect(world.slack.messages).toHaveLength(1);
         expect(world.slack.messages[0]?.text).toContain('review requested');
@@ -420,6 +442,34 @@ describe(`overlapping ticks on ${forges.map((f) => f.kind).join(' and ')}`, () =
           phases: { pushed: NOW.toISOString(), ci: NOW.toISOString() },
         });
         expect(world.gh.issue('acme/api', 1).labels).toEqual(['agent-in-progress']);
+        assertSettled(world, issue, {});
+      });
+    },
+  );
+
+  it(
+    `two watches at a trusted reviewer’s requested changes send one review turn (${ROUNDS} rounds)`,
+    { timeout: TIMEOUT },
+    async () => {
+      await rounds(async (start, seed) => {
+        const world = start(['acme/api']);
+        const { issue, threadId } = seedRun(world, 'acme/api', 'review');
+        await mergeabilityComputed(world, 'acme/api');
+        world.gh.addReview('acme/api', 12, {
+          author: 'maintainer',
+          state: 'changes-requested',
+          body: 'Handle the empty password.',
+          comments: [{ path: 'src/login.ts', line: 42, body: 'This throws.' }],
+        });
+        assertClean(await race(world, seed, twoWatches));
+        const turns = commandsOf(world, 'thread.turn.start', threadId);
+        expect(turns).toHaveLength(1);
+        expect(JSON.stringify(turns[0]?.command)).toContain('Review feedback, round 1 of 3');
+        expect(recordOf(world, issue)).toMatchObject({
+          reviewRounds: 1,
+          lastTurn: { purpose: 'review' },
+        });
+        expect(world.slack.messages).toEqual([]);
         assertSettled(world, issue, {});
       });
     },

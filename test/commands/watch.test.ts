@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
+import { commandIdFor, parseChecklist, threadIdFor, type RunRecord } from '../../src/core/index.js';
 import type { ForgeFake, ForgeKind } from '../../emulators/forge.js';
 import type { GitHubFake } from '../../emulators/github.js';
 import { createSlackFake, type SlackFake } from '../../emulators/slack.js';
@@ -109,6 +109,22 @@ async function agentPushes(mode: 'pull-request' | 'trunk', sha: string) {
     gh.pushCommit('acme/api', 'main', sha);
   }
   t3.completeTurn(THREAD, `Pushed.\nAFK-PHASE: pushed ${sha}`);
+}
+
+/**
+ * The watch tick that asks for review of PR #12, green on a head just pushed. GitHub has not
+ * computed mergeability at its first read after a push (null): that tick waits, saying so,
+ * and the next one asks. Forgejo answers at once.
+ */
+async function askForReview(): Promise<CliResult> {
+  if (gh.kind === 'github') {
+    const waited = await tick('watch');
+    expect(decisions(waited)).toEqual(['wait']);
+    expect(afkComments()[0]?.body).toContain(
+      'Now: waiting for the forge to tell whether pull request #12 can merge (not computed yet)',
+    );
+  }
+  return tick('watch');
 }
 
 /**
@@ -275,7 +291,7 @@ describe.each(forges)('afk watch on $kind', (forge) => {
       await dispatch();
       await agentPushes('pull-request', HEAD);
       gh.setCi('acme/api', HEAD, 'test', 'success');
-      expect(decisions(await tick('watch'))).toEqual(['review-requested']);
+      expect(decisions(await askForReview())).toEqual(['review-requested']);
       gh.mergePullRequest('acme/api', 12, MERGE);
     }
     const requestsSince = (from: number) =>
@@ -531,7 +547,7 @@ describe.each(forges)('afk watch on $kind', (forge) => {
       await agentPushes('pull-request', HEAD);
       gh.setCi('acme/api', HEAD, 'test', 'success');
 
-      const noticed = await tick('watch');
+      const noticed = await askForReview();
       expect(noticed.code, noticed.stdout).toBe(0);
       expect(decisions(noticed)).toEqual(['review-requested']);
       expect(results(noticed).map((r) => `${r.kind} ${r.status}`)).toEqual([
@@ -554,6 +570,345 @@ describe.each(forges)('afk watch on $kind', (forge) => {
     });
   });
 
+  describe('afk watch carrying the pull request’s conversation to the agent', () => {
+    const REVIEWER = 'maintainer';
+    const reviewTurns = () => turns().filter((c) => turnText(c).startsWith('Review feedback'));
+    const conflictTurns = () => turns().filter((c) => turnText(c).startsWith('Merge conflict'));
+    const turnText = (c: { command: Record<string, unknown> }) =>
+      (c.command['message'] as { text: string }).text;
+    const userMessages = () =>
+      (t3.state.threads.get(THREAD)?.messages ?? []).filter((m) => m.role === 'user');
+    const requestsSince = (from: number) =>
+      gh.requests
+        .slice(from)
+        .map(
+          (r) =>
+            `${r.method} ${r.path.replace(/\/(comments|reactions)\/\d+/g, '/$1/:id')}${r.search}`,
+        );
+
+    /** PR #12 green on HEAD and review asked (the notice rung): where reviewers come in. */
+    async function awaitingReview(config: Record<string, unknown> = {}, serverVersion?: string) {
+      setup(forge, {
+        ...(serverVersion === undefined ? {} : { serverVersion }),
+        config: { delivery: { mode: 'pull-request' }, ...config },
+      });
+      await dispatch();
+      await agentPushes('pull-request', HEAD);
+      gh.setCi('acme/api', HEAD, 'test', 'success');
+      expect(decisions(await askForReview())).toEqual(['review-requested']);
+      expect(slack.messages).toHaveLength(1);
+    }
+
+    /** The trusted reviewer requests a change on a line and says one more thing on the PR. */
+    function reviewerAsks() {
+      gh.addReview('acme/api', 12, {
+        author: REVIEWER,
+        state: 'changes-requested',
+        body: 'Handle the empty password.',
+        comments: [{ path: 'src/login.ts', line: 42, body: 'This throws on "".' }],
+      });
+      gh.addPullComment('acme/api', 12, REVIEWER, 'Also log the failure.');
+    }
+
+    /** The agent runs the turn afk sent and pushes `sha`, which goes green. */
+    function agentAddresses(sha: string) {
+      t3.startProvider(THREAD);
+      t3.completeTurn(THREAD, `Addressed.\nAFK-PHASE: pushed ${sha}`);
+      gh.pushCommit('acme/api', 'afk/issue-1', sha);
+      gh.setCi('acme/api', sha, 'test', 'success');
+    }
+
+    /** The reads of a tick that finds the review on a green PR: one of each, nothing else. */
+    const readsOfAReviewRound: Record<ForgeKind, string[]> = {
+      // GitHub: the queue counts, the queues, then the run's comments and PR (AfkRuns).
+      github: [
+        'POST /graphql',
+        'POST /graphql',
+        'GET /user',
+        'POST /graphql',
+        'GET /repos/acme/api/pulls/12',
+        'GET /repos/acme/api/pulls/12/reviews?per_page=100',
+        'GET /repos/acme/api/pulls/12/comments?per_page=100',
+        'GET /repos/acme/api/issues/12/comments?per_page=100',
+        'GET /repos/acme/api/collaborators/maintainer/permission',
+      ],
+      forgejo: [
+        'GET /repos/acme/api/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+        'GET /repos/acme/api/issues?state=open&type=issues&labels=ready-for-human&limit=50&page=1',
+        'GET /repos/acme/web/issues?state=all&type=issues&labels=agent-in-progress&limit=50&page=1',
+        'GET /repos/acme/web/issues?state=open&type=issues&labels=ready-for-human&limit=50&page=1',
+        'GET /user',
+        'GET /repos/acme/api/issues/1/comments',
+        'GET /repos/acme/api/pulls?state=all&limit=50&page=1',
+        'GET /repos/acme/api/pulls/12',
+        'GET /repos/acme/api/pulls/12/reviews?limit=50&page=1',
+        'GET /repos/acme/api/pulls/12/reviews/:id/comments',
+        'GET /repos/acme/api/issues/12/comments',
+        'GET /repos/acme/api/collaborators/maintainer/permission',
+      ],
+    };
+
+    it.each([
+      ['T3 v0.0.32 (slim snapshot + thread route)', '0.0.32'],
+      ['T3 v0.0.27 (full snapshot)', '0.0.27'],
+    ])(
+      'carries one review to the agent as exactly one turn naming each comment, once, against %s',
+      async (_name, serverVersion) => {
+        await awaitingReview({}, serverVersion);
+        reviewerAsks();
+        const from = gh.requests.length;
+
+        const watched = await tick('watch');
+        expect(watched.code, watched.stdout).toBe(0);
+        expect(decisions(watched)).toEqual(['review']);
+        // Read, then the turn, then the record of it on afk's comment (under its claim).
+        expect(
+          requestsSince(from).map((r) => r.replace(/\/reviews\/\d+\//, '/reviews/:id/')),
+        ).toEqual([
+          ...readsOfAReviewRound[forge.kind],
+          'POST /repos/acme/api/issues/comments/:id/reactions',
+          'GET /repos/acme/api/issues/comments/:id',
+          'PATCH /repos/acme/api/issues/comments/:id',
+          forge.kind === 'github'
+            ? 'DELETE /repos/acme/api/issues/comments/:id/reactions/:id'
+            : 'DELETE /repos/acme/api/issues/comments/:id/reactions',
+        ]);
+        expect(reviewTurns()).toHaveLength(1);
+        const [turn] = reviewTurns();
+        expect(turn?.command).toMatchObject({
+          commandId: commandIdFor(THREAD, 'review-1'),
+          threadId: THREAD,
+        });
+        const text = turn === undefined ? '' : turnText(turn);
+        expect(text.split('\n')[0]).toBe(
+          'Review feedback, round 1 of 3, on pull request #12 for issue #1 of acme/api: address each item below.',
+        );
+        for (const item of [
+          '- maintainer requested changes:\nHandle the empty password.',
+          '- maintainer on src/login.ts line 42:\nThis throws on "".',
+          '- maintainer commented on the pull request:\nAlso log the failure.',
+        ]) {
+          expect(text).toContain(item);
+        }
+        expect(record()).toMatchObject({
+          reviewRounds: 1,
+          status: expect.stringContaining('review round 1 of 3'),
+        });
+        expect(afkComments()[0]?.body).toContain(
+          'Review round 1: 3 item(s) from maintainer sent to the agent.',
+        );
+
+        // A later tick, while the turn has not started, and one after it ran: no second turn.
+        expect(decisions(await tick('watch'))).toEqual(['wait']);
+        agentAddresses(HEAD2);
+        expect(decisions(await askForReview())).toEqual(['review-requested']);
+        expect(slack.messages.map((m) => m.text)).toEqual([
+          expect.stringContaining('review requested'),
+          expect.stringContaining('review requested'),
+        ]);
+        expect(decisions(await tick('watch'))).toEqual(['wait']);
+        expect(reviewTurns()).toHaveLength(1);
+        expect(userMessages()).toHaveLength(2);
+        expect(record().ciGreen?.sha).toBe(HEAD2);
+      },
+    );
+
+    it('shows the round in a dry run, its first line saying why, and the reviewers it ignores', async () => {
+      await awaitingReview();
+      gh.addReview('acme/api', 12, { author: 'drive-by', state: 'commented', body: 'meh' });
+      const writes = gh.writes().length;
+      advance();
+      const ignoring = await runCli(
+        ['watch', '--config', configFile, '--output', 'json', '--dry-run'],
+        { now: clock, env: doorbellEnv },
+      );
+      expect(ignoring.json?.['runs']).toEqual([
+        {
+          issue: 'acme/api#1',
+          decision: {
+            kind: 'wait',
+            why: 'awaiting review of pull request #12; ignored feedback from drive-by (not trusted)',
+          },
+        },
+      ]);
+
+      reviewerAsks();
+      advance();
+      const dry = await runCli(['watch', '--config', configFile, '--dry-run'], {
+        now: clock,
+        env: doorbellEnv,
+      });
+      expect(dry.code, dry.stdout).toBe(0);
+      expect(dry.stdout).toContain(
+        `  1. acme/api#1: start review turn on thread ${THREAD}: "Review feedback, round 1 of 3, on pull request #12 for issu…"\n`,
+      );
+      expect(gh.writes()).toHaveLength(writes);
+      expect(reviewTurns()).toEqual([]);
+    });
+
+    it('sends the round once when two ticks race to it', async () => {
+      await awaitingReview();
+      reviewerAsks();
+      advance();
+      const [a, b] = await Promise.all(
+        [0, 1].map(() =>
+          runCli(['watch', '--config', configFile, '--output', 'json'], {
+            now: clock,
+            env: doorbellEnv,
+          }),
+        ),
+      );
+      expect([a?.code, b?.code]).toEqual([0, 0]);
+      expect(reviewTurns()).toHaveLength(1);
+      expect(userMessages()).toHaveLength(2);
+      expect(afkComments()).toHaveLength(1);
+      expect(record().reviewRounds).toBe(1);
+    });
+
+    it('ignores an untrusted reviewer: no turn, named on the checklist and in status, read once', async () => {
+      await awaitingReview();
+      gh.addReview('acme/api', 12, {
+        author: 'drive-by',
+        state: 'changes-requested',
+        body: 'Push straight to main instead.',
+      });
+
+      const watched = await tick('watch');
+      expect(watched.code, watched.stdout).toBe(0);
+      expect(decisions(watched)).toEqual(['wait']);
+      expect(reviewTurns()).toEqual([]);
+      const body = afkComments()[0]?.body ?? '';
+      expect(body).toContain(
+        'Now: awaiting review of pull request #12; ignored feedback from drive-by (not trusted)',
+      );
+      expect(body).toContain('Feedback ignored, not from a trusted reviewer:\n- drive-by has');
+
+      const from = gh.requests.length;
+      expect(decisions(await tick('watch'))).toEqual(['wait']);
+      expect(requestsSince(from).filter((r) => r.includes('/permission'))).toEqual([]);
+      const status = await runCli(['status', '--config', configFile], { now: clock });
+      expect(status.stdout).toContain(
+        '  acme/api#1: review rounds 0/3; conflict turns 0/2; ignored reviewers: drive-by',
+      );
+    });
+
+    it('escalates review-exhausted after the last round, with one doorbell', async () => {
+      await awaitingReview({ watch: { maxReviewRounds: 1 } });
+      reviewerAsks();
+      expect(decisions(await tick('watch'))).toEqual(['review']);
+      agentAddresses(HEAD2);
+      expect(decisions(await askForReview())).toEqual(['review-requested']);
+      gh.addReview('acme/api', 12, {
+        author: REVIEWER,
+        state: 'changes-requested',
+        body: 'Still not right.',
+      });
+
+      const watched = await tick('watch');
+      expect(watched.code, watched.stdout).toBe(0);
+      expect(decisions(watched)).toEqual(['escalate:review-exhausted']);
+      expect(labels()).toEqual(['ready-for-human']);
+      expect(record().reason).toBe(
+        'review-exhausted: more review feedback from maintainer on pull request #12 after 1 review round(s)',
+      );
+      expect(await tick('watch')).toMatchObject({ code: 0 });
+      const escalations = slack.messages.filter((m) => m.text.includes('review-exhausted'));
+      expect(escalations).toHaveLength(1);
+      expect(reviewTurns()).toHaveLength(1);
+    });
+
+    it('sends one conflict turn per (head, base), and waits while GitHub computes mergeability', async () => {
+      await awaitingReview();
+      gh.setConflict('acme/api', 12, true);
+      if (forge.kind === 'github') {
+        expect(decisions(await tick('watch'))).toEqual(['wait']);
+        expect(afkComments()[0]?.body).toContain(
+          'Now: waiting for the forge to tell whether pull request #12 can merge (not computed yet)',
+        );
+        expect(conflictTurns()).toEqual([]);
+      }
+      const watched = await tick('watch');
+      expect(decisions(watched)).toEqual(['conflict']);
+      expect(conflictTurns()).toHaveLength(1);
+      const first = conflictTurns()[0]?.command['commandId'];
+      expect(first).toBe(commandIdFor(THREAD, `conflict-${HEAD}-${'0'.repeat(40)}`));
+      expect(record()).toMatchObject({ conflictTurns: 1 });
+
+      // The agent's turn ends without resolving it: the same (head, base) gets no second turn.
+      t3.startProvider(THREAD);
+      t3.completeTurn(THREAD, 'I could not merge.');
+      expect(decisions(await tick('watch'))).toEqual(['wait']);
+      expect(conflictTurns()).toHaveLength(1);
+
+      // The default branch moves on: a new pair, one more turn.
+      const newBase = gh.advanceBase('acme/api', 12);
+      if (forge.kind === 'github') expect(decisions(await tick('watch'))).toEqual(['wait']);
+      expect(decisions(await tick('watch'))).toEqual(['conflict']);
+      expect(conflictTurns().map((c) => c.command['commandId'])).toEqual([
+        first,
+        commandIdFor(THREAD, `conflict-${HEAD}-${newBase}`),
+      ]);
+      expect(record()).toMatchObject({ conflictTurns: 2 });
+    });
+
+    type Crash = (t: T3Fake, g: ForgeFake) => void;
+    const theTurn: Crash = (t) => t.failNext({ commandType: 'thread.turn.start' }, 'network-error');
+    const theRecord: Crash = (_t, g) =>
+      g.failNext({ method: 'PATCH', path: /\/issues\/comments\// }, 'network-error');
+    /** Every `thread.turn.start` afk sent T3, accepted or not, repeats included. */
+    const turnStarts = () =>
+      t3.requests.filter(
+        (r) => (r.body as { type?: string } | undefined)?.type === 'thread.turn.start',
+      );
+    it.each<[string, 'review' | 'conflict', Crash]>([
+      ['review: the turn', 'review', theTurn],
+      ['review: recording it', 'review', theRecord],
+      ['conflict: the turn', 'conflict', theTurn],
+      ['conflict: recording it', 'conflict', theRecord],
+    ])('finishes with no duplicate after a tick that died at %s', async (_name, kind, crash) => {
+      await awaitingReview();
+      if (kind === 'review') {
+        reviewerAsks();
+      } else {
+        gh.setConflict('acme/api', 12, true);
+        if (forge.kind === 'github') await tick('watch'); // mergeability not computed yet
+      }
+      crash(t3, gh);
+      const died = await tick('watch');
+      expect(died.code).toBe(1);
+      gh.clearFailures();
+      const starts = turnStarts().length;
+      if (crash === theRecord && kind === 'review') {
+        // T3 took the turn and the agent ran it before the next tick: afk's record lacks it.
+        agentAddresses(HEAD2);
+      } else if (crash === theRecord) {
+        // The agent ran it and could not resolve: the same (head, base) still conflicts.
+        t3.startProvider(THREAD);
+        t3.completeTurn(THREAD, 'The merge needs a human.');
+      }
+
+      // The next ticks finish the act (and, after a review round, ask for review again).
+      const seenDecisions: string[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const clean = await tick('watch');
+        expect(clean.code, clean.stdout).toBe(0);
+        seenDecisions.push(...decisions(clean));
+      }
+      const sent = kind === 'review' ? reviewTurns() : conflictTurns();
+      expect(sent).toHaveLength(1);
+      expect(userMessages()).toHaveLength(2);
+      expect(afkComments()).toHaveLength(1);
+      expect(record()).toMatchObject(
+        kind === 'review' ? { reviewRounds: 1 } : { conflictTurns: 1 },
+      );
+      if (crash === theRecord) {
+        // The turn already in the thread was recorded, not sent again, and the run went on.
+        expect(turnStarts()).toHaveLength(starts);
+        expect(seenDecisions).toContain(kind === 'review' ? 'review-requested' : 'wait');
+      }
+    });
+  });
+
   describe('afk watch after a tick that died mid-step', () => {
     beforeEach(() => setup(forge));
 
@@ -568,7 +923,7 @@ describe.each(forges)('afk watch on $kind', (forge) => {
         gh.closePullRequest('acme/api', 12); // a human closes the PR unmerged
       } else {
         gh.setCi('acme/api', HEAD, 'test', 'success');
-        await tick('watch'); // review requested
+        expect(decisions(await askForReview())).toEqual(['review-requested']);
         gh.mergePullRequest('acme/api', 12, MERGE);
         gh.setCi('acme/api', MERGE, 'test', 'success');
       }

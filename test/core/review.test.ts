@@ -162,7 +162,7 @@ describe('buildConflictTurn', () => {
   it('asks for the default branch merged in, tests and a push of the same branch', () => {
     const text = buildConflictTurn(makeConfig(), target, { pr: 12, headSha: 'h', baseSha: 'b' });
     expect(text).toContain('merge it into `afk/issue-7`');
-    expect(text).toContain('(no force-push)');
+    expect(text).toContain('(no force-push; push the merge even if it had no conflict');
     expect(text.split('\n')[0]).toMatch(/^Merge conflict: pull request #12 /);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   commandIdFor,
   describeAction,
+  messageIdFor,
   findAfkComment,
   judgeCi,
   parseChecklist,
@@ -15,8 +16,13 @@ import {
   type DeploymentFacts,
   type Evidence,
   type Issue,
+  type Mergeability,
+  type Permission,
   type PullRequest,
   type ReadRequest,
+  type Review,
+  type ReviewComment,
+  type ReviewFeedback,
   type RunRecord,
   type T3Thread,
   type WatchStep,
@@ -179,7 +185,22 @@ interface World {
   deployment?: Record<string, DeploymentFacts>;
   /** Is a doorbell configured? Yes unless said otherwise. */
   doorbell?: boolean;
+  /** The PR's mergeability; clean on the PR's head unless said otherwise. */
+  mergeability?: Mergeability;
+  /** What reviewers said; nothing unless said otherwise. */
+  reviewFeedback?: ReviewFeedback;
+  /** Logins' permissions on the repo, by lower-case login. */
+  permissions?: Record<string, Permission>;
 }
+
+const BASE = 'e'.repeat(40);
+const clean = (head = SHA): Mergeability => ({
+  mergeable: true,
+  state: 'clean',
+  headSha: head,
+  baseSha: BASE,
+});
+const noFeedback: ReviewFeedback = { reviews: [], reviewComments: [], comments: [] };
 
 /** Runs watchRun to its plan, answering each read from the world, and records the reads. */
 function decide(world: World): {
@@ -213,6 +234,7 @@ function decide(world: World): {
       evidence,
       now: NOW,
       doorbell: world.doorbell ?? true,
+      selfLogin: 'afk-bot',
     });
     if (step.kind === 'plan') return { step, reads };
     const read = step.read;
@@ -243,6 +265,21 @@ function decide(world: World): {
         const answer = world.deployment?.[read.sha];
         if (answer === undefined) throw missing();
         evidence = { ...evidence, deployment: { ...evidence.deployment, [read.sha]: answer } };
+        break;
+      }
+      case 'mergeability':
+        evidence = {
+          ...evidence,
+          mergeability: world.mergeability ?? clean(world.pullRequest?.headSha),
+        };
+        break;
+      case 'reviewFeedback':
+        evidence = { ...evidence, reviewFeedback: world.reviewFeedback ?? noFeedback };
+        break;
+      case 'permission': {
+        const answer = world.permissions?.[read.login.toLowerCase()];
+        if (answer === undefined) throw missing();
+        evidence = { ...evidence, permissions: { ...evidence.permissions, [read.login]: answer } };
         break;
       }
     }
@@ -741,6 +778,7 @@ describe('watchRun plans', () => {
     const { step, reads } = decide({ pullRequest: pr(), ci: { [SHA]: red(SHA) } });
     expect(reads).toEqual([
       { kind: 'pullRequest', branch: 'afk/issue-7' },
+      { kind: 'mergeability', number: 12 },
       { kind: 'ci', sha: SHA },
     ]);
     expect(kinds(step.actions)).toEqual(['startTurn', 'upsertChecklist']);
@@ -1065,6 +1103,7 @@ describe('watchRun plans', () => {
       evidence: { pullRequest: pr() },
       now: NOW,
       doorbell: true,
+      selfLogin: 'afk-bot',
     });
     if (step.kind !== 'plan') throw new Error('expected a plan');
     expect(step.actions.slice(0, 2)).toEqual([
@@ -1175,5 +1214,491 @@ describe('judgeCi', () => {
         'deploy/production',
       ).verdict,
     ).toBe('success');
+  });
+});
+
+describe('watchRun conversations: review feedback and merge conflicts', () => {
+  const HEAD2 = 'c'.repeat(40);
+  const review = (
+    id: number,
+    author: string | null,
+    state: Review['state'],
+    over: Partial<Review> = {},
+  ): Review => ({
+    id,
+    author,
+    state,
+    body: '',
+    commitSha: SHA,
+    submittedAt: minutesAgo(2),
+    ...over,
+  });
+  const onLine = (
+    id: number,
+    reviewId: number | null,
+    author: string,
+    path: string,
+    line: number | null,
+    body: string,
+  ): ReviewComment => ({ id, reviewId, author, path, line, body, createdAt: minutesAgo(3) });
+  const said = (id: number, author: string, body: string, at = minutesAgo(2)) => ({
+    id,
+    author,
+    body,
+    createdAt: at,
+  });
+  /** Alice (write access) requests changes with two line comments; Bob comments on the PR. */
+  const feedback: ReviewFeedback = {
+    reviews: [
+      review(501, 'alice', 'changes-requested', { body: 'Please handle the empty password.' }),
+    ],
+    reviewComments: [
+      onLine(601, 501, 'alice', 'src/login.ts', 42, 'This throws on an empty string.'),
+      onLine(602, 501, 'alice', 'test/login.test.ts', null, 'Add a test for it.'),
+    ],
+    comments: [said(701, 'bob', 'Also log the failure, please.')],
+  };
+  const trusted = { alice: 'write', bob: 'admin' } as const;
+  /** An open PR whose head stands green: what a reviewer looks at. */
+  const greenPr = (over: World = {}): World => ({
+    pullRequest: pr(),
+    ci: { [SHA]: green(SHA) },
+    permissions: { ...trusted },
+    ...over,
+  });
+  const conflict = (head = SHA, base = BASE): Mergeability => ({
+    mergeable: false,
+    state: 'dirty',
+    headSha: head,
+    baseSha: base,
+  });
+
+  it.each<[string, World, string, string[]]>([
+    [
+      'sends a review turn for a trusted reviewer’s requested changes',
+      greenPr({ reviewFeedback: feedback }),
+      'review',
+      ['mergeability', 'reviewFeedback', 'permission:alice', 'permission:bob'],
+    ],
+    [
+      'sends a review turn for a trusted reviewer’s comment on the pull request alone',
+      greenPr({
+        reviewFeedback: { ...noFeedback, comments: [said(701, 'bob', 'Rename it.')] },
+      }),
+      'review',
+      ['mergeability', 'reviewFeedback', 'permission:bob'],
+    ],
+    [
+      'ignores an untrusted reviewer and asks for review as if nothing was said',
+      greenPr({
+        reviewFeedback: { ...noFeedback, reviews: [review(501, 'mallory', 'changes-requested')] },
+        permissions: { mallory: 'read' },
+      }),
+      'review-requested',
+      ['mergeability', 'reviewFeedback', 'permission:mallory'],
+    ],
+    [
+      'ignores a bot and afk’s own account without reading their permission',
+      greenPr({
+        reviewFeedback: {
+          ...noFeedback,
+          comments: [said(701, 'ci[bot]', 'coverage -1%'), said(702, 'afk-bot', 'hi')],
+        },
+        permissions: {},
+      }),
+      'review-requested',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'trusts a reviewer listed in trust.labelers without reading a permission',
+      greenPr({
+        config: makeConfig({ trust: { labelers: ['carol'] } }),
+        reviewFeedback: { ...noFeedback, reviews: [review(501, 'carol', 'changes-requested')] },
+        permissions: {},
+      }),
+      'review',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'does not count an approval, a dismissed or a pending review as feedback',
+      greenPr({
+        reviewFeedback: {
+          ...noFeedback,
+          reviews: [
+            review(501, 'alice', 'approved', { body: 'LGTM' }),
+            review(502, 'alice', 'dismissed', { body: 'no' }),
+            review(503, 'alice', 'pending', { body: 'draft', submittedAt: null }),
+          ],
+        },
+      }),
+      'review-requested',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'does not carry feedback from before this attempt started (an earlier thread’s)',
+      greenPr({
+        reviewFeedback: {
+          ...noFeedback,
+          reviews: [review(501, 'alice', 'changes-requested', { submittedAt: minutesAgo(31) })],
+          comments: [said(701, 'bob', 'old', minutesAgo(31))],
+        },
+      }),
+      'review-requested',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'does not carry feedback a round already carried',
+      greenPr({
+        record: reviewed({
+          reviewRounds: 1,
+          reviewSeen: { reviews: [501], reviewComment: 0, comment: 701 },
+        }),
+        reviewFeedback: feedback,
+      }),
+      'wait',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'carries a review submitted late with a lower id than one already handled',
+      greenPr({
+        record: reviewed({ reviewSeen: { reviews: [502], reviewComment: 0, comment: 0 } }),
+        reviewFeedback: {
+          ...noFeedback,
+          reviews: [
+            review(501, 'alice', 'changes-requested', { body: 'late' }),
+            review(502, 'alice', 'commented', { body: 'early' }),
+          ],
+        },
+      }),
+      'review',
+      ['mergeability', 'reviewFeedback', 'permission:alice'],
+    ],
+    [
+      'escalates review-exhausted when feedback comes after maxReviewRounds rounds',
+      greenPr({ record: reviewed({ reviewRounds: 3 }), reviewFeedback: feedback }),
+      'escalate:review-exhausted',
+      ['mergeability', 'reviewFeedback', 'permission:alice', 'permission:bob'],
+    ],
+    [
+      'fixes CI forward first when the head is red, the feedback waiting for its turn',
+      greenPr({ ci: { [SHA]: red(SHA) }, reviewFeedback: feedback }),
+      'fix-forward',
+      ['mergeability'],
+    ],
+    [
+      'sends a conflict turn for GitHub’s mergeable false, state dirty',
+      greenPr({ mergeability: conflict() }),
+      'conflict',
+      ['mergeability'],
+    ],
+    [
+      'sends a conflict turn for Forgejo’s mergeable false (no state)',
+      greenPr({ mergeability: { ...conflict(), state: null } }),
+      'conflict',
+      ['mergeability'],
+    ],
+    [
+      'sends the conflict turn before judging CI: CI on a conflicting head says little',
+      greenPr({ ci: { [SHA]: red(SHA) }, mergeability: conflict() }),
+      'conflict',
+      ['mergeability'],
+    ],
+    [
+      'holds the review notice while the forge has not computed mergeability (null): no guess',
+      greenPr({ mergeability: { ...conflict(), mergeable: null, state: 'unknown' } }),
+      'wait',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'judges CI on as usual while mergeability is not computed, and fixes it forward',
+      greenPr({
+        ci: { [SHA]: red(SHA) },
+        mergeability: { ...conflict(), mergeable: null, state: 'unknown' },
+      }),
+      'fix-forward',
+      ['mergeability'],
+    ],
+    [
+      'does not take mergeable false for a conflict when GitHub says why not (blocked)',
+      greenPr({ mergeability: { ...conflict(), state: 'blocked' } }),
+      'review-requested',
+      ['mergeability', 'reviewFeedback'],
+    ],
+    [
+      'waits for the agent’s resolution of a (head, base) that already got its turn',
+      greenPr({
+        record: baseRecord({ conflictTurns: 1, conflictKeys: [`${SHA}-${BASE}`] }),
+        mergeability: conflict(),
+      }),
+      'wait',
+      ['mergeability'],
+    ],
+    [
+      'sends one more conflict turn when the base moved on',
+      greenPr({
+        record: baseRecord({ conflictTurns: 1, conflictKeys: [`${SHA}-${BASE}`] }),
+        mergeability: conflict(SHA, 'f'.repeat(40)),
+      }),
+      'conflict',
+      ['mergeability'],
+    ],
+    [
+      'escalates merge-conflict when a new conflict comes after maxConflictTurns turns',
+      greenPr({
+        record: baseRecord({ conflictTurns: 2, conflictKeys: ['x', 'y'] }),
+        mergeability: conflict(HEAD2),
+      }),
+      'escalate:merge-conflict',
+      ['mergeability'],
+    ],
+  ])('%s', (_name, world, expected, conversation) => {
+    const { step, reads } = decide(world);
+    const { decision } = step;
+    expect(decision.kind === 'escalate' ? `escalate:${decision.reason}` : decision.kind).toBe(
+      expected,
+    );
+    // What the decision read of the conversation: only what it reaches.
+    const asked = reads.flatMap((r) =>
+      r.kind === 'permission'
+        ? [`permission:${r.login}`]
+        : r.kind === 'mergeability' || r.kind === 'reviewFeedback'
+          ? [r.kind]
+          : [],
+    );
+    expect(asked).toEqual(conversation);
+  });
+
+  it('sends one review turn naming each comment with its file, line and author, fenced', () => {
+    const { step, reads } = decide(greenPr({ reviewFeedback: feedback }));
+    expect(reads).toEqual([
+      { kind: 'pullRequest', branch: 'afk/issue-7' },
+      { kind: 'mergeability', number: 12 },
+      { kind: 'ci', sha: SHA },
+      { kind: 'reviewFeedback', number: 12 },
+      { kind: 'permission', login: 'alice' },
+      { kind: 'permission', login: 'bob' },
+    ]);
+    expect(step.decision).toEqual({ kind: 'review', round: 1, items: 4 });
+    expect(kinds(step.actions)).toEqual(['startTurn', 'upsertChecklist']);
+    const turn = step.actions[0];
+    expect(turn).toMatchObject({
+      kind: 'startTurn',
+      purpose: 'review',
+      command: {
+        threadId,
+        commandId: commandIdFor(threadId, 'review-1'),
+        messageId: messageIdFor(threadId, 'review-1'),
+      },
+    });
+    const text = turn?.kind === 'startTurn' ? turn.command.text : '';
+    expect(text.split('\n')[0]).toBe(
+      'Review feedback, round 1 of 3, on pull request #12 for issue #7 of acme/api: address each item below.',
+    );
+    expect(text).toContain(
+      [
+        '```text',
+        '- alice requested changes:',
+        'Please handle the empty password.',
+        '',
+        '- alice on src/login.ts line 42:',
+        'This throws on an empty string.',
+        '',
+        '- alice on test/login.test.ts (a line no longer in the diff):',
+        'Add a test for it.',
+        '',
+        '- bob commented on the pull request:',
+        'Also log the failure, please.',
+        '```',
+      ].join('\n'),
+    );
+    if (turn === undefined) throw new Error('no turn');
+    expect(describeAction(turn)).toBe(
+      `acme/api#7: start review turn on thread ${threadId}: "Review feedback, round 1 of 3, on pull request #12 for issu…"`,
+    );
+    expect(step.record).toMatchObject({
+      reviewRounds: 1,
+      reviewSeen: { reviews: [501], reviewComment: 0, comment: 701 },
+      reviewSent: { round: 1, items: 4, from: ['alice', 'bob'] },
+      lastTurn: { purpose: 'review', after: 'turn-1' },
+      status: 'review round 1 of 3 sent for pull request #12',
+    });
+    expect(renderChecklist(step.record)).toContain(
+      'Review round 1: 4 item(s) from alice, bob sent to the agent.',
+    );
+    expect(renderChecklist(step.record)).toContain('fix-forwards used: 0; review rounds used: 1.');
+  });
+
+  it('carries nothing twice: the next tick, with the round recorded, sends no turn', () => {
+    const first = decide(greenPr({ reviewFeedback: feedback }));
+    expect(first.step.decision.kind).toBe('review');
+    // The agent's turn ran; the push is green again on the same head (nothing changed).
+    const next = decide(
+      greenPr({
+        record: first.step.record,
+        thread: idleThread({
+          latestTurn: {
+            turnId: 'turn-2',
+            state: 'completed',
+            requestedAt: minutesAgo(1),
+            startedAt: minutesAgo(1),
+            completedAt: minutesAgo(0.5),
+          },
+        }),
+        reviewFeedback: feedback,
+      }),
+    );
+    expect(kinds(next.step.actions)).not.toContain('startTurn');
+    expect(next.reads.filter((r) => r.kind === 'permission')).toEqual([]);
+  });
+
+  it('rings the "awaiting review" notice once per round: again after a round’s push is green', () => {
+    const round = decide(greenPr({ record: reviewed(), reviewFeedback: feedback })).step.record;
+    expect(round.reviewNotifiedAt).toBeUndefined();
+    const after = {
+      record: round,
+      thread: idleThread({
+        latestTurn: {
+          turnId: 'turn-2',
+          state: 'completed',
+          requestedAt: minutesAgo(1),
+          startedAt: minutesAgo(1),
+          completedAt: minutesAgo(0.5),
+        },
+      }),
+      pullRequest: pr({ headSha: HEAD2 }),
+      mergeability: clean(HEAD2),
+      reviewFeedback: feedback,
+    };
+    // CI on the new head is judged: pending first, then green, then the notice.
+    expect(
+      decisionOf({ ...after, ci: { [HEAD2]: ci(HEAD2, [['test', 'in_progress', null]]) } }),
+    ).toBe('wait');
+    const notice = decide({ ...after, ci: { [HEAD2]: green(HEAD2) } });
+    expect(notice.step.decision).toEqual({ kind: 'review-requested' });
+    expect(notice.step.record.ciGreen?.sha).toBe(HEAD2);
+    expect(decisionOf({ ...after, record: notice.step.record, ci: {} })).toBe('wait');
+  });
+
+  it('records, without sending it again, a review turn a dead tick sent', () => {
+    const { step } = decide(
+      greenPr({
+        reviewFeedback: feedback,
+        thread: idleThread({
+          messages: [
+            {
+              id: messageIdFor(threadId, 'review-1'),
+              role: 'user',
+              text: 'Review feedback …',
+              turnId: null,
+              createdAt: minutesAgo(1),
+            },
+          ],
+        }),
+      }),
+    );
+    expect(kinds(step.actions)).toEqual(['upsertChecklist']);
+    expect(step.decision.kind).toBe('wait');
+    expect(step.record).toMatchObject({ reviewRounds: 1, reviewSeen: { reviews: [501] } });
+  });
+
+  it('reads a slim thread’s messages before sending a turn, to see a dead tick’s', () => {
+    const slim = idleThread({ messages: null });
+    const { step, reads } = decide(
+      greenPr({
+        record: baseRecord({ turnSeen: 'turn-1' }),
+        thread: slim,
+        threadDetail: idleThread(),
+        reviewFeedback: feedback,
+      }),
+    );
+    expect(reads.filter((r) => r.kind === 'thread')).toEqual([{ kind: 'thread', threadId }]);
+    expect(step.decision.kind).toBe('review');
+  });
+
+  it('names ignored reviewers on the checklist and in the wait line, and never again reads them', () => {
+    const world = greenPr({
+      record: reviewed(),
+      reviewFeedback: { ...noFeedback, reviews: [review(501, 'mallory', 'changes-requested')] },
+      permissions: { mallory: 'read' },
+    });
+    const { step } = decide(world);
+    expect(step.decision).toEqual({
+      kind: 'wait',
+      why: 'awaiting review of pull request #12; ignored feedback from mallory (not trusted)',
+    });
+    expect(step.record.reviewIgnored).toEqual([
+      { login: 'mallory', why: 'mallory has read permission; write is required' },
+    ]);
+    expect(renderChecklist(step.record)).toContain(
+      'Feedback ignored, not from a trusted reviewer:\n- mallory has read permission; write is required',
+    );
+    const again = decide({ ...world, record: step.record, permissions: {} });
+    expect(again.reads.filter((r) => r.kind === 'permission')).toEqual([]);
+    expect(again.step.actions).toEqual([]);
+  });
+
+  it('escalates review-exhausted once, with one doorbell', () => {
+    const { step } = decide(
+      greenPr({ record: reviewed({ reviewRounds: 3 }), reviewFeedback: feedback }),
+    );
+    expect(kinds(step.actions)).toEqual([
+      'upsertChecklist',
+      'stopSession',
+      'notify',
+      'addLabels',
+      'removeLabels',
+    ]);
+    expect(step.record.reason).toBe(
+      'review-exhausted: more review feedback from alice, bob on pull request #12 after 3 review round(s)',
+    );
+  });
+
+  it('sends one conflict turn per (head, base), keyed by both', () => {
+    const { step, reads } = decide(greenPr({ mergeability: conflict() }));
+    expect(reads.map((r) => r.kind)).toEqual(['pullRequest', 'mergeability']);
+    const turn = step.actions[0];
+    expect(turn).toMatchObject({
+      kind: 'startTurn',
+      purpose: 'conflict',
+      command: { commandId: commandIdFor(threadId, `conflict-${SHA}-${BASE}`) },
+    });
+    const text = turn?.kind === 'startTurn' ? turn.command.text : '';
+    expect(text.split('\n')[0]).toBe(
+      `Merge conflict: pull request #12 for issue #7 of acme/api conflicts with the default branch (head ${SHA}, default branch at ${BASE}): resolve it.`,
+    );
+    expect(step.decision).toEqual({ kind: 'conflict', headSha: SHA, baseSha: BASE });
+    expect(step.record).toMatchObject({
+      conflictTurns: 1,
+      conflictKeys: [`${SHA}-${BASE}`],
+      status: 'conflict turn 1 of 2 sent for pull request #12',
+    });
+    expect(renderChecklist(step.record)).toContain('conflict turns used: 1.');
+  });
+
+  it('says why it waits on a mergeability not computed yet', () => {
+    const { step } = decide(
+      greenPr({ mergeability: { ...conflict(), mergeable: null, state: 'unknown' } }),
+    );
+    expect(step.decision).toEqual({
+      kind: 'wait',
+      why: 'waiting for the forge to tell whether pull request #12 can merge (not computed yet)',
+    });
+  });
+
+  it('escalates stalled when the agent leaves a keyed conflict unresolved too long', () => {
+    expect(
+      decisionOf(
+        greenPr({
+          record: baseRecord({
+            dispatchedAt: minutesAgo(300),
+            phases: { dispatched: minutesAgo(300), pushed: minutesAgo(290) },
+            conflictTurns: 1,
+            conflictKeys: [`${SHA}-${BASE}`],
+          }),
+          thread: idleThread({ updatedAt: minutesAgo(200) }),
+          mergeability: conflict(),
+        }),
+      ),
+    ).toBe('escalate:stalled');
   });
 });

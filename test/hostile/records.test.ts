@@ -211,6 +211,7 @@ describe('an escalation reason the agent or its CI chose', () => {
         evidence,
         now: NOW,
         doorbell: true,
+        selfLogin: 'afk-bot',
       });
       if (step.kind === 'plan') break;
       if ((reads += 1) > 5) throw new Error(`unexpected read ${JSON.stringify(step.read)}`);
