@@ -571,6 +571,8 @@ function summarize(world: World, scenario: Scenario) {
                     record.outcome === 'escalated' &&
                     doorbellsFor(world, keyOf(issue)).length > 0),
                 reviewNotified: record.reviewNotifiedAt !== undefined,
+                reviewRounds: record.reviewRounds ?? 0,
+                conflictTurns: record.conflictTurns ?? 0,
               },
       };
     }),
@@ -666,7 +668,10 @@ function checkWorld(world: World, scenario: Scenario, at: Stage): void {
       expect(attempt, `${name}: a thread for attempt ${attempt}`).toBeLessThanOrEqual(attempts);
       const userMessages = thread.messages.filter((m) => m.role === 'user').length;
       expect(userMessages, `${name}: user messages on ${id}`).toBe(turns[id] ?? 0);
-      const steps = attempt === attempts ? 1 + (record?.fixForwards ?? 0) : 1;
+      // The first turn, then each corrective and conversation turn the record counts.
+      const counted =
+        (record?.fixForwards ?? 0) + (record?.reviewRounds ?? 0) + (record?.conflictTurns ?? 0);
+      const steps = attempt === attempts ? 1 + counted : 1;
       expect(turns[id] ?? 0, `${name}: turns on ${id}`).toBeLessThanOrEqual(
         steps + (settled ? 0 : 1),
       );

@@ -3,7 +3,7 @@
 // commands, the Slack doorbell). Each is built on fresh fakes for every case.
 import { planDispatch, threadIdFor } from '../../src/core/index.js';
 import type { GitHubFake } from '../../emulators/github.js';
-import type { Scenario, World } from './harness.js';
+import { SECRETS, type Scenario, type World } from './harness.js';
 
 const API1 = { repo: 'acme/api', number: 1 };
 const API2 = { repo: 'acme/api', number: 2 };
@@ -89,6 +89,19 @@ function agentPushes(world: World, mode: 'pull-request' | 'trunk', sha: string):
   world.t3.completeTurn(THREAD, `Pushed.\nAFK-PHASE: pushed ${sha}`);
 }
 
+/**
+ * GitHub computes a pull request's mergeability in the background after a push, so by the
+ * time CI has reported it is known. The fake computes it on the first read, which answers
+ * null: this read stands for the background job, so that the scenario's tick sees what GitHub
+ * shows by then (and the matrix covers what follows, not one more wait).
+ */
+async function mergeabilityComputed(world: World): Promise<void> {
+  if (world.forgeKind !== 'github') return;
+  const url = `${world.config.tracker.apiUrl}/repos/acme/api/pulls/12`;
+  const answer = await fetch(url, { headers: { authorization: `token ${SECRETS.tracker}` } });
+  if (!answer.ok) throw new Error(`priming mergeability: ${answer.status}`);
+}
+
 export const pollInTwoRepos: Scenario = {
   name: 'poll dispatching in two repos, one labeler untrusted',
   command: 'poll',
@@ -120,6 +133,7 @@ export const watchCiFailure: Scenario = {
   async build(world) {
     await dispatched(world);
     agentPushes(world, 'pull-request', HEAD);
+    await mergeabilityComputed(world);
     world.forge.setCi('acme/api', HEAD, 'unit tests', 'failure', {
       summary: 'expected 200, got 401',
     });
@@ -148,7 +162,39 @@ export const watchReviewRequested: Scenario = {
   async build(world) {
     await dispatched(world);
     agentPushes(world, 'pull-request', HEAD);
+    await mergeabilityComputed(world);
     world.forge.setCi('acme/api', HEAD, 'test', 'success');
+  },
+};
+
+export const watchReviewRound: Scenario = {
+  name: 'watch at a trusted reviewer’s requested changes (review round)',
+  command: 'watch',
+  issues: [API1],
+  async build(world) {
+    await dispatched(world);
+    agentPushes(world, 'pull-request', HEAD);
+    await mergeabilityComputed(world);
+    world.forge.setCi('acme/api', HEAD, 'test', 'success');
+    world.forge.addReview('acme/api', 12, {
+      author: 'maintainer',
+      state: 'changes-requested',
+      body: 'Handle the empty password.',
+      comments: [{ path: 'src/login.ts', line: 3, body: 'This throws on "".' }],
+    });
+    world.forge.addPullComment('acme/api', 12, 'maintainer', 'Also log the failure.');
+  },
+};
+
+export const watchConflict: Scenario = {
+  name: 'watch at a pull request that conflicts with the default branch (conflict turn)',
+  command: 'watch',
+  issues: [API1],
+  async build(world) {
+    await dispatched(world);
+    agentPushes(world, 'pull-request', HEAD);
+    world.forge.setConflict('acme/api', 12, true);
+    await mergeabilityComputed(world);
   },
 };
 
@@ -205,6 +251,8 @@ export const allScenarios: Scenario[] = [
   watchRunningTurn,
   watchCiFailure,
   watchReviewRequested,
+  watchReviewRound,
+  watchConflict,
   watchCloseAfterDeployment,
   watchCloseAfterCommitStatus,
   watchEscalations,
