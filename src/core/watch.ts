@@ -308,6 +308,8 @@ function openRun(input: WatchInput): { step: WatchStep } | { view: RunView } {
   }
   if (ending !== null) return { step: finish({ input, record, thread }, ending) };
   if (thread === null || thread.archived) {
+    const stopping = decideStopOnGoneThread(input, record, thread);
+    if (stopping !== null) return { step: stopping };
     const detail =
       thread === null
         ? `thread ${record.threadId} is not in T3 (deleted, or never created)`
@@ -323,6 +325,22 @@ function openRun(input: WatchInput): { step: WatchStep } | { view: RunView } {
     }
   }
   return { view: viewRun(input, record, thread) };
+}
+
+/**
+ * A `/afk stop` whose tick died after archiving the thread finds the thread gone: it is
+ * finished (record, lock off), not taken for a thread a human removed. Any other command
+ * needs the thread, and the run escalates `thread-missing`.
+ */
+function decideStopOnGoneThread(
+  input: WatchInput,
+  record: RunRecord,
+  thread: T3Thread | null,
+): WatchStep | null {
+  const { replies, step } = decideCommands(commandContext(input, record, thread));
+  if (step?.kind === 'read') return { kind: 'read', read: step.read };
+  if (step?.kind !== 'plan' || step.decision.verb !== 'stop') return null;
+  return withReplies({ ...step, kind: 'plan' }, replies);
 }
 
 function viewRun(input: WatchInput, record: RunRecord, thread: T3Thread): RunView {
