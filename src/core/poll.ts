@@ -8,6 +8,7 @@ import {
   type AfkComment,
   type RunRecord,
 } from './checklist.js';
+import { threadStep } from './commands.js';
 import type { Config } from './config.js';
 import { commandIdFor, MAX_ATTEMPT_SCAN, messageIdFor, projectIdFor, threadIdFor } from './ids.js';
 import { planDuplicateCleanup, type Action } from './plan.js';
@@ -59,6 +60,7 @@ export function planDispatch(facts: DispatchFacts): DispatchPlan {
   const ref = { repo: issue.repo, number: issue.number };
   const actions: Action[] = [
     ...planDuplicateCleanup(ref, afkComment),
+    ...planSupersede(issue, record, threadId, threads),
     ...planT3Steps(config, issue, project, threadId, thread),
   ];
   const body = renderChecklist(nextRecord(record, attempt.attempt, threadId, now));
@@ -97,6 +99,39 @@ function skipGoneAttempts(
   if (isGone(thread, recorded))
     return { ok: false, reason: `too many archived attempts (${attempt})` };
   return { ok: true, attempt, threadId, thread };
+}
+
+/**
+ * The previous attempt's thread, put away before a new attempt starts beside it. A run that
+ * escalated waiting on an approval or a question kept its session for the answer
+ * (`awaiting`); re-queued, that agent must not go on working next to the new one, nor take an
+ * answer given in T3. Its session is stopped and the thread archived, each only if T3 still
+ * lacks it (the record still says `awaiting` until this dispatch writes the new one, so a
+ * tick that died after the stop archives next time). A session that is live for any other
+ * reason is stopped too. Keyed like watch's own stop and archive of that attempt.
+ */
+function planSupersede(
+  issue: Issue,
+  record: RunRecord | null,
+  threadId: string,
+  threads: ReadonlyMap<string, T3Thread>,
+): Action[] {
+  if (record === null || record.threadId === threadId) return [];
+  const old = threads.get(record.threadId);
+  if (old === undefined || old.deleted) return [];
+  const live = old.session !== null && old.session.status !== 'stopped';
+  const kept = record.outcome === 'escalated' && record.awaiting !== undefined;
+  const ref = { repo: issue.repo, number: issue.number };
+  const command = (step: 'stop' | 'archive') => ({
+    commandId: commandIdFor(old.id, threadStep(record, step)),
+    threadId: old.id,
+  });
+  const actions: Action[] = [];
+  if (live) actions.push({ kind: 'stopSession', issue: ref, command: command('stop') });
+  if ((live || kept) && !old.archived) {
+    actions.push({ kind: 'archiveThread', issue: ref, command: command('archive') });
+  }
+  return actions;
 }
 
 /** The T3 side of a dispatch, each step only if T3 lacks it: project, thread, first turn. */

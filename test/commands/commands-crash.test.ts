@@ -369,3 +369,80 @@ describe.each(forges)(
     });
   },
 );
+
+describe.each(forges)(
+  'afk poll: re-queueing a run whose session waits on an answer, on $kind',
+  (forge) => {
+    const THREAD2 = threadIdFor(ISSUE, 2);
+
+    /** Escalated on a pending approval, its session kept; a maintainer re-queues it. */
+    async function requeued() {
+      setup(forge, '0.0.32');
+      expect((await tick('poll')).code).toBe(0);
+      t3.startProvider(THREAD);
+      t3.requestApproval(THREAD, { detail: 'run the migrations' });
+      const escalated = await tick('watch');
+      expect(decisions(escalated)).toEqual(['escalate:needs-input']);
+      expect(t3.state.threads.get(THREAD)?.session?.status).toBe('running');
+      advance();
+      gh.unlabelIssue('acme/api', 1, 'ready-for-human', 'maintainer');
+      gh.labelIssue('acme/api', 1, 'ready-for-agent', 'maintainer');
+    }
+
+    function expectOneLiveAttempt() {
+      expect(accepted('thread.session.stop').map((c) => c.command['threadId'])).toEqual([THREAD]);
+      expect(accepted('thread.archive').map((c) => c.command['threadId'])).toEqual([THREAD]);
+      expect(dispatches(commandIdFor(THREAD, 'stop'))).toHaveLength(1);
+      expect(dispatches(commandIdFor(THREAD, 'archive'))).toHaveLength(1);
+      expect(t3.state.threads.get(THREAD)).toMatchObject({
+        session: { status: 'stopped' },
+        archivedAt: expect.any(String) as unknown,
+      });
+      expect(accepted('thread.create').map((c) => c.command['threadId'])).toEqual([
+        THREAD,
+        THREAD2,
+      ]);
+      expect(labels()).toEqual(['agent-in-progress']);
+      expect(record()).toMatchObject({ attempt: 2, threadId: THREAD2, outcome: null });
+      expect(record().history).toEqual([
+        expect.objectContaining({ attempt: 1, threadId: THREAD, outcome: 'escalated' }),
+      ]);
+    }
+
+    it('stops and archives the old thread before the new attempt starts', async () => {
+      await requeued();
+
+      const polled = await tick('poll');
+
+      expect(polled.code, polled.stdout).toBe(0);
+      const kinds = t3
+        .writes()
+        .map((r) => (r.body as Record<string, unknown>)['type'])
+        .slice(-4);
+      expect(kinds).toEqual([
+        'thread.session.stop',
+        'thread.archive',
+        'thread.create',
+        'thread.turn.start',
+      ]);
+      expectOneLiveAttempt();
+    });
+
+    it.each([
+      ['stopping the old session', steps.stop],
+      ['archiving the old thread', steps.archive],
+    ])('finishes it on the next tick when the tick died after %s', async (_name, step) => {
+      await requeued();
+      const fired = dieAfter(step, { command: 0, afk: 0 });
+
+      const died = await tick('poll');
+
+      expect(fired()).toBe(true);
+      expect(died.code, died.stdout).toBe(1);
+      expect(accepted('thread.create')).toHaveLength(1);
+      const polled = await tick('poll');
+      expect(polled.code, polled.stdout).toBe(0);
+      expectOneLiveAttempt();
+    });
+  },
+);

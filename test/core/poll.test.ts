@@ -248,6 +248,97 @@ describe('planDispatch', () => {
     );
   });
 
+  describe('after a run that escalated with its session kept, re-queued', () => {
+    const waiting: RunRecord = {
+      ...liveRecord(1),
+      outcome: 'escalated',
+      reason: 'needs-input: the agent waits for an approval (request r-1)',
+      endedAt: '2026-11-21T07:30:00.000Z',
+      awaiting: { kind: 'approval', requestId: 'r-1' },
+    };
+    const { awaiting: _awaiting, ...stopped } = waiting;
+    const resumed: RunRecord = {
+      ...waiting,
+      resumedFrom: [{ reason: 'stalled', commentId: 5 }],
+    };
+    const ref = { repo: 'acme/api', number: 42 };
+    const stop = (step: string) => ({
+      kind: 'stopSession',
+      issue: ref,
+      command: { commandId: commandIdFor(thread1, step), threadId: thread1 },
+    });
+    const archive = (step: string) => ({
+      kind: 'archiveThread',
+      issue: ref,
+      command: { commandId: commandIdFor(thread1, step), threadId: thread1 },
+    });
+    it.each([
+      [
+        'waiting, its session running',
+        waiting,
+        'running',
+        false,
+        [stop('stop'), archive('archive')],
+      ],
+      ['waiting, its session ready', waiting, 'ready', false, [stop('stop'), archive('archive')]],
+      // A tick that died after the stop: the record still says the session was kept.
+      ['waiting, stopped by a tick that died', waiting, 'stopped', false, [archive('archive')]],
+      ['waiting, stopped and archived', waiting, 'stopped', true, []],
+      // An escalation that stopped its session, as every other one does: left as it is.
+      ['not waiting, stopped', stopped, 'stopped', false, []],
+      [
+        'not waiting, but its session live',
+        stopped,
+        'running',
+        false,
+        [stop('stop'), archive('archive')],
+      ],
+      // T3 dropped the first `stop` id when the run was resumed: a new one stops it again.
+      [
+        'resumed once, waiting again',
+        resumed,
+        'running',
+        false,
+        [stop('stop-after-resume-1'), archive('archive-after-resume-1')],
+      ],
+    ] as const)(
+      'previous attempt %s: puts its thread away first',
+      (_name, previous, status, archived, expected) => {
+        const result = plan({
+          afkComment: comment(previous),
+          snapshot: snapshot({
+            projects: [project],
+            threads: [thread({ id: thread1, projectId, archived, session: session(status) })],
+          }),
+        });
+        if (!result.ok) throw new Error(result.reason);
+        expect(result.attempt).toBe(2);
+        expect(result.actions.slice(0, expected.length)).toEqual(expected);
+        expect(kinds(result.actions).slice(expected.length)).toEqual([
+          'createThread',
+          'startTurn',
+          'upsertChecklist',
+          'addLabels',
+          'removeLabels',
+        ]);
+      },
+    );
+
+    it('plans nothing for a previous thread T3 no longer has', () => {
+      const result = plan({
+        afkComment: comment(waiting),
+        snapshot: snapshot({ projects: [project] }),
+      });
+      expect(result.ok && kinds(result.actions)).toEqual([
+        'createThread',
+        'startTurn',
+        'upsertChecklist',
+        'addLabels',
+        'removeLabels',
+      ]);
+    });
+  });
+
   it('deletes the duplicate afk comments two overlapping ticks left, first', () => {
     const body = renderChecklist(liveRecord());
     const comments = [88, 77, 99].map((id) => ({
