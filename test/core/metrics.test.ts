@@ -179,6 +179,42 @@ describe('renderTickMetrics', () => {
     expect(lines(text).filter((l) => l.startsWith('afk_t3_server'))).toEqual(expected);
   });
 
+  it.each([
+    ['no turn, no family', [], []],
+    [
+      'one sample per purpose and outcome, counted',
+      [
+        { kind: 'startTurn', status: 'done', purpose: 'first-turn' },
+        { kind: 'startTurn', status: 'done', purpose: 'command' },
+        { kind: 'startTurn', status: 'done', purpose: 'command' },
+        { kind: 'startTurn', status: 'failed', purpose: 'command' },
+        { kind: 'startTurn', status: 'skipped', purpose: 'fix-forward' },
+        { kind: 'startTurn', status: 'done', purpose: 'continue' },
+      ],
+      [
+        'afk_turns{purpose="command",status="done"} 2',
+        'afk_turns{purpose="command",status="failed"} 1',
+        'afk_turns{purpose="continue",status="done"} 1',
+        'afk_turns{purpose="first-turn",status="done"} 1',
+        'afk_turns{purpose="fix-forward",status="skipped"} 1',
+      ],
+    ],
+    [
+      'only turns: a response to the agent or a stop is no turn',
+      [
+        { kind: 'respondToApproval', status: 'done' },
+        { kind: 'respondToUserInput', status: 'done' },
+        { kind: 'stopSession', status: 'done' },
+        { kind: 'startTurn', status: 'done', purpose: 'command' },
+      ],
+      ['afk_turns{purpose="command",status="done"} 1'],
+    ],
+  ] as const)('renders afk_turns by purpose and status: %s', (_name, actions, expected) => {
+    const text = renderTickMetrics(facts({ actions }));
+    expect(lines(text).filter((l) => l.startsWith('afk_turns'))).toEqual(expected);
+    expect(text.includes('# TYPE afk_turns gauge\n')).toBe(expected.length > 0);
+  });
+
   it('escapes label values', () => {
     const text = renderTickMetrics(facts({ escalations: ['say "hi"\\\nbye'], requests: [] }));
     expect(text).toContain('afk_escalations{reason="say \\"hi\\"\\\\\\nbye"} 1\n');
