@@ -515,10 +515,20 @@ function createWorld(
 
 const keyOf = (issue: IssueRef) => `${issue.repo}#${issue.number}`;
 
+/** afk's comments carrying its record (its replies to `/afk` commands are not). */
 function afkComments(world: World, issue: IssueRef) {
   return world.forge
     .issue(issue.repo, issue.number)
-    .comments.filter((c) => c.author === world.forge.selfLogin);
+    .comments.filter((c) => c.author === world.forge.selfLogin && c.body.includes('<!-- afk:run '));
+}
+
+/** afk's replies to `/afk` commands, by the key their hidden marker names. */
+function afkReplies(world: World, issue: IssueRef): string[] {
+  return world.forge
+    .issue(issue.repo, issue.number)
+    .comments.filter((c) => c.author === world.forge.selfLogin)
+    .flatMap((c) => /<!-- afk:reply (\S+) -->/.exec(c.body)?.[1] ?? [])
+    .sort();
 }
 
 function afkRecord(world: World, issue: IssueRef): RunRecord | null {
@@ -553,6 +563,7 @@ function summarize(world: World, scenario: Scenario) {
         state: state.state,
         labels: [...state.labels].sort(),
         afkComments: afkComments(world, issue).length,
+        replies: afkReplies(world, issue).length,
         record:
           record === null
             ? null
@@ -573,6 +584,8 @@ function summarize(world: World, scenario: Scenario) {
                 reviewNotified: record.reviewNotifiedAt !== undefined,
                 reviewRounds: record.reviewRounds ?? 0,
                 conflictTurns: record.conflictTurns ?? 0,
+
+                commands: (record.commands ?? []).map((c) => `${c.verb} by ${c.by}`),
               },
       };
     }),
@@ -658,6 +671,8 @@ function checkWorld(world: World, scenario: Scenario, at: Stage): void {
     const state = world.forge.issue(issue.repo, issue.number);
     const record = afkRecord(world, issue);
     expect(afkComments(world, issue).length, `${name}: afk comments`).toBeLessThanOrEqual(1);
+    const replies = afkReplies(world, issue);
+    expect(replies, `${name}: one reply per command`).toEqual([...new Set(replies)]);
 
     const attempts = record?.attempt ?? 1;
     for (let attempt = 1; attempt <= attempts + 3; attempt += 1) {
@@ -682,7 +697,8 @@ function checkWorld(world: World, scenario: Scenario, at: Stage): void {
       const current = threads.get(threadIdFor(issue, attempts));
       expect(current?.deletedAt === null, `${name}: locked without a thread`).toBe(true);
     }
-    if (state.state === 'open') {
+    // A run a human stopped with `/afk stop` leaves the issue open and unlabelled: theirs.
+    if (state.state === 'open' && record?.stoppedBy === undefined) {
       const acted = [labels.ready, labels.inProgress, labels.human].some(has);
       expect(acted, `${name}: open with [${state.labels.join(', ')}]: nobody acts`).toBe(true);
     }

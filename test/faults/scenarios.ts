@@ -1,7 +1,13 @@
 // The worlds the fault matrix starts from: together their ticks make every kind of request
 // poll and watch send (tracker reads and writes, the labeler-trust reads, T3 reads and
 // commands, the Slack doorbell). Each is built on fresh fakes for every case.
-import { planDispatch, threadIdFor } from '../../src/core/index.js';
+import {
+  parseChecklist,
+  planDispatch,
+  renderChecklist,
+  threadIdFor,
+  type RunRecord,
+} from '../../src/core/index.js';
 import type { GitHubFake } from '../../emulators/github.js';
 import { SECRETS, type Scenario, type World } from './harness.js';
 
@@ -36,11 +42,16 @@ function repos(world: World): void {
  */
 async function dispatched(world: World): Promise<void> {
   repos(world);
+  await dispatchIssue(world, API1);
+}
+
+/** `issue` as poll leaves it, in repos `repos` made. */
+async function dispatchIssue(world: World, issue: typeof API1): Promise<void> {
   const createdAt = '2026-11-01T00:00:00Z';
-  const title = 'Fix thing 1';
-  const body = 'Please fix thing 1.';
-  world.forge.addIssue(API1.repo, {
-    number: API1.number,
+  const title = `Fix thing ${issue.number}`;
+  const body = `Please fix thing ${issue.number}.`;
+  world.forge.addIssue(issue.repo, {
+    number: issue.number,
     title,
     body,
     labels: ['agent-in-progress'],
@@ -49,14 +60,14 @@ async function dispatched(world: World): Promise<void> {
   const plan = planDispatch({
     config: world.config,
     issue: {
-      ...API1,
+      ...issue,
       title,
       body,
       labels: ['ready-for-agent'],
       state: 'open',
       author: 'octocat',
       createdAt,
-      url: `https://forge.test/${API1.repo}/issues/${API1.number}`,
+      url: `https://forge.test/${issue.repo}/issues/${issue.number}`,
     },
     afkComment: null,
     snapshot: { sequence: 0, detail: 'slim', projects: [], threads: [] },
@@ -68,7 +79,7 @@ async function dispatched(world: World): Promise<void> {
     if (action.kind === 'createThread') await world.t3Client.createThread(action.command);
     if (action.kind === 'startTurn') await world.t3Client.startTurn(action.command);
     if (action.kind === 'upsertChecklist') {
-      world.forge.addComment(API1.repo, API1.number, {
+      world.forge.addComment(issue.repo, issue.number, {
         author: world.forge.selfLogin,
         body: action.body,
       });
@@ -245,6 +256,67 @@ export const watchEscalations: Scenario = {
   },
 };
 
+/**
+ * A run watch escalated `needs-input` on the agent's pending request, as it leaves it: the
+ * session kept for the answer, `ready-for-human` instead of the lock, the doorbell rung.
+ */
+function escalatedOnRequest(
+  world: World,
+  issue: typeof API1,
+  awaiting: NonNullable<RunRecord['awaiting']>,
+): void {
+  const comment = world.forge
+    .issue(issue.repo, issue.number)
+    .comments.find((c) => c.author === world.forge.selfLogin);
+  const parsed = comment === undefined ? null : parseChecklist(comment.body);
+  if (comment === undefined || parsed?.ok !== true) throw new Error('no afk record');
+  world.advance(5);
+  const at = world.now().toISOString();
+  const reason = `needs-input: the agent waits (request ${awaiting.requestId})`;
+  const record: RunRecord = {
+    ...parsed.record,
+    outcome: 'escalated',
+    reason,
+    endedAt: at,
+    awaiting,
+    doorbell: { reason, rungAt: at },
+  };
+  world.forge.editComment(issue.repo, comment.id, renderChecklist(record));
+  world.forge.unlabelIssue(issue.repo, issue.number, 'agent-in-progress', world.forge.selfLogin);
+  world.forge.labelIssue(issue.repo, issue.number, 'ready-for-human', world.forge.selfLogin);
+}
+
+const command = (world: World, issue: typeof API1, author: string, body: string) => {
+  world.advance(1);
+  world.forge.addComment(issue.repo, issue.number, {
+    author,
+    body,
+    createdAt: world.now().toISOString(),
+  });
+};
+
+export const watchCommands: Scenario = {
+  name: 'watch at /afk commands (approve, answer, stop, and one refused)',
+  command: 'watch',
+  issues: [API1, API2, WEB3],
+  async build(world) {
+    repos(world);
+    for (const issue of [API1, API2, WEB3]) await dispatchIssue(world, issue);
+    for (const issue of [API1, API2, WEB3]) world.t3.startProvider(threadIdFor(issue, 1));
+    const approval = world.t3.requestApproval(THREAD, { detail: 'run the migrations' });
+    escalatedOnRequest(world, API1, { kind: 'approval', requestId: approval.requestId });
+    const question = world.t3.requestUserInput(threadIdFor(API2, 1), [
+      { id: 'db', question: 'Which database should the test use?' },
+    ]);
+    escalatedOnRequest(world, API2, { kind: 'user-input', requestId: question.requestId });
+    // A read-only user's command gets a reply; the maintainer's after it resumes the run.
+    command(world, API1, 'drive-by', '/afk approve');
+    command(world, API1, 'maintainer', '/afk approve');
+    command(world, API2, 'maintainer', '/afk answer the sqlite one in test/fixtures');
+    command(world, WEB3, 'maintainer', '/afk stop');
+  },
+};
+
 /** Every scenario, in the order the forges after the first meet each kind of request. */
 export const allScenarios: Scenario[] = [
   pollInTwoRepos,
@@ -256,4 +328,5 @@ export const allScenarios: Scenario[] = [
   watchCloseAfterDeployment,
   watchCloseAfterCommitStatus,
   watchEscalations,
+  watchCommands,
 ];
