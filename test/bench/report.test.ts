@@ -37,18 +37,28 @@ const coldStart: ColdStartResult = {
 };
 
 const requests = (
-  githubReads: number,
+  restReads: number,
   githubWrites: number,
-  listingPages: number,
+  points = 0,
+  byKind: Array<[string, number]> = [],
 ): RequestSummary => ({
-  github: { reads: githubReads, writes: githubWrites },
-  graphqlQueries: 0,
-  graphqlPoints: 0,
-  t3: { reads: 2, writes: 0 },
+  // GitHub's reads count GraphQL queries (two here) beside the REST GETs.
+  github: { reads: restReads + 2, writes: githubWrites },
+  graphqlQueries: 2,
+  graphqlPoints: points,
+  t3: { reads: 2, writes: 1 },
   slack: 0,
-  byKind: [['github GET /repos/:owner/:repo/issues', listingPages]],
-  listingPages,
+  byKind,
+  listingPages: 0,
 });
+
+const firstWatch = requests(101, 300, 10, [
+  ['github PATCH /repos/:owner/:repo/issues/comments/:n', 100],
+  ['github DELETE /repos/:owner/:repo/issues/comments/:n/reactions/:n', 100],
+  ['github GET /repos/:owner/:repo/issues/comments/:n', 100],
+  ['github POST /repos/:owner/:repo/issues/comments/:n/reactions', 100],
+  ['github GET /user', 1],
+]);
 
 const tick = (
   command: 'poll' | 'watch',
@@ -71,7 +81,7 @@ const size = (s: Size, poll: TickSample, watch: TickSample, maxGets: number): Si
   expectedPages: { poll: poll.requests.listingPages, watch: watch.requests.listingPages },
   poll,
   watch,
-  watchFirst: requests(500, 200, 100),
+  watchFirst: firstWatch,
   perRun: {
     steady: [{ phase: 'deploying', runs: 20, maxGets, meanGets: maxGets }],
     first: [{ phase: 'deploying', runs: 20, maxGets: 8, meanGets: 8 }],
@@ -109,24 +119,45 @@ function result(bigWall: number): BenchResult {
     coldStart,
     sizes: [
       size(
-        { repos: 10, ready: 100, live: 10 },
-        tick('poll', requests(30, 15, 20), 500, 90),
-        tick('watch', requests(40, 0, 10), 400, 90),
-        4,
-      ),
-      size(
-        { repos: 10, ready: 2000, live: 10 },
-        tick('poll', requests(40, 15, 30), 600, 110),
-        tick('watch', requests(40, 0, 10), 400, 90),
-        4,
-      ),
-      size(
         { repos: 100, ready: 2000, live: 100 },
-        tick('poll', requests(220, 15, 200), 900, 120),
-        tick('watch', requests(380, 0, 100), bigWall, 160),
+        tick('poll', requests(16, 15, 27), 900, 120),
+        tick('watch', requests(1, 0, 10), bigWall, 160),
+        4,
+      ),
+      size(
+        { repos: 10, ready: 2000, live: 100 },
+        tick('poll', requests(16, 15, 9), 600, 110),
+        tick('watch', requests(1, 0, 5), 400, 90),
+        4,
+      ),
+      size(
+        { repos: 100, ready: 2000, live: 10 },
+        tick('poll', requests(16, 15, 27), 800, 100),
+        tick('watch', requests(1, 0, 4), 500, 80),
         4,
       ),
     ],
+    servers: {
+      size: { repos: 9, ready: 27, live: 9, servers: 3 },
+      down: 't3-c',
+      up: ['t3-a', 't3-b'],
+      watch: {
+        exitCode: 1,
+        line: 'failed  watch: T3 server t3-c (127.0.0.1:9) could not be read; left out of this tick: a/b#1: refused',
+        summary: 'watch: 9 live run(s): 6 wait, 3 not read (T3 server down); 1 failed',
+        decided: 6,
+        expected: 6,
+        unread: 3,
+      },
+      poll: {
+        exitCode: 1,
+        line: 'failed  poll: T3 server t3-c (127.0.0.1:9) could not be read; left out of this tick: a/b: refused',
+        summary: 'poll: dispatched 5; 1 failed',
+        dispatched: { 't3-a': 2, 't3-b': 3, 't3-c': 0 },
+        wanted: 5,
+      },
+      ok: true,
+    },
   };
 }
 
@@ -151,27 +182,74 @@ describe('renderReport', () => {
   });
 
   it('judges the targets from the figures', () => {
-    expect(text).toContain('poll 900 ms (CPU 300 ms), watch 2500 ms (CPU 300 ms) | **missed** |');
-    expect(text).toContain('at most 160.0 MB (any size) | **missed** |');
+    expect(text).toContain(
+      'poll 900 ms (CPU 300 ms), watch 2500 ms (CPU 300 ms) | ≤ 2 s | **missed** |',
+    );
+    expect(text).toContain(
+      'at most 160.0 MB (at any size measured: 160.0 MB) | ≤ 150 MB | **missed** |',
+    );
     expect(text).toContain('steady tick: at most 4 per run; first tick after changes: at most 8');
     expect(text).toContain('steady **met**; first **missed**');
-    // Listing pages grew 20 → 30 with the queue; the other reads stayed at 12.
-    expect(text).toContain('other reads 12 → 12');
-    expect(text).toMatch(/one per 100 results \(\+ the snapshot\) \| .* \| \*\*met\*\* \|/);
   });
 
-  it('meets the wall-time target when the largest ticks are fast enough', () => {
-    expect(renderReport(result(1500))).toContain(
-      'poll 900 ms (CPU 300 ms), watch 1500 ms (CPU 300 ms) | **met** |',
+  it("judges each tick's reads, REST GETs plus GraphQL points, against issue 13's limits", () => {
+    expect(text).toContain('| poll | 16 REST + 27 points (2 queries) = 43; 15 writes');
+    expect(text).toMatch(/\| poll \| .* \| ≤ 5 \+ its writes \| \*\*missed\*\* \|/);
+    expect(text).toContain(
+      '| watch, steady | 1 REST + 10 points (2 queries) = 11; 0 writes | ≤ 10 | **missed** |',
+    );
+    expect(text).toContain(
+      "| watch, first | 101 REST + 10 points (2 queries) = 111; 300 writes (REST reads: 100 reads of afk's comment under its claim, 1 `/user`) | ≤ 10 + its writes | **missed** |",
+    );
+    const fast = renderReport({
+      ...result(1500),
+      sizes: result(1500).sizes.map((s, i) =>
+        i === 0 ? { ...s, watch: tick('watch', requests(1, 0, 9), 1500, 100) } : s,
+      ),
+    });
+    expect(fast).toContain(
+      '| watch, steady | 1 REST + 9 points (2 queries) = 10; 0 writes | ≤ 10 | **met** |',
     );
   });
 
-  it('computes the GitHub budget at the largest size and the shipped schedule', () => {
-    expect(text).toContain('| poll | 235 | 21 |');
-    expect(text).toContain('| watch (steady) | 380 | 13 |');
-    expect(text).toContain('| one poll and one watch | 615 | 8 |');
-    // 30 × 235 + 20 × 380 = 14650
-    expect(text).toContain('needs 14650 requests an hour: 2.9× over the budget.');
+  it("meets the wall-time target when the ticks at the targets' size are fast enough", () => {
+    expect(renderReport(result(1500))).toContain(
+      'poll 900 ms (CPU 300 ms), watch 1500 ms (CPU 300 ms) | ≤ 2 s | **met** |',
+    );
+  });
+
+  it('prints the budget line at the shipped schedule, and how it is computed', () => {
+    // poll 16 + 27 + 15 = 58, watch 1 + 10 + 0 = 11: 30 × 58 + 20 × 11 = 1960
+    expect(text).toContain(
+      '\nbudget: 1,960 GitHub requests per hour at 100 repos / 2,000 ready / 100 live (poll every 2 min, watch every 3 min)\n',
+    );
+    expect(text).toContain(
+      '30 × 58 + 20 × 11 = 1,960, against a target of at most 2,500: **met**.',
+    );
+    expect(text).toMatch(
+      /GitHub cost of the shipped schedule, an hour \| 1,960 .* \| ≤ 2,500 \| \*\*met\*\* \|/,
+    );
+  });
+
+  it("counts the claim's requests in the first watch", () => {
+    expect(text).toContain('100 claims, 100 reads under a claim, 100 rewrites and 100 releases:');
+    expect(text).toContain('400 GitHub requests, 300 of them writes');
+  });
+
+  it('quotes what the ticks said of the T3 server that was down', () => {
+    expect(text).toContain(
+      '`failed  poll: T3 server t3-c (127.0.0.1:9) could not be read; left out of this tick: a/b: refused`',
+    );
+    expect(text).toContain('threads created per server: t3-a 2, t3-b 3, t3-c 0');
+    expect(text).toMatch(/three T3 servers, one down: .* \| \*\*met\*\* \|/);
+  });
+
+  it('shows how each figure grows along the repos and the live runs', () => {
+    expect(text).toContain(
+      '| repos 100 | 100 / 2000 / 100 | 31 (×1.00) | 27 (×3.00) | 900 (×1.50) | 120.0 (×1.09) | 1 (×1.00) | 10 (×2.00) | 2500 (×6.25) | 160.0 (×1.78) |',
+    );
+    expect(text).toContain('| live 10 | 100 / 2000 / 10 | 31 (×1.00) | 27 (×1.00) | 800 (×1.00)');
+    expect(text).toContain('| live 100 | 100 / 2000 / 100 | 31 (×1.00) | 27 (×1.00) | 900 (×1.13)');
   });
 
   it("shows where the largest ticks' time went", () => {

@@ -13,12 +13,16 @@ import {
   buildWorld,
   copyWorld,
   phases,
+  serverOf,
   startEmulators,
   type Emulators,
   type SeedTick,
   type World,
 } from '../../tools/bench/world.js';
 import { main } from '../../src/cli.js';
+import type { T3Fake } from '../../emulators/t3.js';
+
+const t3Of = (world: World, server = 0) => world.t3[server] as T3Fake;
 
 let emulators: Emulators;
 beforeAll(async () => {
@@ -46,12 +50,18 @@ const inProcess: SeedTick = async (world, command, configFile) => {
 };
 
 async function watchTick(world: World) {
-  const marks = [world.gh.requests.length, world.t3.requests.length, world.slack.requests.length];
+  const marks = [
+    world.gh.requests.length,
+    t3Of(world).requests.length,
+    world.slack.requests.length,
+  ];
   const result = await inProcess(world, 'watch', world.configFile);
   const index = runIndexOf(world);
   const requests = [
     ...world.gh.requests.slice(marks[0]).map((r) => countGitHub(r, index)),
-    ...world.t3.requests.slice(marks[1]).map((r) => countT3(r, index)),
+    ...t3Of(world)
+      .requests.slice(marks[1])
+      .map((r) => countT3(r, index)),
     ...world.slack.requests.slice(marks[2]).map((r) => countSlack(r, index)),
   ];
   const report = JSON.parse(result.stdout) as { runs: Array<{ decision: { kind: string } }> };
@@ -67,7 +77,7 @@ describe('the benchmark world', () => {
       expect(issue.labels).toContain('agent-in-progress');
       expect(issue.labels).not.toContain('ready-for-agent');
       expect(issue.comments.filter((c) => c.author === 'afk-bot')).toHaveLength(1);
-      expect(world.t3.state.threads.has(run.threadId)).toBe(true);
+      expect(t3Of(world).state.threads.has(run.threadId)).toBe(true);
     }
     expect(world.ready).toHaveLength(3);
     for (const { repo, number } of world.ready) {
@@ -114,12 +124,14 @@ describe('the benchmark world', () => {
     const world = await buildWorld(emulators, { repos: 3, ready: 12, live: 5 }, inProcess);
     const pollOn = async (target: World) => {
       activate(emulators, target);
-      const mark = [target.gh.requests.length, target.t3.requests.length];
+      const mark = [target.gh.requests.length, t3Of(target).requests.length];
       const result = await inProcess(target, 'poll', target.configFile);
       expect(result.exitCode, result.stderr).toBe(0);
       const kinds = [
         ...target.gh.requests.slice(mark[0]).map((r) => countGitHub(r).kind),
-        ...target.t3.requests.slice(mark[1]).map((r) => countT3(r).kind),
+        ...t3Of(target)
+          .requests.slice(mark[1])
+          .map((r) => countT3(r).kind),
       ].sort();
       return {
         kinds,
@@ -132,5 +144,23 @@ describe('the benchmark world', () => {
     expect(onOriginal.dispatched).toHaveLength(5);
     expect(onCopies[0]).toEqual(onOriginal);
     expect(onCopies[1]).toEqual(onOriginal);
+  });
+
+  it("pins the repos to its T3 servers in turn, and each run lives on its repo's server", async () => {
+    const world = await buildWorld(
+      emulators,
+      { repos: 3, ready: 3, live: 3, servers: 3 },
+      inProcess,
+    );
+    expect(world.t3).toHaveLength(3);
+    for (const run of world.live) {
+      const home = serverOf(world, run.repo);
+      world.t3.forEach((server, i) => {
+        expect(server.state.threads.has(run.threadId), `${run.repo} on server ${i}`).toBe(
+          i === home,
+        );
+      });
+    }
+    expect(world.live.map((run) => serverOf(world, run.repo)).sort()).toEqual([0, 1, 2]);
   });
 });

@@ -132,7 +132,7 @@ export async function runTick(
 ): Promise<TickResult> {
   const marks = {
     github: world.gh.requests.length,
-    t3: world.t3.requests.length,
+    t3: world.t3.map((server) => server.requests.length),
     slack: world.slack.requests.length,
   };
   const points = world.gh.graphql.points;
@@ -145,7 +145,9 @@ export async function runTick(
   const index = runIndexOf(world);
   const requests = [
     ...world.gh.requests.slice(marks.github).map((r) => countGitHub(r, index)),
-    ...world.t3.requests.slice(marks.t3).map((r) => countT3(r, index)),
+    ...world.t3.flatMap((server, i) =>
+      server.requests.slice(marks.t3[i]).map((r) => countT3(r, index)),
+    ),
     ...world.slack.requests.slice(marks.slack).map((r) => countSlack(r, index)),
   ];
   let report: TickReport;

@@ -20,6 +20,8 @@ export interface Size {
   ready: number;
   /** Issues holding agent-in-progress, each with a T3 thread. */
   live: number;
+  /** T3 servers (`t3.servers`), the repos pinned to them in turn; one (`t3.url`) unless given. */
+  servers?: number;
 }
 
 /**
@@ -49,29 +51,37 @@ export interface LiveRun {
 
 export interface Emulators {
   github: Emulator;
-  t3: Emulator;
+  /** The T3 servers a world can name: the first is the one of a world with one server. */
+  t3: [Emulator, ...Emulator[]];
   slack: Emulator;
   close(): Promise<void>;
 }
 
+/** As many T3 servers as the largest world names. */
+const MAX_SERVERS = 3;
+
 export async function startEmulators(): Promise<Emulators> {
-  const [github, t3, slack] = await Promise.all([
-    startEmulator(),
-    startEmulator(),
-    startEmulator(),
-  ]);
+  const [github, slack, ...t3] = await Promise.all(
+    Array.from({ length: 2 + MAX_SERVERS }, () => startEmulator()),
+  );
+  const first = t3[0];
+  if (github === undefined || slack === undefined || first === undefined) {
+    throw new Error('bench: the emulators did not start');
+  }
+  const all = [github, slack, ...t3];
   return {
     github,
-    t3,
+    t3: [first, ...t3.slice(1)],
     slack,
-    close: () => Promise.all([github, t3, slack].map((e) => e.close())).then(() => undefined),
+    close: () => Promise.all(all.map((e) => e.close())).then(() => undefined),
   };
 }
 
 export interface World {
   size: Size;
   gh: GitHubFake;
-  t3: T3Fake;
+  /** One fake per T3 server, in the order of `t3.servers`. */
+  t3: T3Fake[];
   slack: SlackFake;
   repos: string[];
   live: LiveRun[];
@@ -87,6 +97,8 @@ export interface World {
   started: number;
   /** The armed config the measured ticks run with. */
   configFile: string;
+  /** Writes a config of this world with other dispatch caps, or its servers at other URLs. */
+  writeConfig(name: string, dispatch: Record<string, number>, t3Urls?: readonly string[]): string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -127,19 +139,32 @@ export type SeedTick = (
 ) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
 /** The fakes of one world, behind the running emulators. */
-function createFakes(emulators: Emulators) {
+function createFakes(emulators: Emulators, servers: number) {
   const gh = createGitHubFake({ baseUrl: emulators.github.url, token: TRACKER_TOKEN });
-  const t3 = createT3Fake({ baseUrl: emulators.t3.url });
+  const t3 = serverEmulators(emulators, servers).map((e) => createT3Fake({ baseUrl: e.url }));
   const slack = createSlackFake({ url: slackUrlOf(emulators) });
   return { gh, t3, slack };
 }
+
+function serverEmulators(emulators: Emulators, servers: number): Emulator[] {
+  if (servers < 1 || servers > emulators.t3.length) {
+    throw new Error(`bench: a world names 1 to ${emulators.t3.length} T3 servers, not ${servers}`);
+  }
+  return emulators.t3.slice(0, servers);
+}
+
+/** The T3 server (its index) a repo is pinned to: the repos in turn. */
+export const serverOf = (world: Pick<World, 'repos' | 't3'>, repo: string): number =>
+  world.repos.indexOf(repo) % world.t3.length;
+
+export const serverName = (i: number) => `t3-${String.fromCharCode(97 + i)}`;
 
 const slackUrlOf = (emulators: Emulators) => `${emulators.slack.url}/services/T000/B000/BENCH`;
 
 /** Points the emulators at this world's fakes (one world answers at a time). */
 export function activate(emulators: Emulators, world: Pick<World, 'gh' | 't3' | 'slack'>): void {
   emulators.github.use(world.gh.handlers);
-  emulators.t3.use(world.t3.handlers);
+  world.t3.forEach((fake, i) => emulators.t3[i]?.use(fake.handlers));
   emulators.slack.use(world.slack.handlers);
 }
 
@@ -182,7 +207,8 @@ export async function buildWorld(
   size: Size,
   seedTick: SeedTick,
 ): Promise<World> {
-  const { gh, t3, slack } = createFakes(emulators);
+  const servers = size.servers ?? 1;
+  const { gh, t3, slack } = createFakes(emulators, servers);
   activate(emulators, { gh, t3, slack });
   const repos = Array.from({ length: size.repos }, (_, i) => repoName(i));
   addRepos(gh, repos);
@@ -191,10 +217,27 @@ export async function buildWorld(
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     AFK_TRACKER_TOKEN: TRACKER_TOKEN,
-    AFK_T3_TOKEN: T3_TOKEN,
     AFK_SLACK_WEBHOOK_URL: slackUrlOf(emulators),
+    // One server takes its token from the environment; several each from their own file.
+    ...(servers === 1 ? { AFK_T3_TOKEN: T3_TOKEN } : {}),
   };
-  const writeConfig = (name: string, dispatch: Record<string, number>) => {
+  const tokenFile = join(dir, 't3-token');
+  writeFileSync(tokenFile, T3_TOKEN);
+  const urls = serverEmulators(emulators, servers).map((e) => e.url);
+  const t3Config = (at: readonly string[]) =>
+    servers === 1
+      ? { url: at[0] }
+      : {
+          servers: at.map((url, i) => ({
+            name: serverName(i),
+            url,
+            tokenFile,
+            // Room for every run: capacity is not what the bench measures.
+            capacity: 1000,
+            repos: repos.filter((_, r) => r % servers === i),
+          })),
+        };
+  const writeConfig: World['writeConfig'] = (name, dispatch, at = urls) => {
     const file = join(dir, name);
     writeFileSync(
       file,
@@ -202,7 +245,7 @@ export async function buildWorld(
         killSwitch: false,
         repos,
         tracker: { apiUrl: gh.apiUrl },
-        t3: { url: emulators.t3.url },
+        t3: t3Config(at),
         ...measuredSettings,
         dispatch,
       }),
@@ -246,7 +289,7 @@ export async function buildWorld(
   const owners: World['owners'] = { sha: new Map(), deployment: new Map(), thread: new Map() };
   for (const run of live) {
     owners.thread.set(run.threadId, run);
-    agentToPhase(t3, run);
+    agentToPhase(t3[repos.indexOf(run.repo) % servers] as T3Fake, run);
     forgeToPhase(gh, run, owners);
   }
   const ready = addReadyQueue(gh, repos, size, started);
@@ -261,6 +304,7 @@ export async function buildWorld(
     owners,
     started,
     configFile: writeConfig('afk.yaml', { ...measuredSettings.dispatch }),
+    writeConfig,
     env,
   };
 }
@@ -272,7 +316,7 @@ export async function buildWorld(
  * ready queue. Poll ticks change the world they run on; each runs on a copy of its own.
  */
 export function copyWorld(emulators: Emulators, template: World): World {
-  const { gh, t3, slack } = createFakes(emulators);
+  const { gh, t3, slack } = createFakes(emulators, template.t3.length);
   activate(emulators, { gh, t3, slack });
   addRepos(gh, template.repos);
   template.live.forEach((run, i) => {
@@ -292,12 +336,11 @@ export function copyWorld(emulators: Emulators, template: World): World {
     }
   });
   // T3 as the seeding dispatch and the scripted agent left it.
-  for (const project of template.t3.state.projects.values()) {
-    t3.addProject(structuredClone(project));
-  }
-  for (const thread of template.t3.state.threads.values()) {
-    t3.addThread(structuredClone(thread));
-  }
+  template.t3.forEach((server, i) => {
+    const copy = t3[i] as T3Fake;
+    for (const project of server.state.projects.values()) copy.addProject(structuredClone(project));
+    for (const thread of server.state.threads.values()) copy.addThread(structuredClone(thread));
+  });
   const owners: World['owners'] = { sha: new Map(), deployment: new Map(), thread: new Map() };
   for (const run of template.live) {
     owners.thread.set(run.threadId, run);
