@@ -110,6 +110,8 @@ export const measuredSettings = {
 } as const;
 
 const TRACKER_TOKEN = 'bench-tracker-token';
+/** The most `dispatch.maxDispatchesPerTick` may be. */
+const MAX_DISPATCHES_PER_TICK = 100;
 const T3_TOKEN = 't3-test-token';
 const MAINTAINER = 'maintainer';
 const PRIORITIES = ['P0', 'P1', 'P2', 'P3', null] as const;
@@ -269,19 +271,21 @@ export async function buildWorld(
     const phase = phases[i % phases.length] as Phase;
     live.push({ repo, number, phase, threadId: threadIdFor({ repo, number }, 1) });
   }
-  if (size.live > 0) {
-    const seedConfig = writeConfig('seed.yaml', {
-      maxConcurrentRuns: 1000,
-      maxRunsPerRepo: 100,
-      maxDispatchesPerTick: size.live,
-    });
+  // A tick dispatches at most 100 (the config's cap): more live runs take more seeding ticks.
+  const perTick = Math.min(size.live, MAX_DISPATCHES_PER_TICK);
+  const seedConfig = writeConfig('seed.yaml', {
+    maxConcurrentRuns: 1000,
+    maxRunsPerRepo: 100,
+    maxDispatchesPerTick: Math.max(1, perTick),
+  });
+  const undispatched = () =>
+    live.filter((run) => !gh.issue(run.repo, run.number).labels.includes('agent-in-progress'));
+  for (let tick = 0; tick * perTick < size.live; tick += 1) {
     const seeded = await seedTick({ env }, 'poll', seedConfig);
-    const missing = live.filter(
-      (run) => !gh.issue(run.repo, run.number).labels.includes('agent-in-progress'),
-    );
-    if (seeded.exitCode !== 0 || missing.length > 0) {
+    const missing = undispatched().length;
+    if (seeded.exitCode !== 0 || missing > size.live - (tick + 1) * perTick) {
       throw new Error(
-        `bench: the seeding poll tick dispatched ${size.live - missing.length} of ${size.live} live runs (exit ${seeded.exitCode}): ${seeded.stderr.trim().slice(0, 500)}`,
+        `bench: seeding poll tick ${tick + 1} left ${missing} of ${size.live} live runs undispatched (exit ${seeded.exitCode}): ${seeded.stderr.trim().slice(0, 500)}`,
       );
     }
   }
