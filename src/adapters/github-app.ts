@@ -8,9 +8,9 @@ import { createPrivateKey } from 'node:crypto';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import * as z from 'zod';
-import { ConfigError, TrackerError, type FailureKind, type RepoName } from '../core/index.js';
+import { ConfigError, TrackerError, type RepoName } from '../core/index.js';
 import { networkFailureOf } from './network.js';
-import { read, splitRepo, type TokenScope } from './tracker-wire.js';
+import { failureKind, read, splitRepo, type TokenScope } from './tracker-wire.js';
 
 export interface GitHubAppOptions {
   apiUrl: string;
@@ -282,26 +282,6 @@ function describeFailure(apiUrl: string, appId: number, keyKey: string) {
     }
     return new TrackerError({ kind, request: requestLine, status: error.status, reason: message });
   };
-}
-
-function failureKind(
-  status: number,
-  headers: Record<string, string | number | undefined>,
-  message: string | undefined,
-): FailureKind {
-  if (status === 401) return 'auth';
-  if (status === 429) return 'rate-limited';
-  if (status === 403) {
-    const limited =
-      String(headers['x-ratelimit-remaining']) === '0' ||
-      headers['retry-after'] !== undefined ||
-      /\brate limit\b/i.test(message ?? '');
-    return limited ? 'rate-limited' : 'forbidden';
-  }
-  if (status === 404) return 'not-found';
-  if (status >= 500) return 'transient';
-  if (status === 400) return 'contract';
-  return 'rejected';
 }
 
 const errorBodySchema = z.object({ message: z.string() });

@@ -17,7 +17,6 @@ import {
   type CommitPlacement,
   type CommitStatus,
   type DeploymentFacts,
-  type FailureKind,
   type Issue,
   type IssueComment,
   type LabelEvent,
@@ -41,6 +40,7 @@ import {
 } from './github-graphql.js';
 import { networkFailureOf } from './network.js';
 import {
+  failureKind,
   read,
   splitRepo,
   type Origin,
@@ -1097,32 +1097,6 @@ function toTrackerError(
     status: error.status,
     reason: message,
   });
-}
-
-// https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
-function failureKind(
-  status: number,
-  headers: Record<string, string | number | undefined>,
-  message: string | undefined,
-): FailureKind {
-  if (status === 401) return 'auth';
-  // GitHub answers both primary and secondary rate limits with 403 or 429; the headers or the
-  // message tell them apart from a plain permission refusal.
-  // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-primary-rate-limit
-  if (status === 429) return 'rate-limited';
-  if (status === 403) {
-    const limited =
-      String(headers['x-ratelimit-remaining']) === '0' ||
-      headers['retry-after'] !== undefined ||
-      /\brate limit\b/i.test(message ?? '');
-    return limited ? 'rate-limited' : 'forbidden';
-  }
-  if (status === 404) return 'not-found';
-  if (status === 409 || status === 410 || status === 422) return 'rejected';
-  if (status >= 500) return 'transient';
-  // 400 "Problems parsing JSON" and friends: afk sent something GitHub cannot read.
-  if (status === 400) return 'contract';
-  return 'rejected';
 }
 
 /**

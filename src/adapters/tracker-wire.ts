@@ -2,7 +2,7 @@
 // answer into a domain value only after it passed its schema, naming the first field that did
 // not (never the body itself: it may quote an issue or a token).
 import type * as z from 'zod';
-import { TrackerError, type RepoName } from '../core/index.js';
+import { TrackerError, type FailureKind, type RepoName } from '../core/index.js';
 
 /** How either tracker adapter is built: the commands swap one for the other by `tracker.kind`. */
 export interface TrackerOptions {
@@ -77,4 +77,30 @@ export function splitRepo(repo: RepoName): { owner: string; name: string } {
     });
   }
   return { owner, name };
+}
+
+/** What a GitHub answer's status (and its rate-limit headers) means, for the REST reads and the App's token requests alike. */
+export function failureKind(
+  status: number,
+  headers: Record<string, string | number | undefined>,
+  message: string | undefined,
+): FailureKind {
+  if (status === 401) return 'auth';
+  // GitHub answers both primary and secondary rate limits with 403 or 429; the headers or the
+  // message tell them apart from a plain permission refusal.
+  // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-primary-rate-limit
+  if (status === 429) return 'rate-limited';
+  if (status === 403) {
+    const limited =
+      String(headers['x-ratelimit-remaining']) === '0' ||
+      headers['retry-after'] !== undefined ||
+      /\brate limit\b/i.test(message ?? '');
+    return limited ? 'rate-limited' : 'forbidden';
+  }
+  if (status === 404) return 'not-found';
+  if (status === 409 || status === 410 || status === 422) return 'rejected';
+  if (status >= 500) return 'transient';
+  // 400 "Problems parsing JSON" and friends: afk sent something GitHub cannot read.
+  if (status === 400) return 'contract';
+  return 'rejected';
 }
