@@ -13,6 +13,7 @@ import {
   type RunAnswer,
   type RunPrefetch,
 } from '../core/index.js';
+import { mapLimit } from './map-limit.js';
 
 /** Listings at once: as many as the ticks ran when they listed repo by repo. */
 const REPO_CONCURRENCY = 4;
@@ -28,7 +29,7 @@ export function readQueuesByRepo(
   repos: readonly RepoName[],
   labels: QueueLabels,
 ): Promise<Array<RepoAnswer<RepoQueue>>> {
-  return eachAtMost(repos, REPO_CONCURRENCY, async (repo) => {
+  return mapLimit(repos, REPO_CONCURRENCY, async (repo) => {
     try {
       const open = (label: string | undefined) =>
         label === undefined ? Promise.resolve([]) : reads.listLabelledIssues(repo, label, 'open');
@@ -51,7 +52,7 @@ export function prefetchComments(
   reads: RestReads,
   runs: readonly RunPrefetch[],
 ): Promise<RunAnswer[]> {
-  return eachAtMost(runs, RUN_CONCURRENCY, async ({ issue }): Promise<RunAnswer> => {
+  return mapLimit(runs, RUN_CONCURRENCY, async ({ issue }): Promise<RunAnswer> => {
     try {
       return { ok: true, comments: await reads.listComments(issue), evidence: {} };
     } catch (error) {
@@ -59,21 +60,4 @@ export function prefetchComments(
       return { ok: false, error };
     }
   });
-}
-
-async function eachAtMost<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

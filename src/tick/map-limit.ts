@@ -1,20 +1,4 @@
-/** Runs `fn` over `items` with at most `limit` in flight, keeping the input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+export { mapLimit } from '../adapters/map-limit.js';
 
 /** Concurrent reads per tick: well under GitHub's 100-concurrent secondary limit. */
 export const READ_CONCURRENCY = 8;
