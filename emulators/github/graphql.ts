@@ -31,7 +31,15 @@ import {
   type ValueNode,
 } from 'graphql';
 import { isObject } from '../forge-core.js';
-import type { GitHubState, IssueRecord, PullRecord, RepoRecord } from './state.js';
+import {
+  readMergeable,
+  visibleReviews,
+  type GitHubState,
+  type IssueRecord,
+  type PullRecord,
+  type RepoRecord,
+  type ReviewRecord,
+} from './state.js';
 
 /** Points an hour, as for a personal access token. */
 export const GRAPHQL_POINTS = 5000;
@@ -340,6 +348,17 @@ function repositoryNode(state: GitHubState, repo: RepoRecord) {
         args,
       );
     },
+    pullRequest: ({ number }: Args) => {
+      const pull = repo.pulls.get(Number(number));
+      const issue = repo.issues.get(Number(number));
+      if (pull === undefined || issue === undefined) {
+        throw githubError(
+          'NOT_FOUND',
+          `Could not resolve to a PullRequest with the number of ${String(number)}.`,
+        );
+      }
+      return pullNode(state, repo, pull, issue);
+    },
     deployments: (args: Args) => {
       unsupported(args, ['first', 'last', 'after', 'before', 'environments', 'orderBy']);
       const environments = args['environments'] as string[] | undefined;
@@ -424,20 +443,22 @@ function issueNode(state: GitHubState, repo: RepoRecord, issue: IssueRecord) {
         issue.labels.map((label) => ({ name: label.name, color: label.color })),
         args,
       ),
-    comments: (args: Args) => {
-      unsupported(args, ['first', 'last', 'after', 'before']);
-      return connection(
-        issue.comments.map((comment) => ({
-          databaseId: comment.id,
-          body: comment.body,
-          createdAt: comment.createdAt,
-          updatedAt: comment.updatedAt,
-          author: actor(comment.author),
-        })),
-        args,
-      );
-    },
+    comments: (args: Args) => commentsOf(issue, args),
   };
+}
+
+function commentsOf(issue: IssueRecord, args: Args) {
+  unsupported(args, ['first', 'last', 'after', 'before']);
+  return connection(
+    issue.comments.map((comment) => ({
+      databaseId: comment.id,
+      body: comment.body,
+      createdAt: comment.createdAt,
+      updatedAt: comment.updatedAt,
+      author: actor(comment.author),
+    })),
+    args,
+  );
 }
 
 const pullState = (pull: PullRecord, issue: IssueRecord) =>
@@ -445,6 +466,9 @@ const pullState = (pull: PullRecord, issue: IssueRecord) =>
 
 function pullNode(state: GitHubState, repo: RepoRecord, pull: PullRecord, issue: IssueRecord) {
   const merged = pull.mergedAt !== null;
+  // Read once per node, and only when asked: the read is what starts GitHub's computation.
+  let mergeability: ReturnType<typeof readMergeable> | undefined;
+  const mergeable = () => (mergeability ??= readMergeable(repo, pull));
   return {
     number: pull.number,
     url: `${state.webUrl}/${repo.fullName}/pull/${pull.number}`,
@@ -454,11 +478,54 @@ function pullNode(state: GitHubState, repo: RepoRecord, pull: PullRecord, issue:
     createdAt: issue.createdAt,
     headRefName: pull.head,
     headRefOid: pull.headSha,
+    baseRefOid: repo.branches.get(repo.defaultBranch) ?? pull.headSha,
     isCrossRepository: false,
+    mergeable: () => {
+      const { mergeable: value } = mergeable();
+      return value === null ? 'UNKNOWN' : value ? 'MERGEABLE' : 'CONFLICTING';
+    },
+    mergeStateStatus: () => mergeable().state.toUpperCase(),
+    // Chronological, as REST lists them; a pending review only to its author.
+    reviews: (args: Args) => {
+      unsupported(args, ['first', 'last', 'after', 'before']);
+      return connection(
+        visibleReviews(pull, state.selfLogin).map((review) => reviewNode(pull, review)),
+        args,
+      );
+    },
+    comments: (args: Args) => commentsOf(issue, args),
     // The head commit stands for the PR's commits: afk reads only the last.
     commits: (args: Args) => connection([{ commit: commitNode(state, repo, pull.headSha) }], args),
     // Only a merged PR has one; the test merge of an open PR is not it.
     mergeCommit: merged ? commitNode(state, repo, pull.mergeCommitSha) : null,
+  };
+}
+
+function reviewNode(pull: PullRecord, review: ReviewRecord) {
+  return {
+    databaseId: review.id,
+    author: actor(review.author),
+    state: review.state,
+    body: review.body,
+    commit: { oid: review.commitId },
+    submittedAt: review.submittedAt,
+    comments: (args: Args) => {
+      unsupported(args, ['first', 'last', 'after', 'before']);
+      return connection(
+        pull.reviewComments
+          .filter((comment) => comment.reviewId === review.id)
+          .map((comment) => ({
+            databaseId: comment.id,
+            author: actor(comment.author),
+            path: comment.path,
+            line: comment.line,
+            originalLine: comment.line,
+            body: comment.body,
+            createdAt: comment.createdAt,
+          })),
+        args,
+      );
+    },
   };
 }
 

@@ -3,7 +3,14 @@
 import { compare, type CommitRecord } from '../forge-core.js';
 import { docs, oneOf, Refusal, unsupported } from './errors.js';
 import type { Server, Route } from './server.js';
-import type { GitHubState, IssueRecord, PullRecord, RepoRecord } from './state.js';
+import {
+  readMergeable,
+  visibleReviews,
+  type GitHubState,
+  type IssueRecord,
+  type PullRecord,
+  type RepoRecord,
+} from './state.js';
 import type { Wire } from './wire.js';
 
 export function createPullRoutes(state: GitHubState, wire: Wire, server: Server) {
@@ -64,22 +71,14 @@ export function createPullRoutes(state: GitHubState, wire: Wire, server: Server)
     return pull;
   };
 
-  // `mergeable` is computed in the background: the first read after the head or the base
-  // moved answers null (mergeable_state `unknown`) and starts it; later reads see the result.
+  // `mergeable` is computed in the background (shared with GraphQL's `mergeable`).
   const getPullDocs = `${docs}/pulls/pulls#get-a-pull-request`;
   const getPull: Route = ({ url, params }) => {
     const repo = repoOf(params, getPullDocs);
     unsupported(url.searchParams, []);
     const pull = pullOf(repo, params, getPullDocs);
-    const current = `${pull.headSha}:${repo.branches.get(repo.defaultBranch) ?? ''}`;
-    if (pull.mergeableFor !== current) {
-      pull.mergeableFor = current;
-      return answer(200, fullPullJson(repo, pull, null, 'unknown'));
-    }
-    return answer(
-      200,
-      fullPullJson(repo, pull, !pull.conflicting, pull.conflicting ? 'dirty' : 'clean'),
-    );
+    const { mergeable, state: mergeableState } = readMergeable(repo, pull);
+    return answer(200, fullPullJson(repo, pull, mergeable, mergeableState));
   };
 
   // Chronological; a pending review is listed to its author only, never to afk.
@@ -88,7 +87,7 @@ export function createPullRoutes(state: GitHubState, wire: Wire, server: Server)
     const repo = repoOf(params, listReviewsDocs);
     unsupported(url.searchParams, ['per_page', 'page']);
     const pull = pullOf(repo, params, listReviewsDocs);
-    const visible = pull.reviews.filter((review) => isVisible(review.author, review.state));
+    const visible = visibleReviews(pull, state.selfLogin);
     return page(
       url,
       repo,
@@ -102,19 +101,14 @@ export function createPullRoutes(state: GitHubState, wire: Wire, server: Server)
     const repo = repoOf(params, listReviewCommentsDocs);
     unsupported(url.searchParams, ['per_page', 'page']);
     const pull = pullOf(repo, params, listReviewCommentsDocs);
-    const visible = pull.reviewComments.filter((comment) => {
-      const review = pull.reviews.find((r) => r.id === comment.reviewId);
-      return review !== undefined && isVisible(review.author, review.state);
-    });
+    const shown = new Set(visibleReviews(pull, state.selfLogin).map((r) => r.id));
+    const visible = pull.reviewComments.filter((comment) => shown.has(comment.reviewId));
     return page(
       url,
       repo,
       visible.map((comment) => reviewCommentJson(repo, pull, comment)),
     );
   };
-
-  const isVisible = (author: string, reviewState: string) =>
-    reviewState !== 'PENDING' || author.toLowerCase() === state.selfLogin.toLowerCase();
 
   const compareDocs = `${docs}/commits/commits#compare-two-commits`;
   const compareCommits: Route = ({ url, params }) => {

@@ -249,6 +249,31 @@ export interface RepoRecord {
   deployments: DeploymentRecord[];
 }
 
+/**
+ * `mergeable` and `mergeable_state` as REST and GraphQL both read them: GitHub computes them in
+ * the background, so the first read after the head or the base moved answers null (`unknown`)
+ * and starts the computation; later reads, over either API, see the result.
+ */
+export function readMergeable(
+  repo: RepoRecord,
+  pull: PullRecord,
+): { mergeable: boolean | null; state: 'unknown' | 'dirty' | 'clean' } {
+  const current = `${pull.headSha}:${repo.branches.get(repo.defaultBranch) ?? ''}`;
+  if (pull.mergeableFor !== current) {
+    pull.mergeableFor = current;
+    return { mergeable: null, state: 'unknown' };
+  }
+  return { mergeable: !pull.conflicting, state: pull.conflicting ? 'dirty' : 'clean' };
+}
+
+/** A pending review, and its line comments, are shown to their author only. */
+export function visibleReviews(pull: PullRecord, selfLogin: string): ReviewRecord[] {
+  return pull.reviews.filter(
+    (review) =>
+      review.state !== 'PENDING' || review.author.toLowerCase() === selfLogin.toLowerCase(),
+  );
+}
+
 // GitHub's label colours, cycled for labels the fake creates.
 const colours = ['d73a4a', '0075ca', 'cfd3d7', 'a2eeef', '7057ff', '008672', 'e4e669', 'd876e3'];
 export const roleRank: Record<FakeRole, number> = {

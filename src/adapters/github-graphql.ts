@@ -22,12 +22,17 @@ import {
   type FailureKind,
   type Issue,
   type IssueComment,
+  type Mergeability,
   type PrefetchedEvidence,
   type PullRequest,
   type QueueLabels,
   type RepoAnswer,
   type RepoName,
   type RepoQueue,
+  type Review,
+  type ReviewComment,
+  type ReviewFeedback,
+  type ReviewState,
   type RunAnswer,
   type RunPrefetch,
 } from '../core/index.js';
@@ -103,8 +108,12 @@ const ciFields = `fragment AfkCi on Commit {
   }
 }`;
 
-// The PR of afk's branch. Issue 12's reads of the conversation slot in here, beside the head:
-// `reviews(last: …)`, `mergeable`, `comments(last: …)` (the PR's conversation).
+const actorFields = 'author { __typename login }';
+
+// The PR of afk's branch, with what the review loop asks of an open one: its mergeability
+// and its conversation. A connection under the PR costs one request per run whatever its
+// size, so the lists ask for a full page; a review's line comments would cost one request per
+// review asked for, so they come in a second query, only for the PRs that have reviews.
 const pullFields = `fragment AfkPull on PullRequest {
   number
   url
@@ -114,9 +123,22 @@ const pullFields = `fragment AfkPull on PullRequest {
   createdAt
   headRefName
   headRefOid
+  baseRefOid
   isCrossRepository
+  mergeable
+  mergeStateStatus
   commits(last: 1) { nodes { commit { ...AfkCi } } }
   mergeCommit { ...AfkCi }
+  reviews(first: ${PAGE}) {
+    pageInfo { hasNextPage }
+    nodes { databaseId state body submittedAt commit { oid } ${actorFields} }
+  }
+  comments(first: ${PAGE}) { ...AfkComments }
+}`;
+
+const reviewCommentFields = `fragment AfkReviewComments on PullRequestReviewCommentConnection {
+  pageInfo { hasNextPage }
+  nodes { databaseId path line body createdAt ${actorFields} }
 }`;
 
 const deploymentFields = `fragment AfkDeployments on DeploymentConnection {
@@ -272,6 +294,28 @@ export function commentsQuery(pages: readonly CommentPage[]): GraphqlCall {
   });
   const query = `query AfkComments(${params.join(', ')}) {\n${aliases.join('\n')}\n  ${rateLimitField}\n}\n${commentFields}`;
   return { operationName: 'AfkComments', query, variables };
+}
+
+export interface ReviewCommentsAsk {
+  repo: RepoName;
+  pull: number;
+  /** How many reviews the PR has: each costs one request, so exactly those are asked for. */
+  reviews: number;
+}
+
+/** The line comments of every review of the PRs that have reviews, a page per review. */
+export function reviewCommentsQuery(asks: readonly ReviewCommentsAsk[]): GraphqlCall {
+  const variables: Record<string, unknown> = {};
+  const params: string[] = [];
+  const aliases = asks.map(({ repo, pull, reviews }, i) => {
+    const { owner, name } = splitRepo(repo);
+    Object.assign(variables, { [`o${i}`]: owner, [`n${i}`]: name, [`p${i}`]: pull });
+    variables[`v${i}`] = reviews;
+    params.push(`$o${i}: String!`, `$n${i}: String!`, `$p${i}: Int!`, `$v${i}: Int!`);
+    return `  r${i}: repository(owner: $o${i}, name: $n${i}) { pullRequest(number: $p${i}) { reviews(first: $v${i}) { pageInfo { hasNextPage } nodes { databaseId comments(first: ${PAGE}) { ...AfkReviewComments } } } } }`;
+  });
+  const query = `query AfkReviewComments(${params.join(', ')}) {\n${aliases.join('\n')}\n  ${rateLimitField}\n}\n${reviewCommentFields}`;
+  return { operationName: 'AfkReviewComments', query, variables };
 }
 
 // --- answers: data per alias, errors per alias, or one error for the whole query --------------
@@ -472,6 +516,24 @@ const ciSchema = z
   })
   .nullable();
 
+// The same words as REST's review states.
+// https://docs.github.com/en/graphql/reference/enums#pullrequestreviewstate
+const reviewStateOf = {
+  APPROVED: 'approved',
+  CHANGES_REQUESTED: 'changes-requested',
+  COMMENTED: 'commented',
+  DISMISSED: 'dismissed',
+  PENDING: 'pending',
+} as const satisfies Record<string, ReviewState>;
+
+// REST's `mergeable`: null while GitHub computes it.
+// https://docs.github.com/en/graphql/reference/enums#mergeablestate
+const mergeableOf: Record<string, boolean | null> = {
+  MERGEABLE: true,
+  CONFLICTING: false,
+  UNKNOWN: null,
+};
+
 const pullSchema = z.object({
   number: z.number().int().positive(),
   url: z.string(),
@@ -481,9 +543,58 @@ const pullSchema = z.object({
   createdAt: z.string(),
   headRefName: z.string(),
   headRefOid: z.string(),
+  baseRefOid: z.string(),
   isCrossRepository: z.boolean(),
+  mergeable: z.string(),
+  mergeStateStatus: z.string(),
   commits: z.object({ nodes: z.array(z.object({ commit: ciSchema })) }),
   mergeCommit: ciSchema,
+  reviews: z
+    .object({
+      pageInfo: z.object({ hasNextPage: z.boolean() }),
+      nodes: z.array(
+        z.object({
+          databaseId: z.number().int(),
+          state: z.enum(Object.keys(reviewStateOf) as [keyof typeof reviewStateOf]),
+          body: z.string(),
+          submittedAt: z.string().nullable(),
+          commit: z.object({ oid: z.string() }).nullable(),
+          author: actorSchema,
+        }),
+      ),
+    })
+    .nullable(),
+  comments: commentsSchema,
+});
+
+const reviewCommentsSchema = z.object({
+  pageInfo: z.object({ hasNextPage: z.boolean() }),
+  nodes: z.array(
+    z.object({
+      databaseId: z.number().int(),
+      path: z.string(),
+      // null when the line left the diff (outdated), as REST says it.
+      line: z.number().int().nullable(),
+      body: z.string(),
+      createdAt: z.string(),
+      author: actorSchema,
+    }),
+  ),
+});
+
+const pullReviewsSchema = z.object({
+  pullRequest: z
+    .object({
+      reviews: z
+        .object({
+          pageInfo: z.object({ hasNextPage: z.boolean() }),
+          nodes: z.array(
+            z.object({ databaseId: z.number().int(), comments: reviewCommentsSchema }),
+          ),
+        })
+        .nullable(),
+    })
+    .nullable(),
 });
 
 const deploymentsSchema = z.object({
@@ -528,6 +639,30 @@ const toIssue = (repo: RepoName, raw: z.infer<typeof issueSchema>): Issue => ({
 const toComment = (raw: z.infer<typeof commentSchema>): IssueComment => ({
   id: raw.databaseId,
   author: raw.author,
+  body: raw.body,
+  createdAt: raw.createdAt,
+});
+
+type ReviewNode = NonNullable<z.infer<typeof pullSchema>['reviews']>['nodes'][number];
+
+const toReview = (raw: ReviewNode): Review => ({
+  id: raw.databaseId,
+  author: raw.author,
+  state: reviewStateOf[raw.state],
+  body: raw.body,
+  commitSha: raw.commit?.oid ?? null,
+  submittedAt: raw.submittedAt,
+});
+
+const toReviewComment = (
+  reviewId: number,
+  raw: z.infer<typeof reviewCommentsSchema>['nodes'][number],
+): ReviewComment => ({
+  id: raw.databaseId,
+  reviewId,
+  author: raw.author,
+  path: raw.path,
+  line: raw.line,
   body: raw.body,
   createdAt: raw.createdAt,
 });
@@ -695,6 +830,8 @@ interface RunState {
   comments: IssueComment[];
   after: string | null;
   evidence: PrefetchedEvidence;
+  /** An open PR's reviews and conversation, waiting for the reviews' line comments. */
+  feedback?: { pull: number; reviews: Review[]; comments: IssueComment[] };
 }
 
 /** Every run's comments, PR, CI and deployments, `RUNS_PER_QUERY` runs a query. */
@@ -710,6 +847,10 @@ export async function prefetchRuns(
     evidence: {},
   }));
   for (const chunk of chunksOf(states, RUNS_PER_QUERY)) await readRuns(send, chunk);
+  const reviewed = states.filter((s) => s.error === undefined && s.feedback !== undefined);
+  for (const batch of batchBySize(reviewed, (s) => s.feedback?.reviews.length ?? 0)) {
+    await readReviewComments(send, batch);
+  }
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const more = states.filter((s) => s.error === undefined && s.after !== null);
     if (more.length === 0) break;
@@ -785,13 +926,85 @@ function readRun(
     reply,
     `p${index}`,
   );
-  const evidence = evidenceOf(state.run, pulls.nodes[0], data['deployments'], reply);
+  const pull = pulls.nodes[0];
+  const evidence = evidenceOf(state.run, pull, data['deployments'], reply);
   // Deployments an error left out are read one by one, when a decision asks.
   if (split.errors.some((e) => e.path?.[0] === at.alias && e.path[1] === 'deployments')) {
     delete evidence.deployment;
   }
   state.evidence = evidence;
+  // Only an open PR of afk's own has a review loop: the others' are never asked for.
+  if (pull !== undefined && evidence.pullRequest?.state === 'open') {
+    const mergeability = mergeabilityOf(pull);
+    if (mergeability !== undefined) evidence.mergeability = mergeability;
+    const reviews = pull.reviews;
+    // A list with more than a page is read over REST, whole, when the decision asks.
+    if (reviews === null || reviews.pageInfo.hasNextPage || pull.comments.pageInfo.hasNextPage)
+      return;
+    const feedback = {
+      pull: pull.number,
+      reviews: reviews.nodes.map(toReview),
+      comments: pull.comments.nodes.map(toComment),
+    };
+    // No review, no line comment: GitHub files every line comment under a review.
+    if (feedback.reviews.length === 0) {
+      evidence.reviewFeedback = { reviews: [], reviewComments: [], comments: feedback.comments };
+    } else {
+      state.feedback = feedback;
+    }
+  }
 }
+
+function mergeabilityOf(pull: z.infer<typeof pullSchema>): Mergeability | undefined {
+  const mergeable = mergeableOf[pull.mergeable];
+  // A state afk does not know is read over REST.
+  if (mergeable === undefined) return undefined;
+  return {
+    mergeable,
+    // REST's `mergeable_state` says the same in lower case (`has_hooks`).
+    state: pull.mergeStateStatus.toLowerCase(),
+    headSha: pull.headRefOid,
+    baseSha: pull.baseRefOid,
+  };
+}
+
+/**
+ * The line comments of each open PR's reviews, completing its `reviewFeedback`. What does not
+ * fit (a review with more than a page of them, a review gone or added since the first query,
+ * a failed query) leaves the feedback to REST.
+ */
+async function readReviewComments(send: SendGraphql, batch: RunState[]) {
+  const asks = batch.map((s) => ({
+    repo: s.run.issue.repo,
+    pull: s.feedback?.pull ?? 0,
+    reviews: s.feedback?.reviews.length ?? 0,
+  }));
+  const answer = await answerOf(send, reviewCommentsQuery(asks), aliasesOf(batch.length));
+  if (!answer.ok) return;
+  batch.forEach((state, i) => {
+    const alias = `r${i}`;
+    const feedback = state.feedback;
+    if (feedback === undefined || errorUnder(answer.reply, answer.split, alias) !== null) return;
+    const parsed = pullReviewsSchema.safeParse(answer.split.data[alias]);
+    const reviews = parsed.success ? parsed.data.pullRequest?.reviews : undefined;
+    if (reviews == null || reviews.pageInfo.hasNextPage) return;
+    const ids = reviews.nodes.map((r) => r.databaseId);
+    const same =
+      ids.length === feedback.reviews.length && feedback.reviews.every((r, n) => r.id === ids[n]);
+    if (!same || reviews.nodes.some((r) => r.comments.pageInfo.hasNextPage)) return;
+    // Oldest first across the PR, as REST lists them.
+    const reviewComments = reviews.nodes
+      .flatMap((review) => review.comments.nodes.map((c) => toReviewComment(review.databaseId, c)))
+      .sort((a, b) => compareDates(a.createdAt, b.createdAt) || a.id - b.id);
+    state.evidence.reviewFeedback = {
+      reviews: feedback.reviews,
+      reviewComments,
+      comments: feedback.comments,
+    } satisfies ReviewFeedback;
+  });
+}
+
+const compareDates = (a: string, b: string): number => Date.parse(a) - Date.parse(b);
 
 /**
  * The evidence one query settles for certain. What it leaves out (a PR from a fork under

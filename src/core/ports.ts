@@ -137,13 +137,16 @@ export interface RunPrefetch {
 
 /**
  * The evidence a batch settled for certain, keyed as `watchRun`'s `Evidence` (which it fits
- * into): what is left out, a decision reads one by one. Issue 12's PR reads (reviews,
- * mergeability, the PR's conversation) belong here beside the PR.
+ * into): what is left out, a decision reads one by one.
  */
 export interface PrefetchedEvidence {
   pullRequest?: PullRequest | null;
   ci?: Readonly<Record<string, CiFacts>>;
   deployment?: Readonly<Record<string, DeploymentFacts>>;
+  /** Of the open PR in `pullRequest`. */
+  mergeability?: Mergeability;
+  /** Of the open PR in `pullRequest`, when no list of it was longer than a page. */
+  reviewFeedback?: ReviewFeedback;
 }
 
 /** What was read for one run: its comments, and the evidence the batch settled. */

@@ -18,6 +18,7 @@ import {
   commentsQuery,
   queueCountsQuery,
   queuesQuery,
+  reviewCommentsQuery,
   runsQuery,
   type GraphqlCall,
 } from '../../src/adapters/github-graphql.js';
@@ -74,6 +75,13 @@ const calls: Array<[string, GraphqlCall]> = [
   [
     'AfkComments',
     commentsQuery([{ issue: { repo: 'acme/api', number: 1 }, after: 'Y3Vyc29yOjEwMA==' }]),
+  ],
+  [
+    'AfkReviewComments',
+    reviewCommentsQuery([
+      { repo: 'acme/api', pull: 12, reviews: 3 },
+      { repo: 'acme/web', pull: 4, reviews: 1 },
+    ]),
   ],
 ];
 
@@ -495,6 +503,168 @@ describe('prefetchRuns on GitHub', () => {
       'TrackerError: tracker: POST /graphql (AfkRuns): 200 not-found (NOT_FOUND: Could not resolve to an Issue with the number of 7.)',
     );
     expect(answers[1]).toMatchObject({ ok: true, comments: [{ body: 'hi' }] });
+  });
+
+  describe('an open PR’s mergeability and review feedback', () => {
+    const open = () => {
+      fake.addIssue('acme/api', { number: 1, title: 'x', labels: ['agent-in-progress'] });
+      fake.pushCommit('acme/api', 'main', '0'.repeat(40));
+      fake.addPullRequest('acme/api', { head: 'afk/issue-1', headSha: HEAD, number: 12 });
+    };
+    const prefetch = async () => {
+      const [answer] = await tracker().prefetchRuns([
+        { issue: issue('acme/api', 1), branch: 'afk/issue-1', environment: null },
+      ]);
+      if (answer === undefined || !answer.ok) throw new Error(`not read: ${String(answer)}`);
+      return answer.evidence;
+    };
+    const reviewed = () => {
+      fake.addReview('acme/api', 12, {
+        author: 'maintainer',
+        state: 'changes-requested',
+        body: 'Handle the empty password.',
+        comments: [
+          { path: 'src/login.ts', line: 42, body: 'This throws on "".' },
+          { path: 'src/login.ts', line: 50, body: 'And here.' },
+        ],
+      });
+      // A pending review is its author's alone: neither API shows it to afk.
+      fake.addReview('acme/api', 12, {
+        author: 'maintainer',
+        state: 'pending',
+        body: 'draft',
+        comments: [{ path: 'src/a.ts', line: 1, body: 'unsent' }],
+      });
+      fake.addReview('acme/api', 12, {
+        author: 'linter[bot]',
+        state: 'commented',
+        body: '',
+        comments: [{ path: 'src/b.ts', line: 3, body: 'unused import' }],
+      });
+      fake.addReview('acme/api', 12, { author: 'lead', state: 'approved', body: 'ok' });
+      fake.addPullComment('acme/api', 12, 'maintainer', 'Also log the failure.');
+    };
+
+    it('says what REST says, mergeability first unknown as GitHub computes it, in two queries', async () => {
+      open();
+      reviewed();
+
+      const first = await prefetch();
+      expect(first.mergeability).toEqual({
+        mergeable: null,
+        state: 'unknown',
+        headSha: HEAD,
+        baseSha: '0'.repeat(40),
+      });
+      // One computation behind both APIs: the GraphQL read started it, REST sees it done.
+      const rest = tracker();
+      const computed = await rest.readMergeability('acme/api', 12);
+      expect(computed).toMatchObject({ mergeable: true, state: 'clean' });
+      const second = await prefetch();
+      expect(operations()).toEqual([
+        'AfkRuns',
+        'AfkReviewComments',
+        'GET /repos/acme/api/pulls/12',
+        'AfkRuns',
+        'AfkReviewComments',
+      ]);
+      expect(second.mergeability).toEqual(computed);
+      const feedback = await rest.readReviewFeedback('acme/api', 12);
+      expect(second.reviewFeedback).toEqual(feedback);
+      expect(feedback.reviews.map((r) => [r.author, r.state])).toEqual([
+        ['maintainer', 'changes-requested'],
+        ['linter[bot]', 'commented'],
+        ['lead', 'approved'],
+      ]);
+      expect(feedback.reviewComments.map((c) => c.body)).toEqual([
+        'This throws on "".',
+        'And here.',
+        'unused import',
+      ]);
+      expect(feedback.comments.map((c) => c.body)).toEqual(['Also log the failure.']);
+    });
+
+    it('says a conflict as REST does, and asks no second query for a PR without reviews', async () => {
+      open();
+      fake.setConflict('acme/api', 12, true);
+      await prefetch();
+
+      const evidence = await prefetch();
+      expect(evidence.mergeability).toMatchObject({ mergeable: false, state: 'dirty' });
+      expect(evidence.reviewFeedback).toEqual({ reviews: [], reviewComments: [], comments: [] });
+      expect(operations()).toEqual(['AfkRuns', 'AfkRuns']);
+    });
+
+    it.each([
+      [
+        'more than 100 comments on the PR',
+        () => {
+          for (let n = 0; n < 101; n += 1) fake.addPullComment('acme/api', 12, 'bob', `#${n}`);
+        },
+        ['AfkRuns'],
+      ],
+      [
+        'more than 100 reviews',
+        () => {
+          for (let n = 0; n < 101; n += 1)
+            fake.addReview('acme/api', 12, { author: 'bob', state: 'approved', body: '' });
+        },
+        ['AfkRuns'],
+      ],
+      [
+        'a review with more than 100 line comments',
+        () => {
+          const comments = Array.from({ length: 101 }, (_, n) => ({
+            path: 'a.ts',
+            line: n + 1,
+            body: `#${n}`,
+          }));
+          fake.addReview('acme/api', 12, { author: 'bob', state: 'commented', comments });
+        },
+        ['AfkRuns', 'AfkReviewComments'],
+      ],
+    ])('leaves the feedback to REST when a list is full: %s', async (_name, fill, queries) => {
+      open();
+      fill();
+
+      const evidence = await prefetch();
+
+      expect(evidence.reviewFeedback).toBeUndefined();
+      expect(evidence.mergeability).toMatchObject({ headSha: HEAD });
+      expect(evidence.pullRequest).toMatchObject({ number: 12, state: 'open' });
+      expect(operations()).toEqual(queries);
+    });
+
+    it('leaves the feedback to REST when the second query fails, and keeps the rest', async () => {
+      open();
+      reviewed();
+      server.use(
+        http.post(`${baseUrl}/graphql`, async ({ request }) => {
+          const body = (await request.clone().json()) as { operationName: string };
+          if (body.operationName === 'AfkReviewComments')
+            return HttpResponse.json({ message: 'Server Error' }, { status: 502 });
+          return getResponse(fake.handlers, request);
+        }),
+      );
+
+      const evidence = await prefetch();
+
+      expect(evidence.reviewFeedback).toBeUndefined();
+      expect(evidence.mergeability).toMatchObject({ mergeable: null });
+    });
+
+    it('leaves out a closed PR’s: no decision asks for them', async () => {
+      open();
+      reviewed();
+      fake.closePullRequest('acme/api', 12);
+
+      const evidence = await prefetch();
+
+      expect(evidence.pullRequest).toMatchObject({ state: 'closed', merged: false });
+      expect(evidence).not.toHaveProperty('mergeability');
+      expect(evidence).not.toHaveProperty('reviewFeedback');
+      expect(operations()).toEqual(['AfkRuns']);
+    });
   });
 
   it('leaves to REST a PR from a fork under afk’s branch name', async () => {

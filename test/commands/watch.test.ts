@@ -581,9 +581,10 @@ describe.each(forges)('afk watch on $kind', (forge) => {
     const requestsSince = (from: number) =>
       gh.requests
         .slice(from)
-        .map(
-          (r) =>
-            `${r.method} ${r.path.replace(/\/(comments|reactions)\/\d+/g, '/$1/:id')}${r.search}`,
+        .map((r) =>
+          r.path === '/graphql'
+            ? readLine(r)
+            : `${r.method} ${r.path.replace(/\/(comments|reactions)\/\d+/g, '/$1/:id')}${r.search}`,
         );
 
     /** PR #12 green on HEAD and review asked (the notice rung): where reviewers come in. */
@@ -620,16 +621,24 @@ describe.each(forges)('afk watch on $kind', (forge) => {
 
     /** The reads of a tick that finds the review on a green PR: one of each, nothing else. */
     const readsOfAReviewRound: Record<ForgeKind, string[]> = {
-      // GitHub: the queue counts, the queues, then the run's comments and PR (AfkRuns).
+      // GitHub: the queue counts, the queues, the run's comments and PR with its mergeability,
+      // reviews and conversation (AfkRuns), the line comments of its one review; then only the
+      // reviewer's permission over REST.
       github: [
-        'POST /graphql',
-        'POST /graphql',
+        graphqlRead('AfkQueueCounts', {
+          live: ['agent-in-progress'],
+          human: ['ready-for-human'],
+          ...repoVariables('acme/api', 'acme/web'),
+        }),
+        graphqlRead('AfkQueues', {
+          live: ['agent-in-progress'],
+          ...repoVariables('acme/api'),
+          liveFirst0: 1,
+          liveAfter0: null,
+        }),
         'GET /user',
-        'POST /graphql',
-        'GET /repos/acme/api/pulls/12',
-        'GET /repos/acme/api/pulls/12/reviews?per_page=100',
-        'GET /repos/acme/api/pulls/12/comments?per_page=100',
-        'GET /repos/acme/api/issues/12/comments?per_page=100',
+        graphqlRead('AfkRuns', { ...repoVariables('acme/api'), i0: 1, b0: 'afk/issue-1' }),
+        graphqlRead('AfkReviewComments', { ...repoVariables('acme/api'), p0: 12, v0: 1 }),
         'GET /repos/acme/api/collaborators/maintainer/permission',
       ],
       forgejo: [
