@@ -1,7 +1,9 @@
 // The demo: afk's real poll and watch ticks, run as the built CLI in child processes, against
 // loopback emulators of the tracker (GitHub, or Forgejo with `--forge forgejo`), T3 and Slack,
 // with a scripted agent and a scripted human.
-// One issue goes from ready to closed; one exhausts its fix-forwards and goes to a human.
+// One issue goes from ready to closed. On the other the agent asks a question, a maintainer
+// answers it on the issue with `/afk answer …`, the agent goes on on the same thread, and
+// later exhausts its fix-forwards and goes to a human.
 // No credentials, no network beyond 127.0.0.1.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,10 @@ export interface DemoResult {
   issues: Record<string, { state: string; labels: string[] }>;
   doorbells: string[];
   exitCodes: number[];
+  /** The T3 thread of each issue's run, by `repo#number`. */
+  threads: Record<string, string>;
+  /** Every `thread.user-input.respond` T3 accepted: the thread and the answers. */
+  answers: Array<{ threadId: unknown; answers: unknown }>;
 }
 
 interface World {
@@ -125,6 +131,12 @@ async function startWorld(forge: ForgeKind): Promise<World> {
   return { gh, t3, slack, servers, configFile, env };
 }
 
+const reactionGlyphs: Record<string, string> = { '+1': '👍', eyes: '👀' };
+
+/** Waits for the wall clock's next whole second. */
+const untilNextSecond = () =>
+  new Promise<void>((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
+
 /** The checklist a human sees on the issue, without the hidden record. */
 function checklistOf(gh: ForgeFake, issue: { repo: string; number: number }): string | null {
   const comment = gh.issue(issue.repo, issue.number).comments.find((c) => c.author === 'afk-bot');
@@ -139,6 +151,7 @@ export async function runDemo(
   const world = await startWorld(forge);
   const { gh, t3, slack } = world;
   const shown = new Map<string, string>();
+  let rung = 0;
   const exitCodes: number[] = [];
   let ticks = 0;
 
@@ -159,6 +172,8 @@ export async function runDemo(
     exitCodes.push(result.code);
     for (const line of result.stdout.trimEnd().split('\n')) out(`  ${line}`);
     if (result.stderr.trim() !== '') out(`  (stderr) ${result.stderr.trim()}`);
+    for (const message of slack.messages.slice(rung)) out(`\n  🔔 (Slack) ${message.text}`);
+    rung = slack.messages.length;
     for (const issue of [API, WEB]) {
       const key = `${issue.repo}#${issue.number}`;
       const checklist = checklistOf(gh, issue);
@@ -172,18 +187,43 @@ export async function runDemo(
   const say = (what: string) => out(`\n» ${what}`);
   const apiThread = threadIdFor(API, 1);
   const webThread = threadIdFor(WEB, 1);
+  const userInputResponses = () =>
+    t3.commands.map((c) => c.command).filter((c) => c['type'] === 'thread.user-input.respond');
+  /** What the maintainer sees of their command, and what reached the agent's thread. */
+  const showDelivery = (commentId: number) => {
+    const reactions = Object.entries(gh.reactions(WEB.repo, commentId))
+      .map(([content, by]) => `${reactionGlyphs[content] ?? content} by ${by.join(', ')}`)
+      .join('; ');
+    out(`\n  on the maintainer's comment: ${reactions || 'no reaction'}`);
+    for (const command of userInputResponses()) {
+      const same = command['threadId'] === webThread ? 'the same thread' : 'ANOTHER thread';
+      out(
+        `  (T3) thread.user-input.respond on ${same} (${String(command['threadId'])}), answers: ${JSON.stringify(command['answers'])}`,
+      );
+    }
+  };
 
   try {
     await tick('poll');
 
-    say('the agents start: each writes a failing test first');
+    say('the agents start: each writes a failing test first; the web agent then asks a question');
     t3.startProvider(apiThread);
     t3.say(apiThread, 'Reproduced it in a test.\nAFK-PHASE: tests-red');
     t3.startProvider(webThread);
     t3.say(webThread, 'Added a failing test for the toggle.\nAFK-PHASE: tests-red');
+    const question =
+      'Before anyone picks a theme, should the page follow the OS setting or start light?';
+    t3.requestUserInput(webThread, [{ id: 'default-theme', header: 'Default theme', question }]);
+    out(`  (T3) the web agent asks "${question}" and waits: a pending user-input request`);
     await tick('watch');
 
-    say('both make their tests pass, push their branches and open pull requests');
+    // A human answers later than the escalation's second: both forges stamp comments in whole
+    // seconds, and only comments newer than the escalation count as commands.
+    await untilNextSecond();
+    const answer = '/afk answer follow the OS setting until someone picks one, then remember it';
+    say(`the maintainer answers on acme/web#1 from their phone, typing: ${answer}`);
+    const answerId = gh.addComment(WEB.repo, WEB.number, { author: 'maintainer', body: answer });
+    say('meanwhile the api agent makes its test pass, pushes its branch and opens a pull request');
     t3.say(apiThread, 'AFK-PHASE: green');
     gh.addPullRequest(API.repo, {
       head: 'afk/issue-1',
@@ -191,17 +231,22 @@ export async function runDemo(
       title: 'Trim passwords consistently (Refs #1)',
     });
     t3.completeTurn(apiThread, `Opened the PR.\nAFK-PHASE: pushed ${sha('a')}`);
-    t3.say(webThread, 'AFK-PHASE: green');
+    await tick('watch');
+    showDelivery(answerId);
+
+    say('the web agent, answered, goes on in the same turn: green, pushed, pull request opened');
+    t3.say(webThread, 'Follows the OS theme now.\nAFK-PHASE: green');
     gh.addPullRequest(WEB.repo, {
       head: 'afk/issue-1',
       headSha: sha('b'),
       title: 'Dark mode toggle (Refs #1)',
     });
     t3.completeTurn(webThread, `Opened the PR.\nAFK-PHASE: pushed ${sha('b')}`);
+    say('CI: green on the api PR');
+    gh.setCi(API.repo, sha('a'), 'test', 'success');
     await tick('watch');
 
-    say('CI: green on the api PR, red on the web PR');
-    gh.setCi(API.repo, sha('a'), 'test', 'success');
+    say('CI: red on the web PR');
     gh.setCi(WEB.repo, sha('b'), 'unit tests', 'failure', {
       summary: 'theme.test.ts: expected "dark", received "light"',
     });
@@ -251,7 +296,20 @@ export async function runDemo(
     for (const [key, value] of Object.entries(issues)) {
       out(`  ${key}: ${value.state}, labels: ${value.labels.join(', ') || '(none)'}`);
     }
-    return { ticks, issues, doorbells: slack.messages.map((m) => m.text), exitCodes };
+    return {
+      ticks,
+      issues,
+      doorbells: slack.messages.map((m) => m.text),
+      exitCodes,
+      threads: {
+        [`${API.repo}#${API.number}`]: apiThread,
+        [`${WEB.repo}#${WEB.number}`]: webThread,
+      },
+      answers: userInputResponses().map((c) => ({
+        threadId: c['threadId'],
+        answers: c['answers'],
+      })),
+    };
   } finally {
     await Promise.all(world.servers.map((s) => s.close()));
   }
