@@ -1,9 +1,10 @@
 // The demo: afk's real poll and watch ticks, run as the built CLI in child processes, against
 // loopback emulators of the tracker (GitHub, or Forgejo with `--forge forgejo`), T3 and Slack,
 // with a scripted agent and a scripted human.
-// One issue goes from ready to closed. On the other the agent asks a question, a maintainer
-// answers it on the issue with `/afk answer …`, the agent goes on on the same thread, and
-// later exhausts its fix-forwards and goes to a human.
+// On one issue a reviewer requests a change on the PR, the agent addresses it on the same
+// thread, and the PR is merged, deployed and the issue closed. On the other the agent asks a
+// question, a maintainer answers it on the issue with `/afk answer …`, the agent goes on on
+// the same thread, and later exhausts its fix-forwards and goes to a human.
 // No credentials, no network beyond 127.0.0.1.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,10 @@ const API = { repo: 'acme/api', number: 1 };
 const WEB = { repo: 'acme/web', number: 1 };
 const sha = (digit: string) => digit.repeat(40);
 const TRACKER_TOKEN = 'demo-tracker-token';
+/** A human with write access: trusted, so their review reaches the agent. */
+const REVIEWER = 'reviewer';
+const reviewBody = 'One change before this merges.';
+const lineComment = 'Trim only the end: a leading space is part of the password.';
 
 export interface DemoResult {
   ticks: number;
@@ -46,6 +51,8 @@ export interface DemoResult {
   threads: Record<string, string>;
   /** Every `thread.user-input.respond` T3 accepted: the thread and the answers. */
   answers: Array<{ threadId: unknown; answers: unknown }>;
+  /** Every review turn T3 accepted: its thread and its text. */
+  reviewTurns: Array<{ threadId: unknown; text: string }>;
 }
 
 interface World {
@@ -75,11 +82,11 @@ async function startWorld(forge: ForgeKind): Promise<World> {
     gh.addRepo(
       repo,
       forge === 'github'
-        ? { collaborators: { maintainer: 'maintain' } }
+        ? { collaborators: { maintainer: 'maintain', [REVIEWER]: 'write' } }
         : // A Forgejo repo as the README sets it up: afk's account an admin (to read who
           // labelled), afk's labels created (Forgejo adds labels by id only).
           {
-            collaborators: { maintainer: 'write', [gh.selfLogin]: 'admin' },
+            collaborators: { maintainer: 'write', [REVIEWER]: 'write', [gh.selfLogin]: 'admin' },
             labels: ['ready-for-agent', 'agent-in-progress', 'ready-for-human', 'P1', 'P2'],
           },
     );
@@ -189,6 +196,25 @@ export async function runDemo(
   const webThread = threadIdFor(WEB, 1);
   const userInputResponses = () =>
     t3.commands.map((c) => c.command).filter((c) => c['type'] === 'thread.user-input.respond');
+  /** The review turns the agent got: the thread, the first line and the fenced feedback. */
+  const reviewTurns = () =>
+    t3.commands
+      .map((c) => c.command)
+      .flatMap((command) => {
+        const text = (command['message'] as { text?: unknown } | undefined)?.text;
+        return typeof text === 'string' && text.startsWith('Review feedback')
+          ? [{ threadId: command['threadId'], text }]
+          : [];
+      });
+  const showReviewTurn = () => {
+    for (const { threadId, text } of reviewTurns()) {
+      const same = threadId === apiThread ? 'the same thread' : 'ANOTHER thread';
+      out(`\n  (T3) a review turn on ${same} (${String(threadId)}):`);
+      const lines = text.split('\n');
+      const fenced = lines.slice(lines.findIndex((l) => l.startsWith('```')));
+      for (const line of [lines[0] ?? '', '…', ...fenced]) out(`  (T3) │ ${line}`);
+    }
+  };
   /** What the maintainer sees of their command, and what reached the agent's thread. */
   const showDelivery = (commentId: number) => {
     const reactions = Object.entries(gh.reactions(WEB.repo, commentId))
@@ -225,7 +251,7 @@ export async function runDemo(
     const answerId = gh.addComment(WEB.repo, WEB.number, { author: 'maintainer', body: answer });
     say('meanwhile the api agent makes its test pass, pushes its branch and opens a pull request');
     t3.say(apiThread, 'AFK-PHASE: green');
-    gh.addPullRequest(API.repo, {
+    const apiPull = gh.addPullRequest(API.repo, {
       head: 'afk/issue-1',
       headSha: sha('a'),
       title: 'Trim passwords consistently (Refs #1)',
@@ -252,13 +278,40 @@ export async function runDemo(
     });
     await tick('watch');
 
-    say('a maintainer merges the api PR; the web agent pushes a fix that is still red');
-    gh.mergePullRequest(API.repo, 2, sha('c'));
-    gh.setCi(API.repo, sha('c'), 'test', 'success');
+    say(
+      `the reviewer requests a change on api PR #${apiPull}: "${reviewBody}", and on src/auth/login.ts line 12: "${lineComment}"`,
+    );
+    gh.addReview(API.repo, apiPull, {
+      author: REVIEWER,
+      state: 'changes-requested',
+      body: reviewBody,
+      comments: [{ path: 'src/auth/login.ts', line: 12, body: lineComment }],
+    });
+    say('the web agent starts on its fix-forward');
     t3.startProvider(webThread);
+    await tick('watch');
+    showReviewTurn();
+
+    say('the api agent addresses the review on its thread, pushes; CI is green on the new head');
+    t3.startProvider(apiThread);
+    gh.pushCommit(API.repo, 'afk/issue-1', sha('e'));
+    t3.completeTurn(
+      apiThread,
+      `Kept the leading space; added a test.\nAFK-PHASE: pushed ${sha('e')}`,
+    );
+    gh.setCi(API.repo, sha('e'), 'test', 'success');
+    await tick('watch');
+
+    say('the web agent pushes a fix that is still red');
     gh.pushCommit(WEB.repo, 'afk/issue-1', sha('d'));
     t3.completeTurn(webThread, `Fixed the default theme.\nAFK-PHASE: pushed ${sha('d')}`);
     gh.setCi(WEB.repo, sha('d'), 'unit tests', 'failure', { summary: 'still light' });
+    await tick('watch');
+
+    say('the reviewer approves the api PR and merges it');
+    gh.addReview(API.repo, apiPull, { author: REVIEWER, state: 'approved' });
+    gh.mergePullRequest(API.repo, apiPull, sha('c'));
+    gh.setCi(API.repo, sha('c'), 'test', 'success');
     await tick('watch');
 
     say('the deploy pipeline ships the api merge commit to production');
@@ -309,6 +362,7 @@ export async function runDemo(
         threadId: c['threadId'],
         answers: c['answers'],
       })),
+      reviewTurns: reviewTurns(),
     };
   } finally {
     await Promise.all(world.servers.map((s) => s.close()));
