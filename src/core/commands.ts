@@ -117,11 +117,14 @@ export function pendingCommands(
 ): CommandComment[] {
   const since =
     record.outcome === 'escalated' ? (record.endedAt ?? record.dispatchedAt) : record.dispatchedAt;
-  const floor = Date.parse(since);
+  // The forges stamp comments in whole seconds and afk's times carry milliseconds: a command
+  // posted in the second afk escalated counts (one just before it, in the same second, was
+  // meant for this run all the same).
+  const floor = Math.floor(Date.parse(since) / 1000) * 1000;
   const after = lastCommand(record)?.commentId ?? 0;
   const found: CommandComment[] = [];
   for (const comment of [...comments].sort((a, b) => a.id - b.id)) {
-    if (comment.id <= after || !(Date.parse(comment.createdAt) > floor)) continue;
+    if (comment.id <= after || !(Date.parse(comment.createdAt) >= floor)) continue;
     if (isAfkWriting(comment, options.selfLogin)) continue;
     if (findReply(comments, options.selfLogin, String(comment.id)) !== null) continue;
     const parsed = parseCommand(comment.body, options.prefix);

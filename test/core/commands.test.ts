@@ -4,6 +4,7 @@ import {
   findAfkComment,
   messageIdFor,
   parseCommand,
+  pendingCommands,
   renderChecklist,
   replyMarker,
   threadIdFor,
@@ -509,6 +510,19 @@ describe('only new commands count', () => {
     const step = plan(decide({ record, thread: thread(), comments }));
     expect(step.actions).toEqual([]);
     expect(step.decision).toEqual({ kind: 'wait', why: 'escalated: waits for a human' });
+  });
+});
+
+describe('pendingCommands', () => {
+  const options = { prefix: '/afk', selfLogin: SELF };
+  it.each<[string, string, boolean]>([
+    ['in the second of the escalation, stamped in whole seconds', '2026-12-06T12:00:00Z', true],
+    ['after the escalation', '2026-12-06T12:00:01Z', true],
+    ['in the second before it', '2026-12-06T11:59:59Z', false],
+  ])('counts a command %s: %s', (_name, at, counts) => {
+    const record = escalated('stalled: x', { endedAt: '2026-12-06T12:00:00.900Z' });
+    const found = pendingCommands([comment(200, 'maintainer', '/afk go on', at)], record, options);
+    expect(found.map((c) => c.comment.id)).toEqual(counts ? [200] : []);
   });
 });
 
