@@ -12,7 +12,13 @@ import {
 } from './checklist.js';
 import { decideCommands, threadStep, type CommandDecision } from './commands.js';
 import type { Config } from './config.js';
-import { judgeCi, readThreadFacts, type FailingCheck, type ThreadFacts } from './evidence.js';
+import {
+  judgeCi,
+  readThreadFacts,
+  type FailingCheck,
+  type PendingRequest,
+  type ThreadFacts,
+} from './evidence.js';
 import { commandIdFor, MAX_ATTEMPT_SCAN, messageIdFor, threadIdFor } from './ids.js';
 import {
   endRun,
@@ -368,12 +374,24 @@ function decideThread(view: RunView): WatchStep | null {
   return escalate({ ...view, record, ...escalation });
 }
 
+/**
+ * A pending request as the human who answers it reads it, on the checklist and in the
+ * doorbell, maybe on a phone: what the agent asks, and what to type on the issue.
+ */
+function describeRequest(request: PendingRequest, config: Config): string {
+  const prefix = config.commands.prefix;
+  const [what, how] =
+    request.kind === 'approval'
+      ? ['an approval', `\`${prefix} approve\` or \`${prefix} deny\``]
+      : ['an answer', `\`${prefix} answer <text>\``];
+  const asked = request.detail === '' ? '' : `: ${request.detail}`;
+  return `the agent waits for ${what} (request ${request.requestId})${asked}; reply on the issue with ${how}`;
+}
+
 function threadEscalation({ facts, record, input, ourTurnPending }: RunView): Escalation | null {
   if (facts.error !== null) return { reason: 'agent-error', detail: facts.error };
   if (facts.pendingRequest !== null) {
-    const what = facts.pendingRequest.kind === 'approval' ? 'an approval' : 'an answer';
-    const detail = `the agent waits for ${what} (request ${facts.pendingRequest.requestId})`;
-    return { reason: 'needs-input', detail };
+    return { reason: 'needs-input', detail: describeRequest(facts.pendingRequest, input.config) };
   }
   if (facts.markers?.blocked != null && !ourTurnPending) {
     return { reason: 'needs-input', detail: `the agent is blocked: ${facts.markers.blocked}` };

@@ -24,6 +24,7 @@ import {
   type ReviewComment,
   type ReviewFeedback,
   type RunRecord,
+  type T3Activity,
   type T3Thread,
   type WatchStep,
 } from '../../src/core/index.js';
@@ -960,6 +961,41 @@ describe('watchRun plans', () => {
       expect(kinds(step.actions)).toEqual(expected);
     },
   );
+
+  it.each<[string, T3Activity, string]>([
+    [
+      'the question, and how to answer it',
+      {
+        id: 'a1',
+        tone: 'info',
+        kind: 'user-input.requested',
+        summary: 'User input requested',
+        payload: {
+          requestId: 'q1',
+          questions: [{ id: 'theme', header: 'Theme', question: 'Follow the OS?', options: [] }],
+        },
+        turnId: 'turn-2',
+        createdAt: minutesAgo(2),
+      },
+      'the agent waits for an answer (request q1): Theme: Follow the OS?; reply on the issue with `/afk answer <text>`',
+    ],
+    [
+      'the approval, and how to give it',
+      {
+        id: 'a1',
+        tone: 'approval',
+        kind: 'approval.requested',
+        summary: 'Command approval requested',
+        payload: { requestId: 'r1', requestKind: 'command', detail: 'npm run migrate' },
+        turnId: 'turn-2',
+        createdAt: minutesAgo(2),
+      },
+      'the agent waits for an approval (request r1): npm run migrate; reply on the issue with `/afk approve` or `/afk deny`',
+    ],
+  ])('says on a needs-input escalation %s', (_name, activity, detail) => {
+    const { step } = decide({ thread: runningThread({ activities: [activity] }) });
+    expect(step.decision).toEqual({ kind: 'escalate', reason: 'needs-input', detail });
+  });
 
   it('never stops a session twice or archives an archived thread when resuming', () => {
     const stopped = idleThread({
