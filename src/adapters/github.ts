@@ -37,6 +37,7 @@ import {
   resetNote,
   type GraphqlCall,
   type GraphqlReply,
+  type SendGraphql,
 } from './github-graphql.js';
 import { networkFailureOf } from './network.js';
 import {
@@ -84,8 +85,22 @@ export function createGitHubTracker(options: GitHubTrackerOptions): Tracker {
 
   return {
     // Batched reads through GraphQL (github-graphql.ts); the rest of this port stays REST.
-    readQueues: (repos, labels) => readQueues(http.graphql, repos, labels),
-    prefetchRuns: (runs) => prefetchRuns(http.graphql, runs),
+    // A query names no repository owner, and a GitHub App's token serves one owner's
+    // installation: the batches go owner by owner, each with that owner's token.
+    readQueues: (repos, labels) =>
+      perOwner(
+        http,
+        repos,
+        (repo) => repo,
+        (send, group) => readQueues(send, group, labels),
+      ),
+    prefetchRuns: (runs) =>
+      perOwner(
+        http,
+        runs,
+        (run) => run.issue.repo,
+        (send, group) => prefetchRuns(send, group),
+      ),
 
     async listLabelledIssues(repo, label, state) {
       const params = { ...repoParams(repo), labels: label, state, per_page: perPage };
@@ -777,8 +792,47 @@ interface Http {
    * finds the items in a page whose body is an object (`{total_count, check_runs}`).
    */
   sendAll<P>(method: RestMethod<P>, params: P, select?: SelectItems): Promise<List>;
-  /** `POST /graphql` through the same client: token, timeout, throttling and retries. */
-  graphql(call: GraphqlCall): Promise<GraphqlReply>;
+  /**
+   * `POST /graphql` through the same client: token, timeout, throttling and retries. `scope`:
+   * the owner whose token it takes (a GitHub App's installation token serves one owner).
+   */
+  graphql(call: GraphqlCall, scope?: TokenScope): Promise<GraphqlReply>;
+  /** The token depends on the owner (a GitHub App): batches go owner by owner. */
+  tokenPerOwner: boolean;
+}
+
+/**
+ * `read` per owner of `items`, each owner's batch with that owner's token (a query names no
+ * repository owner, and a GitHub App's installation token serves one); answers in `items`'
+ * order. A personal token serves every owner: one batch for all (a query per owner would cost
+ * a point per owner).
+ */
+async function perOwner<T, R>(
+  http: Http,
+  items: readonly T[],
+  repoOf: (item: T) => string,
+  read: (send: SendGraphql, group: T[]) => Promise<R[]>,
+): Promise<R[]> {
+  if (!http.tokenPerOwner) return read(http.graphql, [...items]);
+  const groups = new Map<string, { owner: string; indexes: number[] }>();
+  items.forEach((item, index) => {
+    const { owner } = splitRepo(repoOf(item));
+    const group = groups.get(owner.toLowerCase()) ?? { owner, indexes: [] };
+    group.indexes.push(index);
+    groups.set(owner.toLowerCase(), group);
+  });
+  const results = new Array<R>(items.length);
+  for (const { owner, indexes } of groups.values()) {
+    const send: SendGraphql = (call) => http.graphql(call, { owner });
+    const answers = await read(
+      send,
+      indexes.map((index) => items[index] as T),
+    );
+    indexes.forEach((index, i) => {
+      results[index] = answers[i] as R;
+    });
+  }
+  return results;
 }
 
 type List = Origin & { items: unknown[] };
@@ -857,12 +911,17 @@ function createHttp(options: GitHubTrackerOptions): Http {
   // for mutations, a needless second per query for afk, which sends only queries. This client
   // is the same (token, timeouts, retries, rate-limit answers) without that pacing.
   const reader = createClient(apiUrl, { ...options, pace: false });
-  const graphql = async (call: GraphqlCall): Promise<GraphqlReply> => {
+  const graphql = async (call: GraphqlCall, scope?: TokenScope): Promise<GraphqlReply> => {
     const request = requestOf(call);
     try {
       const answer = await exchange(request, graphqlUrl, () =>
         reader
-          .request({ method: 'POST', url: graphqlUrl, ...call })
+          .request({
+            method: 'POST',
+            url: graphqlUrl,
+            ...call,
+            ...(scope === undefined ? {} : { request: { tokenScope: scope } }),
+          })
           .catch((error: unknown) => Promise.reject(graphqlRateLimit(error, request) ?? error)),
       );
       return { request, status: answer.status, headers: answer.headers, body: answer.data };
@@ -874,7 +933,7 @@ function createHttp(options: GitHubTrackerOptions): Http {
     }
   };
 
-  return { client, send, sendAll, graphql };
+  return { client, send, sendAll, graphql, tokenPerOwner: options.tokenPerOwner === true };
 }
 
 /**

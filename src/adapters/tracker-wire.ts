@@ -13,6 +13,11 @@ export interface TrackerOptions {
    * owner the request touches (a GitHub App holds one installation token per owner).
    */
   token: (scope?: TokenScope) => Promise<string>;
+  /**
+   * GitHub: the token depends on the owner (a GitHub App's installation tokens), so a batched
+   * GraphQL read, which names no owner, goes owner by owner. Default false: one batch for all.
+   */
+  tokenPerOwner?: boolean | undefined;
   /** The login the token acts as; when set, `getSelfLogin` makes no request. */
   login?: string | undefined;
   /** Per request (each attempt), in milliseconds. Default 15000. */

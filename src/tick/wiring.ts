@@ -203,6 +203,7 @@ async function wireTracker(
   const tracker = await createTracker(config.tracker.kind, {
     apiUrl: config.tracker.apiUrl,
     token: app?.token ?? requiredSecret(secretSpecs(config).tracker, runtime.env),
+    tokenPerOwner: app !== null,
     fetch,
     ...(config.tracker.login === undefined ? {} : { login: config.tracker.login }),
     ...(retries === undefined ? {} : { retries }),

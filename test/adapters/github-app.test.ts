@@ -130,6 +130,42 @@ describe('GitHub App authentication', () => {
     expect(tokenOf(2)).not.toBe(tokenOf(5));
   });
 
+  it('reads a batch owner by owner through GraphQL, each with its owner’s token', async () => {
+    const acme = install('acme');
+    const globex = install('globex');
+    fake.addIssue('globex/site', { number: 1, title: 'Queued', labels: ['ready-for-agent'] });
+    fake.addIssue('acme/api', { number: 2, title: 'Queued too', labels: ['ready-for-agent'] });
+    const github = app({ repos: ['globex/site', 'acme/api'] });
+    const tracker = createGitHubTracker({
+      apiUrl: baseUrl,
+      token: github.token,
+      tokenPerOwner: true,
+      throttle: false,
+      retries: 0,
+    });
+
+    const answers = await tracker.readQueues(['globex/site', 'acme/api'], {
+      ready: 'ready-for-agent',
+      inProgress: 'agent-in-progress',
+    });
+
+    expect(answers.map((a) => a.ok && [a.repo, a.value.ready.map((i) => i.number)])).toEqual([
+      ['globex/site', [1]],
+      ['acme/api', [2]],
+    ]);
+    const queries = fake.requests.filter((r) => r.path === '/graphql');
+    const owners = queries.map((r) => (r.body as { variables: { o0: string } }).variables.o0);
+    expect(owners).toEqual(['globex', 'globex', 'acme', 'acme']);
+    expect(sent().filter((line) => line.includes('access_tokens'))).toEqual([
+      `POST /app/installations/${globex}/access_tokens (jwt)`,
+      `POST /app/installations/${acme}/access_tokens (jwt)`,
+    ]);
+    const tokens = queries.map((r) => r.headers['authorization']);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(tokens[2]).toBe(tokens[3]);
+    expect(tokens[0]).not.toBe(tokens[2]);
+  });
+
   it('mints a new token before the old one expires, in a long tick', async () => {
     const id = install();
     const tracker = trackerOf(app());
