@@ -7,13 +7,14 @@
 import { createPublicKey, KeyObject, randomBytes, verify, type KeyLike } from 'node:crypto';
 import { docs, Refusal } from './errors.js';
 import type { Route, Server } from './server.js';
-import type {
-  AppPermissions,
-  AppRecord,
-  Caller,
-  GitHubState,
-  InstallationRecord,
-  RepoRecord,
+import {
+  installationCovers,
+  type AppPermissions,
+  type AppRecord,
+  type Caller,
+  type GitHubState,
+  type InstallationRecord,
+  type RepoRecord,
 } from './state.js';
 import type { Wire } from './wire.js';
 
@@ -116,10 +117,7 @@ export function createApps(state: GitHubState) {
     return app;
   };
 
-  const covers = (installation: InstallationRecord, repo: RepoRecord): boolean =>
-    repo.owner.toLowerCase() === installation.account.toLowerCase() &&
-    (installation.repos === 'all' ||
-      installation.repos.some((name) => name.toLowerCase() === repo.fullName.toLowerCase()));
+  const covers = installationCovers;
 
   /**
    * An installation reaches only its repositories (others answer 404, as if they did not

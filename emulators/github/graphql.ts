@@ -32,6 +32,7 @@ import {
 } from 'graphql';
 import { isObject } from '../forge-core.js';
 import {
+  installationCovers,
   readMergeable,
   visibleReviews,
   type GitHubState,
@@ -276,7 +277,14 @@ function rootOf(state: GitHubState, account: GraphqlAccount, cost: number, nodes
   return {
     repository: ({ owner, name }: Args) => {
       const repo = state.findRepo(String(owner), String(name));
-      if (repo === undefined) {
+      // An installation token reaches only its installation's repositories; GitHub answers
+      // any other as one that does not exist.
+      const caller = state.caller();
+      const hidden =
+        repo !== undefined &&
+        caller.kind === 'installation' &&
+        !installationCovers(caller.installation, repo);
+      if (repo === undefined || hidden) {
         throw githubError(
           'NOT_FOUND',
           `Could not resolve to a Repository with the name '${String(owner)}/${String(name)}'.`,

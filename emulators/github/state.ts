@@ -91,6 +91,12 @@ export interface InstallationRecord {
 }
 
 /** Who a request authenticated as: the token's user, an app's installation, the app itself. */
+/** Does the installation reach `repo`: its account's, and all or one of the selected ones? */
+export const installationCovers = (installation: InstallationRecord, repo: RepoRecord): boolean =>
+  repo.owner.toLowerCase() === installation.account.toLowerCase() &&
+  (installation.repos === 'all' ||
+    installation.repos.some((name) => name.toLowerCase() === repo.fullName.toLowerCase()));
+
 export type Caller =
   | { kind: 'user'; login: string }
   | { kind: 'installation'; login: string; installation: InstallationRecord }

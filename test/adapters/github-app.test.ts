@@ -324,6 +324,21 @@ describe('the fake’s GitHub App routes', () => {
     expect(await call('GET', '/repos/acme/api/pulls')).toBe(403);
     expect(await call('GET', '/repos/globex/site/issues/1')).toBe(404);
     expect(await call('GET', '/user')).toBe(403);
+    // GraphQL too: another owner's repository does not exist for this token.
+    const query = async (owner: string) => {
+      const answer = await fetch(`${baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query:
+            'query Q($o: String!, $n: String!) { repository(owner: $o, name: $n) { nameWithOwner } }',
+          variables: { o: owner, n: owner === 'acme' ? 'api' : 'site' },
+        }),
+      });
+      return (await answer.json()) as { data: unknown; errors?: Array<{ type: string }> };
+    };
+    expect((await query('acme')).errors).toBeUndefined();
+    expect((await query('globex')).errors?.map((e) => e.type)).toEqual(['NOT_FOUND']);
     clock = new Date(clock.getTime() + 61 * 60_000);
     expect(await call('GET', '/repos/acme/api/issues/1')).toBe(401);
   });
